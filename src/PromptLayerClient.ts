@@ -1,0 +1,317 @@
+/**
+ * The PromptLayer REST API as an Effect service.
+ *
+ * Operations take and return the wire shapes (snake_case, as the official SDKs do), validate
+ * their input before any network call, run under the {@link PromptLayerRetryPolicy} and fail with
+ * a typed {@link PromptLayerError}. Each is traced as a span named `PromptLayerClient.<operation>`
+ * with the endpoint as the `promptlayer.endpoint` attribute.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { PromptLayerClient } from "promptlayer-effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = yield* PromptLayerClient.PromptLayerClient
+ *   const { id } = yield* client.logRequest({
+ *     provider: "openai",
+ *     model: "gpt-4o-mini",
+ *     input: { type: "chat", messages: [{ role: "user", content: [{ type: "text", text: "Hi" }] }] },
+ *     output: { type: "chat", messages: [{ role: "assistant", content: [{ type: "text", text: "Hello!" }] }] },
+ *     request_start_time: new Date(),
+ *     request_end_time: new Date()
+ *   })
+ *   yield* client.track.score({ request_id: id, score: 100 })
+ * })
+ *
+ * // PROMPTLAYER_API_KEY (and optionally PROMPTLAYER_BASE_URL) from the environment, over fetch
+ * Effect.runPromise(program.pipe(Effect.provide(PromptLayerClient.layerFetch)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as Chunk from "effect/Chunk"
+import * as Schema from "effect/Schema"
+import * as Http from "./internal/http.js"
+import * as PromptLayerConfig from "./PromptLayerConfig.js"
+import { type PromptLayerError, ValidationError } from "./PromptLayerError.js"
+import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
+import * as S from "./PromptLayerSchema.js"
+
+/**
+ * The operations of the client.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Service {
+  /** POST `/log-request`: log a request in blueprint format. Returns the new request's `id`. */
+  readonly logRequest: (body: S.LogRequestInput) => Effect.Effect<S.LogRequestResponse, PromptLayerError>
+  /** POST `/track-request`: log a raw provider call. Returns its `request_id`. */
+  readonly trackRequest: (body: S.TrackRequestInput) => Effect.Effect<S.TrackRequestResponse, PromptLayerError>
+  readonly track: {
+    /** POST `/library-track-score`: an integer score 0–100, optionally named. */
+    readonly score: (body: typeof S.TrackScoreBody.Encoded) => Effect.Effect<void, PromptLayerError>
+    /** POST `/library-track-metadata`: string → string metadata, merged into the request's. */
+    readonly metadata: (body: typeof S.TrackMetadataBody.Encoded) => Effect.Effect<void, PromptLayerError>
+    /** POST `/library-track-prompt`: link the request to a registry template. */
+    readonly prompt: (body: typeof S.TrackPromptBody.Encoded) => Effect.Effect<void, PromptLayerError>
+    /** POST `/track-group`: add the request to a group. */
+    readonly group: (body: typeof S.TrackGroupBody.Encoded) => Effect.Effect<void, PromptLayerError>
+  }
+  readonly group: {
+    /** POST `/create-group`: returns the new group's id. */
+    readonly create: () => Effect.Effect<number, PromptLayerError>
+  }
+  readonly templates: {
+    /** POST `/prompt-templates/{name}`: a template by name or id, at a version or label. */
+    readonly get: (
+      identifier: string | number,
+      params?: S.GetTemplateParams
+    ) => Effect.Effect<S.GetTemplateResponse, PromptLayerError>
+    /** POST `/rest/prompt-templates`: publish a new version. */
+    readonly publish: (body: S.PublishTemplateInput) => Effect.Effect<S.PublishTemplateResponse, PromptLayerError>
+    /** GET `/prompt-templates`: one page of templates, with the pagination envelope. */
+    readonly all: (params?: S.ListTemplatesParams) => Effect.Effect<S.ListTemplatesResponse, PromptLayerError>
+    /** Every page of `GET /prompt-templates` from `params.page` (default 1) on, as a stream. */
+    readonly stream: (params?: S.ListTemplatesParams) => Stream.Stream<S.TemplateListItem, PromptLayerError>
+  }
+}
+
+/**
+ * The client service.
+ *
+ * @since 0.1.0
+ * @category Context
+ */
+export class PromptLayerClient extends Context.Tag("promptlayer-effect/PromptLayerClient")<
+  PromptLayerClient,
+  Service
+>() {}
+
+/**
+ * Options of {@link make}.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface MakeOptions {
+  /** Change the `HttpClient` used (add headers, a proxy, logging, ...). */
+  readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+}
+
+/**
+ * Builds the client from an `HttpClient`, the configuration and the retry policy.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
+  const config = yield* PromptLayerConfig.PromptLayerConfig
+  const policy = yield* PromptLayerRetryPolicy.PromptLayerRetryPolicy
+  const baseClient = yield* HttpClient.HttpClient
+  const apiKey = config.apiKey
+  const httpClient = (options.transformClient ?? ((c: HttpClient.HttpClient) => c))(
+    baseClient.pipe(
+      HttpClient.mapRequest((request) =>
+        request.pipe(
+          HttpClientRequest.prependUrl(config.baseUrl),
+          HttpClientRequest.setHeader("x-api-key", Redacted.value(apiKey)),
+          HttpClientRequest.acceptJson
+        )
+      )
+    )
+  )
+  const scrub = Http.scrubber(apiKey)
+
+  const call = <A, I>(
+    operation: string,
+    spec: {
+      readonly method: "GET" | "POST"
+      readonly path: string
+      readonly body?: unknown
+      readonly bodyAuth?: boolean
+      readonly query?: ReadonlyArray<readonly [string, string]>
+      readonly schema: Schema.Schema<A, I>
+    }
+  ): Effect.Effect<A, PromptLayerError> => {
+    const endpoint = `${spec.method} ${spec.path.split("?")[0]}`
+    const body =
+      spec.method === "GET"
+        ? undefined
+        : spec.bodyAuth
+          ? { ...(spec.body as object | undefined), api_key: Redacted.value(apiKey) }
+          : (spec.body ?? {})
+    const attempt = Http.send(httpClient, {
+      method: spec.method,
+      path: spec.path,
+      endpoint,
+      body,
+      query: spec.query ?? [],
+      scrub
+    }).pipe(Effect.flatMap((response) => Http.decode(response, endpoint, spec.schema, scrub)))
+    return PromptLayerRetryPolicy.apply(policy, endpoint, attempt).pipe(
+      Effect.withSpan(`PromptLayerClient.${operation}`, {
+        kind: "client",
+        attributes: { "promptlayer.endpoint": endpoint }
+      })
+    )
+  }
+
+  const validated = <A, I>(operation: string, schema: Schema.Schema<A, I>, input: unknown) =>
+    Http.validate(operation, schema, input).pipe(
+      Effect.mapError((error) => new ValidationError({ operation, issue: scrub(error.issue) }))
+    )
+
+  const track =
+    <A, I>(operation: string, path: string, schema: Schema.Schema<A, I>) =>
+    (input: I) =>
+      Effect.flatMap(validated(operation, schema, input), (body) =>
+        call(operation, { method: "POST", path, body, bodyAuth: true, schema: S.SuccessResponse })
+      ).pipe(Effect.asVoid)
+
+  const getTemplate = (identifier: string | number, params?: S.GetTemplateParams) =>
+    Effect.gen(function* () {
+      const name = yield* validated("templates.get", Schema.Union(S.Name, S.Id), identifier)
+      const body = yield* validated("templates.get", S.GetTemplateParams, params ?? {})
+      return yield* call("templates.get", {
+        method: "POST",
+        path: `/prompt-templates/${encodeURIComponent(String(name))}`,
+        body,
+        bodyAuth: true,
+        schema: S.GetTemplateResponse
+      })
+    })
+
+  const listTemplates = (params?: S.ListTemplatesParams) =>
+    Effect.flatMap(validated("templates.all", S.ListTemplatesParams, params ?? {}), (query) =>
+      call("templates.all", {
+        method: "GET",
+        path: "/prompt-templates",
+        query: Http.queryOf(query),
+        schema: S.ListTemplatesResponse
+      })
+    )
+
+  return PromptLayerClient.of({
+    logRequest: (input) =>
+      Effect.flatMap(validated("logRequest", S.LogRequestBody, input), (body) =>
+        call("logRequest", { method: "POST", path: "/log-request", body, schema: S.LogRequestResponse })
+      ),
+    trackRequest: (input) =>
+      Effect.flatMap(validated("trackRequest", S.TrackRequestBody, input), (body) =>
+        call("trackRequest", {
+          method: "POST",
+          path: "/track-request",
+          body,
+          bodyAuth: true,
+          schema: S.TrackRequestResponse
+        })
+      ),
+    track: {
+      score: track("track.score", "/library-track-score", S.TrackScoreBody),
+      metadata: track("track.metadata", "/library-track-metadata", S.TrackMetadataBody),
+      prompt: track("track.prompt", "/library-track-prompt", S.TrackPromptBody),
+      group: track("track.group", "/track-group", S.TrackGroupBody)
+    },
+    group: {
+      create: () =>
+        call("group.create", {
+          method: "POST",
+          path: "/create-group",
+          body: {},
+          bodyAuth: true,
+          schema: S.CreateGroupResponse
+        }).pipe(Effect.map((response) => response.id))
+    },
+    templates: {
+      get: getTemplate,
+      publish: (input) =>
+        Effect.flatMap(validated("templates.publish", S.PublishTemplateBody, input), (body) =>
+          call("templates.publish", {
+            method: "POST",
+            path: "/rest/prompt-templates",
+            body: { prompt_template: body, prompt_version: body, release_labels: body.release_labels ?? null },
+            schema: S.PublishTemplateResponse
+          })
+        ),
+      all: listTemplates,
+      stream: (params) =>
+        Stream.paginateChunkEffect(params?.page ?? 1, (page) =>
+          Effect.map(listTemplates({ ...params, page }), (response) => [
+            Chunk.fromIterable(response.items),
+            response.has_next && response.items.length > 0 ? Option.some(page + 1) : Option.none()
+          ])
+        )
+    }
+  })
+})
+
+/**
+ * The client as a layer; provide an `HttpClient`, a {@link PromptLayerConfig} and a
+ * {@link PromptLayerRetryPolicy}.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (
+  options: MakeOptions = {}
+): Layer.Layer<
+  PromptLayerClient,
+  never,
+  HttpClient.HttpClient | PromptLayerConfig.PromptLayerConfig | PromptLayerRetryPolicy.PromptLayerRetryPolicy
+> => Layer.effect(PromptLayerClient, make(options))
+
+/**
+ * Options of {@link layerWith}: configuration and retry policy as plain values.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Options extends PromptLayerConfig.Options, MakeOptions {
+  readonly retry?: PromptLayerRetryPolicy.Options | undefined
+}
+
+/**
+ * The client from plain options; only an `HttpClient` remains to provide.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerWith = (options: Options): Layer.Layer<PromptLayerClient, never, HttpClient.HttpClient> =>
+  layer(options).pipe(
+    Layer.provide(PromptLayerConfig.layer(options)),
+    Layer.provide(PromptLayerRetryPolicy.layer(options.retry ?? {}))
+  )
+
+/**
+ * The client configured from the environment (`PROMPTLAYER_API_KEY`, `PROMPTLAYER_BASE_URL`,
+ * `PROMPTLAYER_TIMEOUT_MS`, `PROMPTLAYER_MAX_RETRIES`); only an `HttpClient` remains to provide.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerConfig = (
+  options: MakeOptions = {}
+): Layer.Layer<PromptLayerClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  layer(options).pipe(Layer.provide(PromptLayerConfig.layerConfig), Layer.provide(PromptLayerRetryPolicy.layerConfig))
+
+/**
+ * Ready to use: configured from the environment, over the global `fetch`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerFetch: Layer.Layer<PromptLayerClient, ConfigError.ConfigError> = layerConfig().pipe(
+  Layer.provide(FetchHttpClient.layer)
+)

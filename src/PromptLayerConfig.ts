@@ -1,0 +1,135 @@
+/**
+ * Where PromptLayer is and how to authenticate: the API key (always `Redacted`) and the base URL.
+ *
+ * | variable               | default                        |
+ * | ---------------------- | ------------------------------ |
+ * | `PROMPTLAYER_API_KEY`  | required                       |
+ * | `PROMPTLAYER_BASE_URL` | `https://api.promptlayer.com`  |
+ *
+ * Timeouts and retries live in {@link PromptLayerRetryPolicy}.
+ *
+ * @example
+ * ```ts
+ * import { PromptLayerConfig } from "promptlayer-effect"
+ *
+ * // from the environment; fails when the layer is built if PROMPTLAYER_API_KEY is missing
+ * const fromEnv = PromptLayerConfig.layerConfig
+ * // from options
+ * const fromOptions = PromptLayerConfig.layer({ apiKey: "pl_...", baseUrl: "http://127.0.0.1:8787" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+
+/**
+ * The default base URL of PromptLayer's API.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const DEFAULT_BASE_URL = "https://api.promptlayer.com"
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Service {
+  readonly apiKey: Redacted.Redacted<string>
+  /** Without a trailing slash. */
+  readonly baseUrl: string
+}
+
+/**
+ * Options for {@link layer} and {@link make}.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Options {
+  /** The API key; a plain string is wrapped in `Redacted` at once. */
+  readonly apiKey: string | Redacted.Redacted<string>
+  /** Defaults to {@link DEFAULT_BASE_URL}. */
+  readonly baseUrl?: string | undefined
+}
+
+/**
+ * The configuration service.
+ *
+ * @since 0.1.0
+ * @category Context
+ */
+export class PromptLayerConfig extends Context.Tag("promptlayer-effect/PromptLayerConfig")<
+  PromptLayerConfig,
+  Service
+>() {}
+
+/**
+ * Checks and normalizes options: a non-empty key, an http(s) base URL without trailing slash.
+ * Error messages never contain the key.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (options: Options): Either.Either<Service, string> => {
+  const apiKey = Redacted.isRedacted(options.apiKey) ? options.apiKey : Redacted.make(options.apiKey)
+  const raw = Redacted.value(apiKey)
+  if (typeof raw !== "string" || raw.trim() === "") {
+    return Either.left("the PromptLayer API key is empty (set PROMPTLAYER_API_KEY or pass apiKey)")
+  }
+  const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).trim().replace(/\/+$/, "")
+  let url: URL
+  try {
+    url = new URL(baseUrl)
+  } catch {
+    return Either.left(`the PromptLayer base URL is not a URL: ${JSON.stringify(baseUrl)}`)
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return Either.left(`the PromptLayer base URL must be http or https: ${JSON.stringify(baseUrl)}`)
+  }
+  return Either.right({ apiKey, baseUrl })
+}
+
+/**
+ * The configuration as a `Config`: `PROMPTLAYER_API_KEY` (redacted) and `PROMPTLAYER_BASE_URL`.
+ *
+ * @since 0.1.0
+ * @category Config
+ */
+export const config: Config.Config<Service> = Config.all({
+  apiKey: Config.redacted("PROMPTLAYER_API_KEY"),
+  baseUrl: Config.string("PROMPTLAYER_BASE_URL").pipe(Config.withDefault(DEFAULT_BASE_URL))
+}).pipe(Config.mapOrFail((options) => Either.mapLeft(make(options), (message) => ConfigError.InvalidData([], message))))
+
+/**
+ * A layer from options. Invalid options are a defect when the layer is built (a programming error).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (options: Options): Layer.Layer<PromptLayerConfig> =>
+  Layer.effect(
+    PromptLayerConfig,
+    Either.match(make(options), {
+      onLeft: (message) => Effect.dieMessage(message),
+      onRight: Effect.succeed
+    })
+  )
+
+/**
+ * A layer that reads the environment through `Config`. A missing `PROMPTLAYER_API_KEY` fails when
+ * the layer is built, with a `ConfigError` that names the variable.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerConfig: Layer.Layer<PromptLayerConfig, ConfigError.ConfigError> = Layer.effect(
+  PromptLayerConfig,
+  config
+)

@@ -1,0 +1,295 @@
+/**
+ * The typed errors of every PromptLayer operation.
+ *
+ * Every operation of {@link PromptLayerClient} fails with {@link PromptLayerError}, a union of
+ * `Schema.TaggedError` classes that you can match on with `Effect.catchTag` / `Match.tag`:
+ *
+ * | `_tag`                 | when                                                            | retried by default |
+ * | ---------------------- | --------------------------------------------------------------- | ------------------ |
+ * | `AuthenticationError`  | 401 / 403: missing, wrong or revoked API key                     | no                 |
+ * | `NotFoundError`        | 404: unknown template, request id, ...                           | no                 |
+ * | `RateLimitError`       | 429, with the server's `Retry-After` delay when it sent one      | yes                |
+ * | `InvalidRequestError`  | 400 / 409 / 422 and other 4xx, with the server's message         | no                 |
+ * | `ServerError`          | 5xx (503 may carry `Retry-After`)                                | yes                |
+ * | `TransportError`       | DNS, refused or dropped connection, unreadable body              | yes                |
+ * | `TimeoutError`         | an attempt, the overall deadline, or a 408 from the server       | yes (not deadline) |
+ * | `DecodeError`          | the response did not have the documented shape                  | no                 |
+ * | `ValidationError`      | the input was rejected before any network call                   | no                 |
+ *
+ * No error ever carries the API key: not in `message`, `toString()`, `toJSON()` or a log line.
+ * Server text is scrubbed of the key before it is stored.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { PromptLayerClient } from "promptlayer-effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = yield* PromptLayerClient.PromptLayerClient
+ *   return yield* client.track.score({ request_id: 1, score: 100 })
+ * }).pipe(Effect.catchTag("NotFoundError", () => Effect.void))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+
+const Endpoint = Schema.String.annotations({ description: "Method and path, e.g. `POST /log-request`" })
+
+/**
+ * 401 or 403: the API key is missing, wrong or not allowed to do this.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class AuthenticationError extends Schema.TaggedError<AuthenticationError>(
+  "promptlayer-effect/AuthenticationError"
+)("AuthenticationError", {
+  endpoint: Endpoint,
+  status: Schema.Number,
+  serverMessage: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    return `${this.endpoint}: authentication failed (${this.status})${suffix(this.serverMessage)}. Check PROMPTLAYER_API_KEY.`
+  }
+}
+
+/**
+ * 404: the template, request or group does not exist.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class NotFoundError extends Schema.TaggedError<NotFoundError>("promptlayer-effect/NotFoundError")(
+  "NotFoundError",
+  {
+    endpoint: Endpoint,
+    status: Schema.Number,
+    serverMessage: Schema.optional(Schema.String)
+  }
+) {
+  override get message(): string {
+    return `${this.endpoint}: not found (${this.status})${suffix(this.serverMessage)}`
+  }
+}
+
+/**
+ * 429: PromptLayer asks us to slow down. `retryAfterMs` is the server's `Retry-After`, when sent.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class RateLimitError extends Schema.TaggedError<RateLimitError>("promptlayer-effect/RateLimitError")(
+  "RateLimitError",
+  {
+    endpoint: Endpoint,
+    status: Schema.Number,
+    retryAfterMs: Schema.optional(Schema.Number),
+    serverMessage: Schema.optional(Schema.String)
+  }
+) {
+  override get message(): string {
+    const after = this.retryAfterMs === undefined ? "" : `, retry after ${this.retryAfterMs} ms`
+    return `${this.endpoint}: rate limited (${this.status})${after}${suffix(this.serverMessage)}`
+  }
+}
+
+/**
+ * 400, 409, 422 or another 4xx: the server rejected the request. `serverMessage` is its
+ * `message`, `error` or `detail` text.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>(
+  "promptlayer-effect/InvalidRequestError"
+)("InvalidRequestError", {
+  endpoint: Endpoint,
+  status: Schema.Number,
+  serverMessage: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    return `${this.endpoint}: request rejected (${this.status})${suffix(this.serverMessage)}`
+  }
+}
+
+/**
+ * 5xx: the server failed. A 503 may carry `retryAfterMs`.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class ServerError extends Schema.TaggedError<ServerError>("promptlayer-effect/ServerError")("ServerError", {
+  endpoint: Endpoint,
+  status: Schema.Number,
+  retryAfterMs: Schema.optional(Schema.Number),
+  serverMessage: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    return `${this.endpoint}: server error (${this.status})${suffix(this.serverMessage)}`
+  }
+}
+
+/**
+ * The request never got a complete answer: connection refused or reset, DNS failure, body cut.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class TransportError extends Schema.TaggedError<TransportError>("promptlayer-effect/TransportError")(
+  "TransportError",
+  {
+    endpoint: Endpoint,
+    description: Schema.String
+  }
+) {
+  override get message(): string {
+    return `${this.endpoint}: transport failure: ${this.description}`
+  }
+}
+
+/**
+ * An attempt exceeded the per-attempt timeout (`reason: "attempt"`), all attempts together
+ * exceeded the deadline (`reason: "deadline"`), or the server answered 408 (`reason: "server"`).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class TimeoutError extends Schema.TaggedError<TimeoutError>("promptlayer-effect/TimeoutError")("TimeoutError", {
+  endpoint: Endpoint,
+  reason: Schema.Literal("attempt", "deadline", "server"),
+  timeoutMs: Schema.optional(Schema.Number)
+}) {
+  override get message(): string {
+    const after = this.timeoutMs === undefined ? "" : ` after ${this.timeoutMs} ms`
+    return `${this.endpoint}: timed out (${this.reason})${after}`
+  }
+}
+
+/**
+ * The server answered, but not with the documented shape. Holds the status, the parse issue and
+ * a short excerpt of the body.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class DecodeError extends Schema.TaggedError<DecodeError>("promptlayer-effect/DecodeError")("DecodeError", {
+  endpoint: Endpoint,
+  status: Schema.Number,
+  issue: Schema.String,
+  excerpt: Schema.String
+}) {
+  override get message(): string {
+    return `${this.endpoint}: unexpected response (${this.status}): ${this.issue}; body: ${this.excerpt}`
+  }
+}
+
+/**
+ * The input was rejected before any network call (a score out of range, a non-string metadata
+ * value, an empty template name, ...).
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class ValidationError extends Schema.TaggedError<ValidationError>("promptlayer-effect/ValidationError")(
+  "ValidationError",
+  {
+    operation: Schema.String,
+    issue: Schema.String
+  }
+) {
+  override get message(): string {
+    return `${this.operation}: invalid input: ${this.issue}`
+  }
+}
+
+/**
+ * Every error an operation of the client can fail with.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export type PromptLayerError =
+  | AuthenticationError
+  | NotFoundError
+  | RateLimitError
+  | InvalidRequestError
+  | ServerError
+  | TransportError
+  | TimeoutError
+  | DecodeError
+  | ValidationError
+
+/**
+ * The schema of {@link PromptLayerError}, e.g. to send errors across a worker boundary.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const PromptLayerError: Schema.Union<
+  [
+    typeof AuthenticationError,
+    typeof NotFoundError,
+    typeof RateLimitError,
+    typeof InvalidRequestError,
+    typeof ServerError,
+    typeof TransportError,
+    typeof TimeoutError,
+    typeof DecodeError,
+    typeof ValidationError
+  ]
+> = Schema.Union(
+  AuthenticationError,
+  NotFoundError,
+  RateLimitError,
+  InvalidRequestError,
+  ServerError,
+  TransportError,
+  TimeoutError,
+  DecodeError,
+  ValidationError
+)
+
+const tags: ReadonlySet<string> = new Set([
+  "AuthenticationError",
+  "NotFoundError",
+  "RateLimitError",
+  "InvalidRequestError",
+  "ServerError",
+  "TransportError",
+  "TimeoutError",
+  "DecodeError",
+  "ValidationError"
+])
+
+/**
+ * True for any {@link PromptLayerError}.
+ *
+ * @since 0.1.0
+ * @category Guards
+ */
+export const isPromptLayerError = (u: unknown): u is PromptLayerError =>
+  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag) && u instanceof Error
+
+/**
+ * True for the errors that the default retry policy retries: 408, 429, 5xx, transport failures
+ * and per-attempt timeouts.
+ *
+ * @since 0.1.0
+ * @category Guards
+ */
+export const isRetryable = (error: PromptLayerError): boolean => {
+  switch (error._tag) {
+    case "RateLimitError":
+    case "ServerError":
+    case "TransportError":
+      return true
+    case "TimeoutError":
+      return error.reason !== "deadline"
+    default:
+      return false
+  }
+}
+
+const suffix = (serverMessage: string | undefined): string => (serverMessage ? `: ${serverMessage}` : "")

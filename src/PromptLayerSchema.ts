@@ -1,0 +1,660 @@
+/**
+ * Request and response schemas of the PromptLayer REST API, in the wire's snake_case.
+ *
+ * Request schemas **decode what you pass into what is sent**: timestamps given as a `Date`,
+ * epoch milliseconds (or seconds, below 1e11) or an ISO string decode to an ISO string; ids must
+ * be positive integers; a score an integer 0–100; metadata a string → string record.
+ * Response schemas accept the extra fields the server adds and keep them.
+ *
+ * The same schemas are used by the client, the emulator and the in-memory test layer.
+ *
+ * @since 0.1.0
+ */
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+
+// =============================================================================
+// Building blocks
+// =============================================================================
+
+const Extra = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/**
+ * A positive integer id (`request_id`, `group_id`, template id).
+ *
+ * @since 0.1.0
+ * @category Building blocks
+ */
+export const Id = Schema.Int.pipe(Schema.positive()).annotations({
+  identifier: "Id",
+  message: () => "expected a positive integer id"
+})
+
+/**
+ * A non-empty string (names of prompts and templates).
+ *
+ * @since 0.1.0
+ * @category Building blocks
+ */
+export const Name = Schema.String.pipe(Schema.trimmed({ message: () => "expected no surrounding spaces" })).pipe(
+  Schema.minLength(1, { message: () => "expected a non-empty name" })
+)
+
+/**
+ * Metadata: string keys and string values, as the server requires.
+ *
+ * @since 0.1.0
+ * @category Building blocks
+ */
+export const Metadata = Schema.Record({ key: Schema.String, value: Schema.String }).annotations({
+  identifier: "Metadata",
+  message: () => "expected metadata as an object of string keys and string values"
+})
+
+/**
+ * An integer score from 0 to 100.
+ *
+ * @since 0.1.0
+ * @category Building blocks
+ */
+export const Score = Schema.Int.pipe(Schema.between(0, 100)).annotations({
+  identifier: "Score",
+  message: () => "expected an integer score from 0 to 100"
+})
+
+/**
+ * Parses a timestamp given as a `Date`, a number (epoch milliseconds; values below 1e11 are taken
+ * as epoch seconds, as the Python SDK sends) or a date string, into a `Date`. Undefined for
+ * anything else.
+ *
+ * @since 0.1.0
+ * @category Building blocks
+ */
+export const parseTimestamp = (input: unknown): Date | undefined => {
+  let date: Date | undefined
+  if (input instanceof Date) date = new Date(input.getTime())
+  else if (typeof input === "number" && Number.isFinite(input)) date = new Date(input < 1e11 ? input * 1000 : input)
+  else if (typeof input === "string" && input.trim() !== "") {
+    const trimmed = input.trim()
+    if (/^-?\d+(\.\d+)?$/.test(trimmed)) return parseTimestamp(Number(trimmed))
+    // The server echoes ISO strings without a zone: read them as UTC.
+    const zoned = /[zZ]|[+-]\d\d:?\d\d$/.test(trimmed) || !trimmed.includes("T") ? trimmed : `${trimmed}Z`
+    date = new Date(zoned)
+  }
+  return date !== undefined && !Number.isNaN(date.getTime()) ? date : undefined
+}
+
+/**
+ * A timestamp: decodes a `Date`, epoch number or date string into an ISO-8601 string.
+ *
+ * @since 0.1.0
+ * @category Building blocks
+ */
+export const Timestamp = Schema.transformOrFail(
+  Schema.Union(Schema.DateFromSelf, Schema.Number, Schema.String),
+  Schema.String,
+  {
+    strict: true,
+    decode: (input, _, ast) => {
+      const date = parseTimestamp(input)
+      return date === undefined
+        ? ParseResult.fail(
+            new ParseResult.Type(ast, input, "expected a Date, epoch milliseconds or an ISO-8601 date string")
+          )
+        : ParseResult.succeed(date.toISOString())
+    },
+    encode: ParseResult.succeed
+  }
+).annotations({ identifier: "Timestamp" })
+
+/**
+ * A content block of a blueprint message (`{ type: "text", text }`, `{ type: "image_url", ... }`, ...).
+ *
+ * @since 0.1.0
+ * @category Prompts
+ */
+export const ContentBlock = Schema.Struct({ type: Schema.String }, Extra).annotations({ identifier: "ContentBlock" })
+
+/**
+ * A tool call of an assistant message in blueprint format.
+ *
+ * @since 0.1.0
+ * @category Prompts
+ */
+export const ToolCall = Schema.Struct(
+  {
+    id: Schema.String,
+    type: Schema.Literal("function"),
+    function: Schema.Struct({ name: Schema.String, arguments: Schema.String })
+  },
+  Extra
+).annotations({ identifier: "ToolCall" })
+
+/**
+ * A blueprint message. `content` is an array of content blocks (a plain string is a "Malformed
+ * Request" to PromptLayer).
+ *
+ * @since 0.1.0
+ * @category Prompts
+ */
+export const Message = Schema.Struct(
+  {
+    role: Schema.String,
+    content: Schema.optional(Schema.NullOr(Schema.Array(ContentBlock))),
+    name: Schema.optional(Schema.NullOr(Schema.String)),
+    tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCall))),
+    tool_call_id: Schema.optional(Schema.NullOr(Schema.String)),
+    input_variables: Schema.optional(Schema.Array(Schema.String)),
+    template_format: Schema.optional(Schema.String)
+  },
+  Extra
+).annotations({ identifier: "Message" })
+
+/**
+ * A chat prompt in blueprint format.
+ *
+ * @since 0.1.0
+ * @category Prompts
+ */
+export const ChatPrompt = Schema.Struct(
+  {
+    type: Schema.Literal("chat"),
+    messages: Schema.Array(Message),
+    input_variables: Schema.optional(Schema.Array(Schema.String))
+  },
+  Extra
+).annotations({ identifier: "ChatPrompt" })
+
+/**
+ * A completion prompt in blueprint format.
+ *
+ * @since 0.1.0
+ * @category Prompts
+ */
+export const CompletionPrompt = Schema.Struct(
+  {
+    type: Schema.Literal("completion"),
+    content: Schema.Array(ContentBlock),
+    input_variables: Schema.optional(Schema.Array(Schema.String)),
+    template_format: Schema.optional(Schema.String)
+  },
+  Extra
+).annotations({ identifier: "CompletionPrompt" })
+
+/**
+ * A prompt in blueprint format: chat or completion.
+ *
+ * @since 0.1.0
+ * @category Prompts
+ */
+export const Prompt = Schema.Union(ChatPrompt, CompletionPrompt).annotations({ identifier: "Prompt" })
+
+/**
+ * @since 0.1.0
+ * @category Prompts
+ */
+export type Prompt = typeof Prompt.Type
+
+/**
+ * `SUCCESS`, `WARNING` or `ERROR`.
+ *
+ * @since 0.1.0
+ * @category Building blocks
+ */
+export const RequestStatus = Schema.Literal("SUCCESS", "WARNING", "ERROR")
+
+/**
+ * The error types PromptLayer accepts with a `status` of `WARNING` or `ERROR`.
+ *
+ * @since 0.1.0
+ * @category Building blocks
+ */
+export const ErrorType = Schema.Literal(
+  "PROVIDER_RATE_LIMIT",
+  "PROVIDER_QUOTA_LIMIT",
+  "PROVIDER_PARTIAL_RESPONSE",
+  "VARIABLE_MISSING_OR_EMPTY",
+  "PROVIDER_TIMEOUT",
+  "PROVIDER_AUTH_ERROR",
+  "PROVIDER_ERROR",
+  "TEMPLATE_RENDER_ERROR",
+  "UNKNOWN_ERROR"
+)
+
+/**
+ * Which statuses each error type may be sent with (promptlayer-api.md §3.2).
+ *
+ * @since 0.1.0
+ * @category Building blocks
+ */
+export const errorTypeStatuses: Readonly<Record<typeof ErrorType.Type, ReadonlyArray<"WARNING" | "ERROR">>> = {
+  PROVIDER_RATE_LIMIT: ["WARNING", "ERROR"],
+  PROVIDER_QUOTA_LIMIT: ["WARNING", "ERROR"],
+  PROVIDER_PARTIAL_RESPONSE: ["WARNING"],
+  VARIABLE_MISSING_OR_EMPTY: ["WARNING"],
+  PROVIDER_TIMEOUT: ["ERROR"],
+  PROVIDER_AUTH_ERROR: ["ERROR"],
+  PROVIDER_ERROR: ["ERROR"],
+  TEMPLATE_RENDER_ERROR: ["ERROR"],
+  UNKNOWN_ERROR: ["WARNING", "ERROR"]
+}
+
+const Tags = Schema.Array(Schema.String)
+const Variables = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+const Params = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+// =============================================================================
+// Logging
+// =============================================================================
+
+/**
+ * Body of `POST /log-request`: a request already in blueprint format.
+ *
+ * @since 0.1.0
+ * @category Logging
+ */
+export const LogRequestBody = Schema.Struct({
+  provider: Schema.String,
+  model: Schema.String,
+  input: Prompt,
+  output: Prompt,
+  request_start_time: Timestamp,
+  request_end_time: Timestamp,
+  parameters: Schema.optional(Params),
+  tags: Schema.optional(Tags),
+  metadata: Schema.optional(Metadata),
+  prompt_name: Schema.optional(Schema.NullOr(Schema.String)),
+  prompt_id: Schema.optional(Schema.NullOr(Id)),
+  prompt_version_number: Schema.optional(Schema.NullOr(Id)),
+  prompt_input_variables: Schema.optional(Variables),
+  input_tokens: Schema.optional(Schema.NonNegativeInt),
+  output_tokens: Schema.optional(Schema.NonNegativeInt),
+  price: Schema.optional(Schema.NonNegative),
+  function_name: Schema.optional(Schema.String),
+  score: Schema.optional(Score),
+  score_name: Schema.optional(Schema.NullOr(Schema.String)),
+  api_type: Schema.optional(Schema.NullOr(Schema.String)),
+  status: Schema.optional(RequestStatus),
+  error_type: Schema.optional(Schema.NullOr(ErrorType)),
+  error_message: Schema.optional(Schema.NullOr(Schema.String))
+}).annotations({ identifier: "LogRequestBody" })
+
+/**
+ * What you pass to `logRequest` (timestamps as `Date`, number or string).
+ *
+ * @since 0.1.0
+ * @category Logging
+ */
+export type LogRequestInput = typeof LogRequestBody.Encoded
+
+/**
+ * Response of `POST /log-request` (201). The id key is `id`, not `request_id`.
+ *
+ * @since 0.1.0
+ * @category Logging
+ */
+export const LogRequestResponse = Schema.Struct(
+  {
+    id: Id,
+    prompt_version: Schema.optional(Schema.NullOr(Schema.Unknown)),
+    status: Schema.optional(Schema.NullOr(Schema.String)),
+    error_type: Schema.optional(Schema.NullOr(Schema.String)),
+    error_message: Schema.optional(Schema.NullOr(Schema.String))
+  },
+  Extra
+).annotations({ identifier: "LogRequestResponse" })
+
+/**
+ * @since 0.1.0
+ * @category Logging
+ */
+export type LogRequestResponse = typeof LogRequestResponse.Type
+
+/**
+ * Body of `POST /track-request`: a raw provider call.
+ *
+ * @since 0.1.0
+ * @category Logging
+ */
+export const TrackRequestBody = Schema.Struct({
+  function_name: Schema.String,
+  kwargs: Params,
+  request_response: Schema.Unknown,
+  request_start_time: Timestamp,
+  request_end_time: Timestamp,
+  provider_type: Schema.optional(Schema.String),
+  args: Schema.optional(Schema.Array(Schema.Unknown)),
+  tags: Schema.optional(Schema.NullOr(Tags)),
+  metadata: Schema.optional(Schema.NullOr(Metadata)),
+  prompt_id: Schema.optional(Schema.NullOr(Id)),
+  prompt_version: Schema.optional(Schema.NullOr(Id)),
+  prompt_input_variables: Schema.optional(Schema.NullOr(Variables)),
+  group_id: Schema.optional(Schema.NullOr(Id)),
+  return_prompt_blueprint: Schema.optional(Schema.Boolean),
+  span_id: Schema.optional(Schema.NullOr(Schema.String)),
+  status: Schema.optional(RequestStatus),
+  error_type: Schema.optional(Schema.NullOr(ErrorType)),
+  error_message: Schema.optional(Schema.NullOr(Schema.String))
+}).annotations({ identifier: "TrackRequestBody" })
+
+/**
+ * @since 0.1.0
+ * @category Logging
+ */
+export type TrackRequestInput = typeof TrackRequestBody.Encoded
+
+/**
+ * Response of `POST /track-request`.
+ *
+ * @since 0.1.0
+ * @category Logging
+ */
+export const TrackRequestResponse = Schema.Struct(
+  {
+    success: Schema.Boolean,
+    request_id: Id,
+    prompt_blueprint: Schema.optional(Schema.NullOr(Schema.Unknown)),
+    message: Schema.optional(Schema.NullOr(Schema.String))
+  },
+  Extra
+).annotations({ identifier: "TrackRequestResponse" })
+
+/**
+ * @since 0.1.0
+ * @category Logging
+ */
+export type TrackRequestResponse = typeof TrackRequestResponse.Type
+
+// =============================================================================
+// Tracking
+// =============================================================================
+
+/**
+ * Body of `POST /library-track-score`.
+ *
+ * @since 0.1.0
+ * @category Tracking
+ */
+export const TrackScoreBody = Schema.Struct({
+  request_id: Id,
+  score: Score,
+  name: Schema.optional(Name)
+}).annotations({ identifier: "TrackScoreBody" })
+
+/**
+ * Body of `POST /library-track-metadata`. A key tracked again replaces its value.
+ *
+ * @since 0.1.0
+ * @category Tracking
+ */
+export const TrackMetadataBody = Schema.Struct({
+  request_id: Id,
+  metadata: Metadata
+}).annotations({ identifier: "TrackMetadataBody" })
+
+/**
+ * Body of `POST /library-track-prompt`: links a request to a registry template.
+ *
+ * @since 0.1.0
+ * @category Tracking
+ */
+export const TrackPromptBody = Schema.Struct({
+  request_id: Id,
+  prompt_name: Name,
+  prompt_input_variables: Variables,
+  version: Schema.optional(Schema.NullOr(Id)),
+  label: Schema.optional(Schema.NullOr(Name))
+}).annotations({ identifier: "TrackPromptBody" })
+
+/**
+ * Body of `POST /track-group`.
+ *
+ * @since 0.1.0
+ * @category Tracking
+ */
+export const TrackGroupBody = Schema.Struct({
+  request_id: Id,
+  group_id: Id
+}).annotations({ identifier: "TrackGroupBody" })
+
+/**
+ * `{ success, message? }`, the answer of the tracking endpoints.
+ *
+ * @since 0.1.0
+ * @category Tracking
+ */
+export const SuccessResponse = Schema.Struct(
+  {
+    success: Schema.Boolean,
+    message: Schema.optional(Schema.NullOr(Schema.String))
+  },
+  Extra
+).annotations({ identifier: "SuccessResponse" })
+
+/**
+ * Response of `POST /create-group`.
+ *
+ * @since 0.1.0
+ * @category Tracking
+ */
+export const CreateGroupResponse = Schema.Struct(
+  {
+    success: Schema.Boolean,
+    id: Id
+  },
+  Extra
+).annotations({ identifier: "CreateGroupResponse" })
+
+// =============================================================================
+// Prompt registry
+// =============================================================================
+
+/**
+ * Optional body of `POST /prompt-templates/{identifier}`.
+ *
+ * @since 0.1.0
+ * @category Templates
+ */
+export const GetTemplateParams = Schema.Struct({
+  version: Schema.optional(Id),
+  label: Schema.optional(Name),
+  provider: Schema.optional(Schema.String),
+  model: Schema.optional(Schema.String),
+  input_variables: Schema.optional(Variables),
+  metadata_filters: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+  model_parameter_overrides: Schema.optional(Params),
+  skip_input_variable_rendering: Schema.optional(Schema.Boolean),
+  workspace_id: Schema.optional(Id)
+}).annotations({ identifier: "GetTemplateParams" })
+
+/**
+ * @since 0.1.0
+ * @category Templates
+ */
+export type GetTemplateParams = typeof GetTemplateParams.Encoded
+
+/**
+ * A template as returned by `POST /prompt-templates/{identifier}`.
+ *
+ * @since 0.1.0
+ * @category Templates
+ */
+export const GetTemplateResponse = Schema.Struct(
+  {
+    id: Id,
+    prompt_name: Schema.String,
+    prompt_template: Prompt,
+    version: Schema.optional(Schema.NullOr(Schema.Int)),
+    tags: Schema.optional(Schema.NullOr(Tags)),
+    workspace_id: Schema.optional(Schema.NullOr(Schema.Int)),
+    commit_message: Schema.optional(Schema.NullOr(Schema.String)),
+    metadata: Schema.optional(Schema.NullOr(Params)),
+    llm_kwargs: Schema.optional(Schema.NullOr(Schema.Unknown)),
+    snippets: Schema.optional(Schema.NullOr(Schema.Array(Schema.Unknown))),
+    warning: Schema.optional(Schema.NullOr(Schema.String))
+  },
+  Extra
+).annotations({ identifier: "GetTemplateResponse" })
+
+/**
+ * @since 0.1.0
+ * @category Templates
+ */
+export type GetTemplateResponse = typeof GetTemplateResponse.Type
+
+/**
+ * What you pass to `templates.publish`. The client sends it as PromptLayer expects:
+ * `{ prompt_template: body, prompt_version: body, release_labels }`.
+ *
+ * @since 0.1.0
+ * @category Templates
+ */
+export const PublishTemplateBody = Schema.Struct(
+  {
+    prompt_name: Name,
+    prompt_template: Prompt,
+    tags: Schema.optional(Tags),
+    commit_message: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(72)))),
+    metadata: Schema.optional(Schema.NullOr(Params)),
+    release_labels: Schema.optional(Schema.NullOr(Schema.Array(Name)))
+  },
+  Extra
+).annotations({ identifier: "PublishTemplateBody" })
+
+/**
+ * @since 0.1.0
+ * @category Templates
+ */
+export type PublishTemplateInput = typeof PublishTemplateBody.Encoded
+
+/**
+ * The wire body of `POST /rest/prompt-templates`.
+ *
+ * @since 0.1.0
+ * @category Templates
+ */
+export const PublishTemplateWire = Schema.Struct({
+  prompt_template: PublishTemplateBody,
+  prompt_version: PublishTemplateBody,
+  release_labels: Schema.optional(Schema.NullOr(Schema.Array(Name)))
+}).annotations({ identifier: "PublishTemplateWire" })
+
+/**
+ * Response of `POST /rest/prompt-templates` (201).
+ *
+ * @since 0.1.0
+ * @category Templates
+ */
+export const PublishTemplateResponse = Schema.Struct(
+  {
+    id: Id,
+    prompt_name: Schema.String,
+    prompt_template: Prompt,
+    tags: Schema.optional(Schema.NullOr(Tags)),
+    commit_message: Schema.optional(Schema.NullOr(Schema.String)),
+    metadata: Schema.optional(Schema.NullOr(Params)),
+    release_labels: Schema.optional(Schema.NullOr(Schema.Array(Schema.String))),
+    prompt_version_id: Schema.optional(Schema.NullOr(Schema.Int)),
+    version_number: Schema.optional(Schema.NullOr(Schema.Int))
+  },
+  Extra
+).annotations({ identifier: "PublishTemplateResponse" })
+
+/**
+ * @since 0.1.0
+ * @category Templates
+ */
+export type PublishTemplateResponse = typeof PublishTemplateResponse.Type
+
+/**
+ * Query of `GET /prompt-templates`.
+ *
+ * @since 0.1.0
+ * @category Templates
+ */
+export const ListTemplatesParams = Schema.Struct({
+  page: Schema.optional(Id),
+  per_page: Schema.optional(Id),
+  label: Schema.optional(Name),
+  name: Schema.optional(Schema.String),
+  tags: Schema.optional(Tags),
+  status: Schema.optional(Schema.Literal("active", "deleted", "all"))
+}).annotations({ identifier: "ListTemplatesParams" })
+
+/**
+ * @since 0.1.0
+ * @category Templates
+ */
+export type ListTemplatesParams = typeof ListTemplatesParams.Encoded
+
+/**
+ * One template of a `GET /prompt-templates` page (the latest version, or the labelled one).
+ *
+ * @since 0.1.0
+ * @category Templates
+ */
+export const TemplateListItem = Schema.Struct(
+  {
+    id: Id,
+    prompt_name: Schema.String,
+    prompt_template: Prompt,
+    version: Schema.optional(Schema.NullOr(Schema.Int)),
+    tags: Schema.optional(Schema.NullOr(Tags)),
+    commit_message: Schema.optional(Schema.NullOr(Schema.String)),
+    metadata: Schema.optional(Schema.NullOr(Params))
+  },
+  Extra
+).annotations({ identifier: "TemplateListItem" })
+
+/**
+ * @since 0.1.0
+ * @category Templates
+ */
+export type TemplateListItem = typeof TemplateListItem.Type
+
+/**
+ * A page of `GET /prompt-templates`.
+ *
+ * @since 0.1.0
+ * @category Templates
+ */
+export const ListTemplatesResponse = Schema.Struct(
+  {
+    items: Schema.Array(TemplateListItem),
+    page: Schema.Int,
+    per_page: Schema.Int,
+    pages: Schema.optional(Schema.Int),
+    total: Schema.Int,
+    has_next: Schema.Boolean,
+    has_prev: Schema.optional(Schema.Boolean),
+    next_num: Schema.optional(Schema.NullOr(Schema.Int)),
+    prev_num: Schema.optional(Schema.NullOr(Schema.Int))
+  },
+  Extra
+).annotations({ identifier: "ListTemplatesResponse" })
+
+/**
+ * @since 0.1.0
+ * @category Templates
+ */
+export type ListTemplatesResponse = typeof ListTemplatesResponse.Type
+
+// =============================================================================
+// Errors on the wire
+// =============================================================================
+
+/**
+ * The error body PromptLayer answers with: `{ success: false, message?, error?, detail? }`.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export const ErrorResponse = Schema.Struct(
+  {
+    success: Schema.optional(Schema.Boolean),
+    message: Schema.optional(Schema.Unknown),
+    error: Schema.optional(Schema.Unknown),
+    detail: Schema.optional(Schema.Unknown)
+  },
+  Extra
+).annotations({ identifier: "ErrorResponse" })

@@ -1,0 +1,225 @@
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import {
+  AuthenticationError,
+  DecodeError,
+  InvalidRequestError,
+  NotFoundError,
+  type PromptLayerError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+  TransportError,
+  ValidationError
+} from "../PromptLayerError.js"
+
+/** Removes every occurrence of the API key from a text. */
+export type Scrub = (text: string) => string
+
+export const scrubber = (apiKey: Redacted.Redacted<string>): Scrub => {
+  const key = Redacted.value(apiKey)
+  return (text) => (key.length > 0 && text.includes(key) ? text.split(key).join("<redacted>") : text)
+}
+
+export const truncate = (text: string, max: number): string =>
+  text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`
+
+export interface RawResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly text: string
+}
+
+/** JSON text of a body, failing (not throwing) on cycles, BigInts and the like. */
+export const stringify = (operation: string, body: unknown): Effect.Effect<string, ValidationError> =>
+  Effect.try({
+    try: () => JSON.stringify(body),
+    catch: (error) =>
+      new ValidationError({
+        operation,
+        issue: `the body cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`
+      })
+  })
+
+export const send = (
+  client: HttpClient.HttpClient,
+  spec: {
+    readonly method: "GET" | "POST"
+    readonly path: string
+    readonly endpoint: string
+    readonly body: unknown
+    readonly query: ReadonlyArray<readonly [string, string]>
+    readonly scrub: Scrub
+  }
+): Effect.Effect<RawResponse, PromptLayerError> =>
+  Effect.gen(function* () {
+    let request = spec.method === "GET" ? HttpClientRequest.get(spec.path) : HttpClientRequest.post(spec.path)
+    if (spec.query.length > 0) request = HttpClientRequest.setUrlParams(request, spec.query)
+    if (spec.body !== undefined) {
+      const text = yield* stringify(spec.endpoint, spec.body)
+      request = HttpClientRequest.bodyText(request, text, "application/json")
+    }
+    return yield* client.execute(request).pipe(
+      Effect.flatMap((response) =>
+        Effect.map(response.text, (text): RawResponse => ({ status: response.status, headers: response.headers, text }))
+      ),
+      Effect.scoped,
+      Effect.catchTags({
+        RequestError: (error) =>
+          Effect.fail(new TransportError({ endpoint: spec.endpoint, description: spec.scrub(describe(error)) })),
+        ResponseError: (error) =>
+          Effect.fail(new TransportError({ endpoint: spec.endpoint, description: spec.scrub(describe(error)) }))
+      })
+    )
+  })
+
+const describe = (error: { readonly reason: string; readonly cause?: unknown; readonly description?: string }) => {
+  const parts: Array<string> = [error.reason]
+  if (error.description) parts.push(error.description)
+  let cause = error.cause
+  for (let depth = 0; cause !== undefined && depth < 3; depth++) {
+    if (cause instanceof Error) {
+      const code = (cause as { code?: unknown }).code
+      parts.push(typeof code === "string" ? `${cause.message} (${code})` : cause.message)
+      cause = (cause as { cause?: unknown }).cause
+    } else {
+      parts.push(String(cause))
+      break
+    }
+  }
+  return truncate(parts.join(": "), 500)
+}
+
+/** The delay of a `Retry-After` header (seconds or an HTTP date), in milliseconds. */
+export const retryAfterMs = (headers: Readonly<Record<string, string>>, now = Date.now()): number | undefined => {
+  const value = headers["retry-after"]
+  if (value === undefined || value.trim() === "") return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+/** The server's explanation in an error body: `message`, `error` or `detail`. */
+export const serverMessage = (text: string, scrub: Scrub): string | undefined => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return text.trim() === "" ? undefined : scrub(truncate(text.trim(), 300))
+  }
+  if (typeof parsed !== "object" || parsed === null) return scrub(truncate(String(parsed), 300))
+  const body = parsed as Record<string, unknown>
+  const pick = body.message ?? body.error ?? body.detail
+  if (pick === undefined || pick === null) return undefined
+  if (typeof pick === "string") return scrub(truncate(pick, 500))
+  if (Array.isArray(pick)) {
+    const lines = pick.map((item) =>
+      typeof item === "object" && item !== null && "msg" in item
+        ? `${Array.isArray((item as { loc?: unknown }).loc) ? `${(item as { loc: Array<unknown> }).loc.join(".")}: ` : ""}${String((item as { msg: unknown }).msg)}`
+        : JSON.stringify(item)
+    )
+    return scrub(truncate(lines.join("; "), 500))
+  }
+  return scrub(truncate(JSON.stringify(pick), 500))
+}
+
+/** Maps a non-2xx status to its typed error. */
+export const errorForStatus = (response: RawResponse, endpoint: string, scrub: Scrub): PromptLayerError => {
+  const status = response.status
+  const message = serverMessage(response.text, scrub)
+  const fields = message === undefined ? { endpoint, status } : { endpoint, status, serverMessage: message }
+  if (status === 401 || status === 403) return new AuthenticationError(fields)
+  if (status === 404) return new NotFoundError(fields)
+  if (status === 408) return new TimeoutError({ endpoint, reason: "server" })
+  const after = retryAfterMs(response.headers)
+  if (status === 429) return new RateLimitError(after === undefined ? fields : { ...fields, retryAfterMs: after })
+  if (status >= 500) return new ServerError(after === undefined ? fields : { ...fields, retryAfterMs: after })
+  if (status >= 400) return new InvalidRequestError(fields)
+  return new DecodeError({
+    endpoint,
+    status,
+    issue: "unexpected status",
+    excerpt: scrub(truncate(response.text, 200))
+  })
+}
+
+/** Decodes a response: a typed error for a non-2xx status, a DecodeError for an unexpected body. */
+export const decode = <A, I>(
+  response: RawResponse,
+  endpoint: string,
+  schema: Schema.Schema<A, I>,
+  scrub: Scrub
+): Effect.Effect<A, PromptLayerError> => {
+  if (response.status < 200 || response.status >= 300) return Effect.fail(errorForStatus(response, endpoint, scrub))
+  let json: unknown
+  try {
+    json = JSON.parse(response.text)
+  } catch {
+    return Effect.fail(
+      new DecodeError({
+        endpoint,
+        status: response.status,
+        issue: "the body is not JSON",
+        excerpt: scrub(truncate(response.text, 200))
+      })
+    )
+  }
+  if (typeof json === "object" && json !== null && (json as { success?: unknown }).success === false) {
+    const message = serverMessage(response.text, scrub)
+    return Effect.fail(
+      new InvalidRequestError(
+        message === undefined
+          ? { endpoint, status: response.status }
+          : { endpoint, status: response.status, serverMessage: message }
+      )
+    )
+  }
+  return Schema.decodeUnknown(schema)(json).pipe(
+    Effect.mapError(
+      (error) =>
+        new DecodeError({
+          endpoint,
+          status: response.status,
+          issue: scrub(truncate(ParseResult.TreeFormatter.formatErrorSync(error), 500)),
+          excerpt: scrub(truncate(response.text, 200))
+        })
+    )
+  )
+}
+
+/** Validates input before any network call. */
+export const validate = <A, I>(
+  operation: string,
+  schema: Schema.Schema<A, I>,
+  input: unknown
+): Effect.Effect<A, ValidationError> =>
+  Schema.decodeUnknown(schema, { errors: "all" })(input).pipe(
+    Effect.mapError(
+      (error) =>
+        new ValidationError({
+          operation,
+          issue: truncate(
+            ParseResult.ArrayFormatter.formatErrorSync(error)
+              .map((issue) => (issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
+              .join("; "),
+            1000
+          )
+        })
+    )
+  )
+
+/** URL query pairs of an object: arrays repeat their key, undefined is left out. */
+export const queryOf = (params: Readonly<Record<string, unknown>>): Array<[string, string]> => {
+  const pairs: Array<[string, string]> = []
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null) continue
+    if (Array.isArray(value)) for (const item of value) pairs.push([key, String(item)])
+    else pairs.push([key, String(value)])
+  }
+  return pairs
+}

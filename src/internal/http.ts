@@ -1,5 +1,6 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
@@ -128,15 +129,20 @@ export const serverMessage = (text: string, scrub: Scrub): string | undefined =>
   return scrub(truncate(JSON.stringify(pick), 500))
 }
 
-/** Maps a non-2xx status to its typed error. */
-export const errorForStatus = (response: RawResponse, endpoint: string, scrub: Scrub): PromptLayerError => {
+/** Maps a non-2xx status to its typed error; `now` (epoch ms) resolves an HTTP-date `Retry-After`. */
+export const errorForStatus = (
+  response: RawResponse,
+  endpoint: string,
+  scrub: Scrub,
+  now: number = Date.now()
+): PromptLayerError => {
   const status = response.status
   const message = serverMessage(response.text, scrub)
   const fields = message === undefined ? { endpoint, status } : { endpoint, status, serverMessage: message }
   if (status === 401 || status === 403) return new AuthenticationError(fields)
   if (status === 404) return new NotFoundError(fields)
   if (status === 408) return new TimeoutError({ endpoint, reason: "server" })
-  const after = retryAfterMs(response.headers)
+  const after = retryAfterMs(response.headers, now)
   if (status === 429) return new RateLimitError(after === undefined ? fields : { ...fields, retryAfterMs: after })
   if (status >= 500) return new ServerError(after === undefined ? fields : { ...fields, retryAfterMs: after })
   if (status >= 400) return new InvalidRequestError(fields)
@@ -155,7 +161,10 @@ export const decode = <A, I>(
   schema: Schema.Schema<A, I>,
   scrub: Scrub
 ): Effect.Effect<A, PromptLayerError> => {
-  if (response.status < 200 || response.status >= 300) return Effect.fail(errorForStatus(response, endpoint, scrub))
+  if (response.status < 200 || response.status >= 300) {
+    // The Effect clock, not Date.now(): an HTTP-date Retry-After must agree with the clock the retry sleeps on.
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(errorForStatus(response, endpoint, scrub, now)))
+  }
   let json: unknown
   try {
     json = JSON.parse(response.text)

@@ -1,0 +1,139 @@
+/**
+ * A small `node:http` adapter for `@effect/platform`'s `HttpServer`, so the emulator does not
+ * need `@effect/platform-node` (which pulls cluster/rpc/sql packages into a client library's
+ * install). Each Node request is buffered, turned into a web `Request`, run through the app with
+ * `HttpApp.toWebHandlerRuntime`, and the web `Response` written back.
+ *
+ * The raw Node request and response are put in the request's context as {@link NodeExchange}, so a
+ * handler can do what a web `Response` cannot: destroy the socket (fault injection).
+ */
+import * as Http from "node:http"
+import type * as Net from "node:net"
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerError from "@effect/platform/HttpServerError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+
+/** The raw Node exchange of the request being handled. */
+export class NodeExchange extends Context.Tag("promptlayer-effect/internal/NodeExchange")<
+  NodeExchange,
+  { readonly req: Http.IncomingMessage; readonly res: Http.ServerResponse }
+>() {}
+
+/** Options of {@link make}. */
+export interface Options {
+  readonly port: number
+  readonly host: string
+  /** Largest accepted request body, in bytes. */
+  readonly maxBodyBytes?: number | undefined
+}
+
+const readBody = (req: Http.IncomingMessage, max: number): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length
+      if (size > max) {
+        reject(new Error("body too large"))
+        req.destroy()
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on("end", () => resolve(Buffer.concat(chunks)))
+    req.on("error", reject)
+  })
+
+/**
+ * Starts a Node HTTP server listening on `host:port` (port 0 = any free port) as an
+ * `HttpServer`. The server and every open connection are closed with the scope.
+ */
+export const make = (options: Options): Effect.Effect<HttpServer.HttpServer, HttpServerError.ServeError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const server = Http.createServer()
+    const sockets = new Set<Net.Socket>()
+    server.on("connection", (socket) => {
+      sockets.add(socket)
+      socket.on("close", () => sockets.delete(socket))
+    })
+    yield* Effect.async<void, HttpServerError.ServeError>((resume) => {
+      const onError = (cause: unknown) => resume(Effect.fail(new HttpServerError.ServeError({ cause })))
+      server.once("error", onError)
+      server.listen(options.port, options.host, () => {
+        server.off("error", onError)
+        resume(Effect.void)
+      })
+    })
+    yield* Effect.addFinalizer(() =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+        for (const socket of sockets) socket.destroy()
+      })
+    )
+    const address = server.address() as Net.AddressInfo
+    const max = options.maxBodyBytes ?? 32 * 1024 * 1024
+    return HttpServer.make({
+      address: { _tag: "TcpAddress", hostname: address.address, port: address.port },
+      serve: (app, middleware) =>
+        Effect.gen(function* () {
+          const runtime = yield* Effect.runtime<never>()
+          const handler = HttpApp.toWebHandlerRuntime(runtime)(app as HttpApp.Default<unknown>, middleware)
+          const onRequest = (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+            void handle(req, res, handler, max)
+          }
+          server.on("request", onRequest)
+          yield* Effect.addFinalizer(() => Effect.sync(() => server.off("request", onRequest)))
+        })
+    })
+  })
+
+const handle = async (
+  req: Http.IncomingMessage,
+  res: Http.ServerResponse,
+  handler: (request: Request, context?: Context.Context<never>) => Promise<Response>,
+  max: number
+) => {
+  try {
+    const body = await readBody(req, max)
+    const headers = new Headers()
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value === undefined) continue
+      if (Array.isArray(value)) for (const v of value) headers.append(key, v)
+      else headers.set(key, value)
+    }
+    const controller = new AbortController()
+    res.on("close", () => {
+      if (!res.writableFinished) controller.abort()
+    })
+    const method = req.method ?? "GET"
+    const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, {
+      method,
+      headers,
+      signal: controller.signal,
+      ...(method === "GET" || method === "HEAD" || body.length === 0 ? {} : { body: new Uint8Array(body) })
+    })
+    const response = await handler(request, Context.make(NodeExchange, { req, res }) as Context.Context<never>)
+    if (res.destroyed || res.headersSent) return
+    const out = Buffer.from(await response.arrayBuffer())
+    const outHeaders: Record<string, string | Array<string>> = {}
+    response.headers.forEach((value, key) => {
+      outHeaders[key] = value
+    })
+    outHeaders["content-length"] = String(out.length)
+    res.writeHead(response.status, outHeaders)
+    res.end(method === "HEAD" ? undefined : out)
+  } catch (error) {
+    if (res.destroyed) return
+    if (!res.headersSent) {
+      const text = JSON.stringify({ success: false, message: error instanceof Error ? error.message : "bad request" })
+      res.writeHead(error instanceof Error && error.message === "body too large" ? 413 : 400, {
+        "content-type": "application/json",
+        "content-length": String(Buffer.byteLength(text))
+      })
+      res.end(text)
+    } else res.destroy()
+  }
+}

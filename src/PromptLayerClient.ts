@@ -44,7 +44,7 @@ import * as Chunk from "effect/Chunk"
 import * as Schema from "effect/Schema"
 import * as Http from "./internal/http.js"
 import * as PromptLayerConfig from "./PromptLayerConfig.js"
-import { type PromptLayerError, ValidationError } from "./PromptLayerError.js"
+import type { PromptLayerError } from "./PromptLayerError.js"
 import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 import * as S from "./PromptLayerSchema.js"
 
@@ -169,9 +169,7 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
   }
 
   const validated = <A, I>(operation: string, schema: Schema.Schema<A, I>, input: unknown) =>
-    Http.validate(operation, schema, input).pipe(
-      Effect.mapError((error) => new ValidationError({ operation, issue: scrub(error.issue) }))
-    )
+    Http.validate(operation, schema, input, scrub)
 
   const track =
     <A, I>(operation: string, path: string, schema: Schema.Schema<A, I>) =>

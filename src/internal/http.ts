@@ -29,6 +29,9 @@ export const scrubber = (apiKey: Redacted.Redacted<string>): Scrub => {
 export const truncate = (text: string, max: number): string =>
   text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`
 
+/** Scrubs, then truncates: cutting first could leave a piece of the key that no longer matches. */
+export const excerpt = (text: string, max: number, scrub: Scrub): string => truncate(scrub(text), max)
+
 export interface RawResponse {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
@@ -71,14 +74,17 @@ export const send = (
       Effect.scoped,
       Effect.catchTags({
         RequestError: (error) =>
-          Effect.fail(new TransportError({ endpoint: spec.endpoint, description: spec.scrub(describe(error)) })),
+          Effect.fail(new TransportError({ endpoint: spec.endpoint, description: describe(error, spec.scrub) })),
         ResponseError: (error) =>
-          Effect.fail(new TransportError({ endpoint: spec.endpoint, description: spec.scrub(describe(error)) }))
+          Effect.fail(new TransportError({ endpoint: spec.endpoint, description: describe(error, spec.scrub) }))
       })
     )
   })
 
-const describe = (error: { readonly reason: string; readonly cause?: unknown; readonly description?: string }) => {
+const describe = (
+  error: { readonly reason: string; readonly cause?: unknown; readonly description?: string },
+  scrub: Scrub
+) => {
   const parts: Array<string> = [error.reason]
   if (error.description) parts.push(error.description)
   let cause = error.cause
@@ -92,7 +98,7 @@ const describe = (error: { readonly reason: string; readonly cause?: unknown; re
       break
     }
   }
-  return truncate(parts.join(": "), 500)
+  return excerpt(parts.join(": "), 500, scrub)
 }
 
 /** The delay of a `Retry-After` header (seconds or an HTTP date), in milliseconds. */
@@ -111,22 +117,22 @@ export const serverMessage = (text: string, scrub: Scrub): string | undefined =>
   try {
     parsed = JSON.parse(text)
   } catch {
-    return text.trim() === "" ? undefined : scrub(truncate(text.trim(), 300))
+    return text.trim() === "" ? undefined : excerpt(text.trim(), 300, scrub)
   }
-  if (typeof parsed !== "object" || parsed === null) return scrub(truncate(String(parsed), 300))
+  if (typeof parsed !== "object" || parsed === null) return excerpt(String(parsed), 300, scrub)
   const body = parsed as Record<string, unknown>
   const pick = body.message ?? body.error ?? body.detail
   if (pick === undefined || pick === null) return undefined
-  if (typeof pick === "string") return scrub(truncate(pick, 500))
+  if (typeof pick === "string") return excerpt(pick, 500, scrub)
   if (Array.isArray(pick)) {
     const lines = pick.map((item) =>
       typeof item === "object" && item !== null && "msg" in item
         ? `${Array.isArray((item as { loc?: unknown }).loc) ? `${(item as { loc: Array<unknown> }).loc.join(".")}: ` : ""}${String((item as { msg: unknown }).msg)}`
         : JSON.stringify(item)
     )
-    return scrub(truncate(lines.join("; "), 500))
+    return excerpt(lines.join("; "), 500, scrub)
   }
-  return scrub(truncate(JSON.stringify(pick), 500))
+  return excerpt(JSON.stringify(pick), 500, scrub)
 }
 
 /** Maps a non-2xx status to its typed error; `now` (epoch ms) resolves an HTTP-date `Retry-After`. */
@@ -150,7 +156,7 @@ export const errorForStatus = (
     endpoint,
     status,
     issue: "unexpected status",
-    excerpt: scrub(truncate(response.text, 200))
+    excerpt: excerpt(response.text, 200, scrub)
   })
 }
 
@@ -174,7 +180,7 @@ export const decode = <A, I>(
         endpoint,
         status: response.status,
         issue: "the body is not JSON",
-        excerpt: scrub(truncate(response.text, 200))
+        excerpt: excerpt(response.text, 200, scrub)
       })
     )
   }
@@ -194,29 +200,31 @@ export const decode = <A, I>(
         new DecodeError({
           endpoint,
           status: response.status,
-          issue: scrub(truncate(ParseResult.TreeFormatter.formatErrorSync(error), 500)),
-          excerpt: scrub(truncate(response.text, 200))
+          issue: excerpt(ParseResult.TreeFormatter.formatErrorSync(error), 500, scrub),
+          excerpt: excerpt(response.text, 200, scrub)
         })
     )
   )
 }
 
-/** Validates input before any network call. */
+/** Validates input before any network call; `scrub` removes the key from the issue text. */
 export const validate = <A, I>(
   operation: string,
   schema: Schema.Schema<A, I>,
-  input: unknown
+  input: unknown,
+  scrub: Scrub = (text) => text
 ): Effect.Effect<A, ValidationError> =>
   Schema.decodeUnknown(schema, { errors: "all" })(input).pipe(
     Effect.mapError(
       (error) =>
         new ValidationError({
           operation,
-          issue: truncate(
+          issue: excerpt(
             ParseResult.ArrayFormatter.formatErrorSync(error)
               .map((issue) => (issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
               .join("; "),
-            1000
+            1000,
+            scrub
           )
         })
     )

@@ -1,0 +1,44 @@
+/**
+ * The real PromptLayer client pointed at a running emulator (over fetch, loopback only).
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { PromptLayerClient, type PromptLayerRetryPolicy } from "promptlayer-effect"
+import type { PromptLayerEmulator } from "promptlayer-effect/emulator"
+
+/** Fast retries for tests: short backoff, no jitter, `Retry-After` capped at 50 ms. */
+export const fastRetry: PromptLayerRetryPolicy.Options = {
+  maxAttempts: 3,
+  initialDelay: "5 millis",
+  maxDelay: "20 millis",
+  jitter: false,
+  maxRetryAfter: "50 millis",
+  attemptTimeout: "5 seconds",
+  deadline: "20 seconds"
+}
+
+/** The client layer for an emulator (its URL, and its key unless another is given). */
+export const clientLayer = (
+  emulator: Pick<PromptLayerEmulator.RunningEmulator, "url" | "apiKey">,
+  options: { readonly apiKey?: string; readonly retry?: PromptLayerRetryPolicy.Options } = {}
+): Layer.Layer<PromptLayerClient.PromptLayerClient> =>
+  PromptLayerClient.layerWith({
+    apiKey: options.apiKey ?? emulator.apiKey,
+    baseUrl: emulator.url,
+    retry: options.retry ?? { ...fastRetry, maxAttempts: 1 }
+  }).pipe(Layer.provide(FetchHttpClient.layer))
+
+/** Runs `f` with a client for the emulator. */
+export const withClient = <A, E>(
+  emulator: Pick<PromptLayerEmulator.RunningEmulator, "url" | "apiKey">,
+  f: (client: PromptLayerClient.Service) => Effect.Effect<A, E>,
+  options: { readonly apiKey?: string; readonly retry?: PromptLayerRetryPolicy.Options } = {}
+): Effect.Effect<A, E> =>
+  Effect.flatMap(PromptLayerClient.PromptLayerClient, f).pipe(Effect.provide(clientLayer(emulator, options)))
+
+/** A chat prompt of one message. */
+export const chat = (role: string, text: string) => ({
+  type: "chat" as const,
+  messages: [{ role, content: [{ type: "text", text }] }]
+})

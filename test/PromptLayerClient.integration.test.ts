@@ -286,7 +286,8 @@ layer(PromptLayerEmulator.layer({ port: 0 }), { excludeTestServices: true })("cl
         const f = yield* withClient(emulator, (client) =>
           client.templates.get("it:render", { input_variables: { country: "Japan" } })
         )
-        const text = (t: typeof f) => t.prompt_template as { messages: Array<{ content: Array<{ text: string }> }> }
+        const text = (t: typeof f) =>
+          t.prompt_template as unknown as { messages: Array<{ content: Array<{ text: string }> }> }
         assert.strictEqual(text(f).messages[0]!.content[0]!.text, "Capital of Japan? {literal}")
         const j = yield* withClient(emulator, (client) =>
           client.templates.get("it-jinja", { input_variables: { user: { name: "Ada" }, topic: "Effect" } })

@@ -213,6 +213,10 @@ describe("OpenAPI document", () => {
         request_end_time: "2025-04-14T10:21:53.010Z"
       })
     )
+    assert.isFalse(
+      validate({ ...base, request_start_time: "yesterday", request_end_time: "2025-04-14T10:21:53.010Z" }),
+      "ajv-formats checks date-time"
+    )
   })
 
   it(`documented differences: ${DIFFERENCES.nullable}`, () => {

@@ -355,7 +355,7 @@ export const make = (options: Options = {}): Instance => {
           "templates.get",
           { identifier, params },
           {
-            endpoint: "POST /prompt-templates/{identifier}",
+            endpoint: `POST /prompt-templates/${encodeURIComponent(String(identifier))}`,
             prepare: Effect.zip(
               validated("templates.get", Schema.Union(S.Name, S.Id), identifier),
               prepared("templates.get", S.GetTemplateParams, params ?? {})

@@ -189,12 +189,12 @@ const value = (observed: Observed) => {
   return observed.outcome.value as any
 }
 
-const failure = <E>(observed: Observed, ErrorClass: abstract new (...args: Array<any>) => E, tag: string): E => {
+const failure = <E extends Error>(observed: Observed, ErrorClass: new (...args: Array<any>) => E, tag: string): E => {
   if (observed.outcome.ok) assert.fail(`expected ${tag}, got ${inspect(observed.outcome.value)}`)
   const error = observed.outcome.error
   assert.instanceOf(error, ErrorClass)
   assert.instanceOf(error, Error)
-  assert.strictEqual((error as { _tag: string })._tag, tag)
+  assert.strictEqual((error as unknown as { _tag: string })._tag, tag)
   assert.isTrue(PromptLayerError.isPromptLayerError(error))
   assertNoKey(error)
   return error as E

@@ -262,7 +262,7 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
     }) => { readonly status: number; readonly body: unknown }
 
     /** One PromptLayer API route: faults, JSON body, auth, the store call, persistence. */
-    const api = (handler: Handler) =>
+    const api = (handler: Handler, options: { readonly jsonOnly?: boolean } = {}) =>
       Effect.gen(function* () {
         const request = yield* HttpServerRequest.HttpServerRequest
         const url = new URL(request.url, "http://emulator.local")
@@ -290,6 +290,13 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
               fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {}
             )
           }
+        }
+        const contentType = request.headers["content-type"] ?? ""
+        if (options.jsonOnly && contentType !== "" && !contentType.includes("json")) {
+          return respond(415, {
+            success: false,
+            message: `Unsupported content type ${contentType}: the emulator accepts OTLP as JSON (application/json)`
+          })
         }
         const text = yield* Effect.orElseSucceed(request.text, () => "")
         let body: Record<string, unknown> = {}
@@ -470,10 +477,13 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       ),
       HttpRouter.post(
         "/v1/traces",
-        api(({ body }) => {
-          store.exportTraces(body)
-          return ok(200, {})
-        })
+        api(
+          ({ body }) => {
+            store.exportTraces(body)
+            return ok(200, {})
+          },
+          { jsonOnly: true }
+        )
       )
     )
 

@@ -77,21 +77,39 @@ export class PromptLayerConfig extends Context.Tag("promptlayer-effect/PromptLay
  * @since 0.1.0
  * @category Constructors
  */
-export const make = (options: Options): Either.Either<Service, string> => {
+export const make = (options: Options): Either.Either<Service, string> =>
+  Either.mapLeft(check(options), (invalid) => invalid.message)
+
+/** `make`, also telling which environment variable holds the invalid value. */
+const check = (
+  options: Options
+): Either.Either<
+  Service,
+  { readonly variable: "PROMPTLAYER_API_KEY" | "PROMPTLAYER_BASE_URL"; readonly message: string }
+> => {
   const apiKey = Redacted.isRedacted(options.apiKey) ? options.apiKey : Redacted.make(options.apiKey)
   const raw = Redacted.value(apiKey)
   if (typeof raw !== "string" || raw.trim() === "") {
-    return Either.left("the PromptLayer API key is empty (set PROMPTLAYER_API_KEY or pass apiKey)")
+    return Either.left({
+      variable: "PROMPTLAYER_API_KEY",
+      message: "the PromptLayer API key is empty (set PROMPTLAYER_API_KEY or pass apiKey)"
+    })
   }
   const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).trim().replace(/\/+$/, "")
   let url: URL
   try {
     url = new URL(baseUrl)
   } catch {
-    return Either.left(`the PromptLayer base URL is not a URL: ${JSON.stringify(baseUrl)}`)
+    return Either.left({
+      variable: "PROMPTLAYER_BASE_URL",
+      message: `the PromptLayer base URL is not a URL: ${JSON.stringify(baseUrl)}`
+    })
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    return Either.left(`the PromptLayer base URL must be http or https: ${JSON.stringify(baseUrl)}`)
+    return Either.left({
+      variable: "PROMPTLAYER_BASE_URL",
+      message: `the PromptLayer base URL must be http or https: ${JSON.stringify(baseUrl)}`
+    })
   }
   return Either.right({ apiKey, baseUrl })
 }
@@ -105,7 +123,11 @@ export const make = (options: Options): Either.Either<Service, string> => {
 export const config: Config.Config<Service> = Config.all({
   apiKey: Config.redacted("PROMPTLAYER_API_KEY"),
   baseUrl: Config.string("PROMPTLAYER_BASE_URL").pipe(Config.withDefault(DEFAULT_BASE_URL))
-}).pipe(Config.mapOrFail((options) => Either.mapLeft(make(options), (message) => ConfigError.InvalidData([], message))))
+}).pipe(
+  Config.mapOrFail((options) =>
+    Either.mapLeft(check(options), (invalid) => ConfigError.InvalidData([invalid.variable], invalid.message))
+  )
+)
 
 /**
  * A layer from options. Invalid options are a defect when the layer is built (a programming error).

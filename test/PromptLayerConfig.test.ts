@@ -1,0 +1,166 @@
+/**
+ * PromptLayerConfig: from the environment (`layerConfig`, through `ConfigProvider.fromMap`) and from
+ * options (`layer`, `make`): a missing or empty key fails when the layer is built with a message
+ * naming PROMPTLAYER_API_KEY; a bad base URL is rejected; trailing slashes are removed; the key
+ * stays `Redacted` and out of every message.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { PromptLayerClient, PromptLayerConfig } from "promptlayer-effect"
+import { mockHttp } from "./support/mockHttpClient.js"
+
+const API_KEY = "pl_test_config_0123456789abcdef"
+
+const fromEnv = (env: Record<string, string>) =>
+  Effect.withConfigProvider(
+    Effect.provide(PromptLayerConfig.PromptLayerConfig, PromptLayerConfig.layerConfig),
+    ConfigProvider.fromMap(new Map(Object.entries(env)))
+  )
+
+const fromOptions = (options: PromptLayerConfig.Options) =>
+  Effect.provide(PromptLayerConfig.PromptLayerConfig, PromptLayerConfig.layer(options))
+
+const failureText = <A, E>(exit: Exit.Exit<A, E>): string => {
+  if (Exit.isSuccess(exit)) return assert.fail("expected the layer to fail")
+  return Cause.pretty(exit.cause)
+}
+
+describe("PromptLayerConfig.layerConfig (environment)", () => {
+  it.effect("reads PROMPTLAYER_API_KEY as Redacted and defaults the base URL", () =>
+    Effect.gen(function* () {
+      const config = yield* fromEnv({ PROMPTLAYER_API_KEY: API_KEY })
+      assert.isTrue(Redacted.isRedacted(config.apiKey))
+      assert.strictEqual(Redacted.value(config.apiKey), API_KEY)
+      assert.strictEqual(config.baseUrl, PromptLayerConfig.DEFAULT_BASE_URL)
+      assert.strictEqual(config.baseUrl, "https://api.promptlayer.com")
+      assert.notInclude(String(config.apiKey), API_KEY)
+      assert.notInclude(JSON.stringify(config), API_KEY)
+    })
+  )
+
+  it.effect("a missing key fails when the layer is built, naming PROMPTLAYER_API_KEY", () =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(fromEnv({ PROMPTLAYER_BASE_URL: "http://127.0.0.1:8787" }))
+      const text = failureText(exit)
+      assert.include(text, "PROMPTLAYER_API_KEY")
+      if (Exit.isFailure(exit)) assert.isTrue(Cause.isFailType(exit.cause) || Cause.isFailure(exit.cause))
+    })
+  )
+
+  it.effect("a missing key fails the whole client layer at build time, before any request", () =>
+    Effect.gen(function* () {
+      const mock = mockHttp(() => ({ status: 200, json: { success: true, id: 1 } }))
+      const layer = PromptLayerClient.layerConfig().pipe(Layer.provide(mock.layer))
+      const exit = yield* Effect.exit(
+        Effect.withConfigProvider(
+          Effect.provide(
+            Effect.flatMap(PromptLayerClient.PromptLayerClient, (client) => client.group.create()),
+            layer
+          ),
+          ConfigProvider.fromMap(new Map())
+        )
+      )
+      assert.include(failureText(exit), "PROMPTLAYER_API_KEY")
+      assert.strictEqual(mock.requests.length, 0)
+    })
+  )
+
+  for (const empty of ["", "   "]) {
+    it.effect(`an empty key (${JSON.stringify(empty)}) fails, naming PROMPTLAYER_API_KEY`, () =>
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(fromEnv({ PROMPTLAYER_API_KEY: empty }))
+        assert.include(failureText(exit), "PROMPTLAYER_API_KEY")
+      })
+    )
+  }
+
+  for (const bad of ["not a url", "ftp://files.example.com", "api.promptlayer.com"]) {
+    it.effect(`a bad PROMPTLAYER_BASE_URL (${bad}) fails, naming the variable and not the key`, () =>
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(fromEnv({ PROMPTLAYER_API_KEY: API_KEY, PROMPTLAYER_BASE_URL: bad }))
+        const text = failureText(exit)
+        assert.include(text, "PROMPTLAYER_BASE_URL")
+        assert.include(text, "base URL")
+        assert.notInclude(text, API_KEY)
+      })
+    )
+  }
+
+  for (const [given, expected] of [
+    ["http://127.0.0.1:8787/", "http://127.0.0.1:8787"],
+    ["http://127.0.0.1:8787///", "http://127.0.0.1:8787"],
+    ["  https://proxy.example.com/promptlayer/  ", "https://proxy.example.com/promptlayer"],
+    ["https://api.promptlayer.com", "https://api.promptlayer.com"]
+  ] as const) {
+    it.effect(`PROMPTLAYER_BASE_URL ${JSON.stringify(given)} is normalised to ${expected}`, () =>
+      Effect.gen(function* () {
+        const config = yield* fromEnv({ PROMPTLAYER_API_KEY: API_KEY, PROMPTLAYER_BASE_URL: given })
+        assert.strictEqual(config.baseUrl, expected)
+      })
+    )
+  }
+})
+
+describe("PromptLayerConfig.layer / make (options)", () => {
+  it("make wraps a plain key in Redacted and keeps a Redacted one", () => {
+    const plain = PromptLayerConfig.make({ apiKey: API_KEY })
+    const redacted = PromptLayerConfig.make({ apiKey: Redacted.make(API_KEY), baseUrl: "http://localhost:1/" })
+    if (Either.isLeft(plain) || Either.isLeft(redacted)) return assert.fail("expected valid options")
+    assert.isTrue(Redacted.isRedacted(plain.right.apiKey))
+    assert.strictEqual(Redacted.value(plain.right.apiKey), API_KEY)
+    assert.strictEqual(plain.right.baseUrl, PromptLayerConfig.DEFAULT_BASE_URL)
+    assert.strictEqual(Redacted.value(redacted.right.apiKey), API_KEY)
+    assert.strictEqual(redacted.right.baseUrl, "http://localhost:1")
+  })
+
+  it("make rejects an empty key and a bad base URL with readable messages", () => {
+    const empty = PromptLayerConfig.make({ apiKey: " " })
+    assert.isTrue(Either.isLeft(empty))
+    if (Either.isLeft(empty)) assert.include(empty.left, "PROMPTLAYER_API_KEY")
+    const bad = PromptLayerConfig.make({ apiKey: API_KEY, baseUrl: "mailto:someone@example.com" })
+    assert.isTrue(Either.isLeft(bad))
+    if (Either.isLeft(bad)) {
+      assert.include(bad.left, "http or https")
+      assert.notInclude(bad.left, API_KEY)
+    }
+  })
+
+  it.effect("layer with an empty key dies when built (a programming error), naming the key variable", () =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(fromOptions({ apiKey: "" }))
+      const text = failureText(exit)
+      assert.include(text, "PROMPTLAYER_API_KEY")
+      if (Exit.isFailure(exit)) assert.isTrue(Cause.isDie(exit.cause))
+    })
+  )
+
+  it.effect("layer with a bad base URL dies when built", () =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(fromOptions({ apiKey: API_KEY, baseUrl: "::nope::" }))
+      assert.include(failureText(exit), "base URL")
+    })
+  )
+
+  it.effect("the client sends to the normalised base URL, keeping its path", () =>
+    Effect.gen(function* () {
+      const mock = mockHttp(() => ({ status: 200, json: { success: true, id: 3 } }))
+      const layer = PromptLayerClient.layerWith({
+        apiKey: API_KEY,
+        baseUrl: "http://127.0.0.1:8787/prefix/",
+        retry: { maxAttempts: 1 }
+      }).pipe(Layer.provide(mock.layer))
+      const id = yield* Effect.provide(
+        Effect.flatMap(PromptLayerClient.PromptLayerClient, (client) => client.group.create()),
+        layer
+      )
+      assert.strictEqual(id, 3)
+      assert.strictEqual(mock.requests[0]!.url.href, "http://127.0.0.1:8787/prefix/create-group")
+    })
+  )
+})

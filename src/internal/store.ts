@@ -556,6 +556,10 @@ export class Store {
       request_response: { output: body.output },
       request_start_time: echoTime(body.request_start_time),
       request_end_time: echoTime(body.request_end_time),
+      is_sharable: false,
+      share_hash: shareHash(request.id),
+      share_view_count: 0,
+      is_starred: false,
       price: request.price,
       score: body.score ?? 0,
       engine: body.model,
@@ -1076,6 +1080,16 @@ const stripKey = (input: unknown): Record<string, unknown> => {
   if (!isRecord(input)) return {}
   const { api_key: _key, ...rest } = input
   return clone(rest)
+}
+
+const shareHash = (id: number) => {
+  let h = 0x811c9dc5
+  let out = ""
+  for (let i = 0; i < 4; i++) {
+    h = Math.imul(h ^ (id + i * 0x9e3779b9), 0x01000193) >>> 0
+    out += h.toString(16).padStart(8, "0")
+  }
+  return out
 }
 
 const latency = (start: string, end: string) => Math.max(0, Date.parse(end) - Date.parse(start))

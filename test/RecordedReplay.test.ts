@@ -92,7 +92,7 @@ describe("recorded exchanges replayed against the emulator", () => {
       const groupIds = new Map<number, number>()
       const results: Array<string> = []
       for (const e of served) {
-        let body = e.request === null ? undefined : structuredClone(e.request)
+        const body = e.request === null ? undefined : structuredClone(e.request)
         if (body && typeof body === "object") {
           if ("api_key" in body) body.api_key = emulator.apiKey
           if (typeof body.request_id === "number") {

@@ -106,10 +106,15 @@ const readEnv = (name: string): string | undefined => {
   return value === undefined || value.trim() === "" ? undefined : value
 }
 
+// The typed errors are `Error`s already: reject with them as they are. Anything else (a layer's
+// ConfigError, a defect that is not an Error) becomes an Error with a readable message.
 const toError = (cause: Cause.Cause<unknown>): unknown => {
   const squashed = Cause.squash(cause)
   if (squashed instanceof Error) return squashed
-  return new Error(typeof squashed === "string" ? squashed : Cause.pretty(cause))
+  const ownText =
+    typeof squashed === "string" ||
+    (typeof squashed === "object" && squashed !== null && squashed.toString !== Object.prototype.toString)
+  return new Error(`PromptLayer: ${ownText ? String(squashed) : Cause.pretty(cause)}`, { cause: squashed })
 }
 
 const missingLangChain = (error: unknown) =>
@@ -159,23 +164,34 @@ export class PromptLayer<ThrowOnError extends boolean = true> {
   }
 
   /**
-   * Runs an effect that uses the client on this instance's runtime; rejects with the typed error.
-   * Useful to mix in an operation of the Effect API (e.g. `templates.stream`).
+   * Runs an effect that uses the client on this instance's runtime and rejects with its typed
+   * error. For what the official SDK has no method for, e.g. every page of the registry:
+   *
+   * ```ts
+   * const all = await promptlayer.runEffect("templates.stream", (client) =>
+   *   Stream.runCollect(client.templates.stream()))
+   * ```
    */
-  run<A, E>(
+  runEffect<A, E>(
     operation: string,
     f: (client: PromptLayerClient.Service) => Effect.Effect<A, E, PromptLayerClient.PromptLayerClient>
   ): Promise<A> {
     if (this.#closing !== undefined) return Promise.reject(new PromptLayerClosedError(operation))
-    const promise = this.runtime
-      .runPromiseExit(Effect.flatMap(PromptLayerClient.PromptLayerClient, f))
-      .then((exit) => (Exit.isSuccess(exit) ? exit.value : Promise.reject(toError(exit.cause))))
-    const tracked = promise.then(
+    return this.#track(
+      this.runtime
+        .runPromiseExit(Effect.flatMap(PromptLayerClient.PromptLayerClient, f))
+        .then((exit) => (Exit.isSuccess(exit) ? exit.value : Promise.reject(toError(exit.cause))))
+    )
+  }
+
+  /** Remembers a call until it settles, for `flush()` and `close()`. */
+  #track<A>(promise: Promise<A>): Promise<A> {
+    const settled = promise.then(
       () => undefined,
       () => undefined
     )
-    this.#pending.add(tracked)
-    void tracked.then(() => this.#pending.delete(tracked))
+    this.#pending.add(settled)
+    void settled.then(() => this.#pending.delete(settled))
     return promise
   }
 
@@ -184,7 +200,7 @@ export class PromptLayer<ThrowOnError extends boolean = true> {
     soft: V,
     f: (client: PromptLayerClient.Service) => Effect.Effect<A, unknown, PromptLayerClient.PromptLayerClient>
   ): Promise<A | Soft<ThrowOnError, V>> {
-    const promise = this.run(operation, f)
+    const promise = this.runEffect(operation, f)
     if (this.throwOnError) return promise
     return promise.catch((error: unknown) => {
       if (!isPromptLayerError(error) || error._tag === "ValidationError") throw error
@@ -255,9 +271,12 @@ export class PromptLayer<ThrowOnError extends boolean = true> {
         return this.#call("templates.get", null, (client) => client.templates.get(name, rest))
       }
       const { langchain: _, ...rest } = params
-      return import("./PromptLayerLangChainPrompt.js").then(
-        (module) => this.#call("templates.get", null, () => module.get(name, rest)),
-        (error: unknown) => Promise.reject(missingLangChain(error))
+      if (this.#closing !== undefined) return Promise.reject(new PromptLayerClosedError("templates.get"))
+      return this.#track(
+        import("./PromptLayerLangChainPrompt.js").then(
+          (module) => this.#call("templates.get", null, () => module.get(name, rest)),
+          (error: unknown) => Promise.reject(missingLangChain(error))
+        )
       )
     }) as PromptLayer<ThrowOnError>["templates"]["get"],
     publish: (body) => this.#call("templates.publish", null, (client) => client.templates.publish(body)),

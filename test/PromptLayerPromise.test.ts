@@ -6,9 +6,16 @@
 import { spawnSync } from "node:child_process"
 import { inspect } from "node:util"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { PromptLayerError, type PromptLayerRetryPolicy, type PromptLayerSchema } from "promptlayer-effect"
+import * as Stream from "effect/Stream"
+import {
+  PromptLayerClient,
+  PromptLayerError,
+  type PromptLayerRetryPolicy,
+  type PromptLayerSchema
+} from "promptlayer-effect"
 import { type PromptLayerEmulator, startEmulator } from "promptlayer-effect/emulator"
 import { PromptLayer, PromptLayerClosedError } from "promptlayer-effect/promise"
 import { PromptLayerTest } from "promptlayer-effect/testing"
@@ -645,6 +652,43 @@ describe("new PromptLayer()", () => {
       assert.strictEqual(result.status, 0, `close=${close}: ${result.stderr}`)
       assert.strictEqual(result.stdout.trim(), "TransportError")
       assert.notInclude(result.stderr, "UNHANDLED")
+    }
+  })
+})
+
+describe("PromptLayer on a custom layer", () => {
+  it("runEffect runs any client effect on the same runtime, e.g. every page of templates.stream", async () => {
+    const pl = PromptLayerTest.make({
+      templates: ["a", "b", "c"].map((name) => ({ prompt_name: name, prompt_template: chat("user", name) }))
+    })
+    const promptlayer = new PromptLayer({ layer: pl.layer })
+    try {
+      const names = await promptlayer.runEffect("templates.stream", (client) =>
+        Stream.runCollect(client.templates.stream({ per_page: 2 })).pipe(
+          Effect.map((chunk) => Chunk.toArray(chunk).map((item) => item.prompt_name))
+        )
+      )
+      assert.deepStrictEqual(names, ["c", "b", "a"])
+      assert.deepStrictEqual(
+        pl.calls().map((call) => call.operation),
+        ["templates.all", "templates.all"]
+      )
+    } finally {
+      await promptlayer.close()
+    }
+  })
+
+  it("a layer that cannot be built rejects each call with a readable Error", async () => {
+    const saved = process.env.PROMPTLAYER_API_KEY
+    delete process.env.PROMPTLAYER_API_KEY
+    const promptlayer = new PromptLayer({ layer: PromptLayerClient.layerFetch })
+    try {
+      const error = await promptlayer.group.create().catch((e: unknown) => e)
+      assert.instanceOf(error, Error)
+      assert.include((error as Error).message, "PROMPTLAYER_API_KEY")
+    } finally {
+      if (saved !== undefined) process.env.PROMPTLAYER_API_KEY = saved
+      await promptlayer.close()
     }
   })
 })

@@ -15,12 +15,15 @@
  *
  * @example
  * ```ts
- * import { PromptLayer } from "promptlayer-effect/promise"
- * import { RateLimitError } from "promptlayer-effect/PromptLayerError"
+ * import { PromptLayer, RateLimitError } from "promptlayer-effect/promise"
  *
  * const promptlayer = new PromptLayer() // PROMPTLAYER_API_KEY, PROMPTLAYER_BASE_URL
  * const { id } = await promptlayer.logRequest({ provider: "openai", model: "gpt-4o-mini", ... })
- * await promptlayer.track.score({ request_id: id, score: 100 })
+ * try {
+ *   await promptlayer.track.score({ request_id: id, score: 100 })
+ * } catch (error) {
+ *   if (error instanceof RateLimitError) console.log(`retry after ${error.retryAfterMs} ms`)
+ * }
  * await promptlayer.close()
  * ```
  *

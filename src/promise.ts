@@ -1,10 +1,10 @@
 /**
  * `promptlayer-effect/promise`: the PromptLayer client for Promise code, with the surface of the
- * official `promptlayer` npm SDK.
+ * official `promptlayer` npm SDK, and the error classes it rejects with.
  *
  * @example
  * ```ts
- * import { PromptLayer } from "promptlayer-effect/promise"
+ * import { PromptLayer, NotFoundError } from "promptlayer-effect/promise"
  *
  * const promptlayer = new PromptLayer({ apiKey: process.env.PROMPTLAYER_API_KEY })
  * await promptlayer.track.score({ request_id: 42, score: 100 })
@@ -13,6 +13,24 @@
  *
  * @since 0.1.0
  */
+
+/**
+ * @since 0.1.0
+ */
+export {
+  AuthenticationError,
+  DecodeError,
+  InvalidRequestError,
+  isPromptLayerError,
+  isRetryable,
+  NotFoundError,
+  type PromptLayerError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+  TransportError,
+  ValidationError
+} from "./PromptLayerError.js"
 
 /**
  * @since 0.1.0

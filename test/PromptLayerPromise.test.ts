@@ -17,7 +17,7 @@ import {
   type PromptLayerSchema
 } from "promptlayer-effect"
 import { type PromptLayerEmulator, startEmulator } from "promptlayer-effect/emulator"
-import { PromptLayer, PromptLayerClosedError } from "promptlayer-effect/promise"
+import { PromptLayer, PromptLayerClosedError, RateLimitError } from "promptlayer-effect/promise"
 import { PromptLayerTest } from "promptlayer-effect/testing"
 import { chat, fastRetry, withClient } from "./support/emulatorClient.js"
 
@@ -555,6 +555,9 @@ describe("new PromptLayer()", () => {
     try {
       const error = await promptlayer.group.create().catch((e: unknown) => e)
       assert.strictEqual(Object.getPrototypeOf(error), PromptLayerError.RateLimitError.prototype)
+      // the classes exported by promptlayer-effect/promise are the same classes
+      assert.strictEqual(RateLimitError, PromptLayerError.RateLimitError)
+      assert.instanceOf(error, RateLimitError)
       assert.strictEqual((error as PromptLayerError.RateLimitError)._tag, "RateLimitError")
       assert.notInclude(String(error), "FiberFailure")
     } finally {

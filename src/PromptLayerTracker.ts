@@ -1,0 +1,654 @@
+/**
+ * Background delivery of request logs to PromptLayer.
+ *
+ * The tracker accepts log events synchronously and cheaply ({@link Service.offer} never touches the
+ * network, never waits and is O(1)) and delivers them from a fixed pool of background fibers through
+ * {@link PromptLayerClient} — so with the client's retry and timeout policy. Building the
+ * `/log-request` body (converting messages, serializing large payloads) happens in those fibers, not
+ * in `offer`.
+ *
+ * - **Bounded memory**: at most `maxQueued` events wait; beyond that the `dropPolicy` drops the
+ *   newest (default) or the oldest event, and every drop is counted.
+ * - **Counters**: `accepted`, `queued`, `inFlight`, `delivered`, `retried`, `failed`, `dropped`,
+ *   `callbackErrors` ({@link Stats}).
+ * - **Flush**: {@link Service.flush} resolves when every event accepted before the call is delivered
+ *   or has finally failed; {@link Service.shutdown} flushes (bounded by `shutdownTimeout`) then stops
+ *   the fibers. Both are idempotent. Closing the tracker's scope shuts it down.
+ * - **Failures never escape**: a failed delivery is counted and reported once through Effect's logger
+ *   as a warning (then at debug level until a delivery succeeds again).
+ * - **Request ids as a Stream**: every delivered log is published as a {@link DeliveredLog} on
+ *   {@link Service.requestIds}, which any number of subscribers can consume.
+ * - Timers of the live clock used by the delivery fibers (retry backoff, timeouts) are unref'd so a
+ *   process can exit; call `flush()` before it does.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { PromptLayerClient, PromptLayerTracker } from "promptlayer-effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const tracker = yield* PromptLayerTracker.PromptLayerTracker
+ *   yield* Effect.forkScoped(Stream.runForEach(tracker.requestIds, (log) => Effect.log(log.requestId)))
+ *   tracker.offer({
+ *     runId: "run-1",
+ *     build: () => ({
+ *       provider: "openai",
+ *       model: "gpt-4o-mini",
+ *       input: { type: "completion", content: [{ type: "text", text: "Hi" }] },
+ *       output: { type: "completion", content: [{ type: "text", text: "Hello" }] },
+ *       request_start_time: Date.now(),
+ *       request_end_time: Date.now()
+ *     })
+ *   })
+ *   yield* tracker.flush
+ * })
+ *
+ * Effect.runPromise(
+ *   program.pipe(Effect.scoped, Effect.provide(PromptLayerTracker.layer()), Effect.provide(PromptLayerClient.layerFetch))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as PromptLayerClient from "./PromptLayerClient.js"
+import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
+import type * as S from "./PromptLayerSchema.js"
+
+// =============================================================================
+// Models
+// =============================================================================
+
+/**
+ * One log to deliver. `build` produces the `/log-request` body and runs in a background fiber, so
+ * that conversion and serialization cost nothing on the caller's path; if it throws, the event
+ * counts as failed.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface TrackEvent {
+  readonly build: () => S.LogRequestInput
+  /** The LangChain run id (or any id of yours) used by {@link Service.requestIdFor}. */
+  readonly runId?: string | undefined
+  readonly parentRunId?: string | undefined
+  /** Who produced the event (a handler id); lets a handler filter the shared stream. */
+  readonly source?: string | undefined
+  /** Called after delivery; an error it throws (or rejects with) is counted and reported, never rethrown. */
+  readonly onDelivered?: ((log: DeliveredLog) => unknown) | undefined
+}
+
+/**
+ * A delivered log, as published on {@link Service.requestIds}.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface DeliveredLog {
+  /** The PromptLayer request id (`id` of the `/log-request` response). */
+  readonly requestId: number
+  readonly runId: string | undefined
+  readonly parentRunId: string | undefined
+  readonly tags: ReadonlyArray<string>
+  readonly metadata: Readonly<Record<string, string>>
+  readonly provider: string
+  readonly model: string
+  readonly status: "SUCCESS" | "WARNING" | "ERROR"
+  readonly promptName: string | undefined
+  readonly source: string | undefined
+}
+
+/**
+ * The tracker's counters. `accepted` counts every event `offer` queued; each ends as `delivered`,
+ * `failed`, or `dropped` (pushed out by the `"oldest"` policy, or still waiting when a shutdown gave
+ * up). `dropped` also counts events refused by `offer` (queue full with `"newest"`, or shut down).
+ * `queued` and `inFlight` are current values.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Stats {
+  readonly accepted: number
+  readonly queued: number
+  readonly inFlight: number
+  readonly delivered: number
+  readonly retried: number
+  readonly failed: number
+  readonly dropped: number
+  readonly callbackErrors: number
+}
+
+/**
+ * Why {@link Service.requestIdFor} has no id to give: the log finally `failed`, was `dropped`, or
+ * the tracker was shut down before it was delivered.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class RequestIdUnavailable extends Schema.TaggedError<RequestIdUnavailable>(
+  "promptlayer-effect/RequestIdUnavailable"
+)("RequestIdUnavailable", {
+  runId: Schema.String,
+  reason: Schema.Literal("failed", "dropped", "shutdown"),
+  detail: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    return `no PromptLayer request id for run ${this.runId}: ${this.reason}${this.detail ? ` (${this.detail})` : ""}`
+  }
+}
+
+/**
+ * The tracker service.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Service {
+  /**
+   * Accepts an event without waiting: `true` if it was queued, `false` if it was dropped (queue
+   * full with the `"newest"` policy, or tracker shut down). Never throws.
+   */
+  readonly offer: (event: TrackEvent) => boolean
+  /** {@link offer} as an Effect. */
+  readonly track: (event: TrackEvent) => Effect.Effect<boolean>
+  /** Resolves when every event accepted so far is delivered or has finally failed. */
+  readonly flush: Effect.Effect<void>
+  /** Flushes (at most `shutdownTimeout`), then stops the delivery fibers. Idempotent. */
+  readonly shutdown: Effect.Effect<void>
+  /** The counters now. */
+  readonly stats: Effect.Effect<Stats>
+  /** The counters now, synchronously. */
+  readonly unsafeStats: () => Stats
+  /** One element per delivered log; each run of the stream is a new subscriber. Ends on shutdown. */
+  readonly requestIds: Stream.Stream<DeliveredLog>
+  /**
+   * The request id of the log with this `runId`: at once if it was delivered recently, otherwise
+   * when it is. Fails with {@link RequestIdUnavailable} if it failed, was dropped or the tracker
+   * shuts down first. Waits for runs it does not know yet (compose with `Effect.timeout`).
+   */
+  readonly requestIdFor: (runId: string) => Effect.Effect<number, RequestIdUnavailable>
+  /** Whether {@link shutdown} has started. */
+  readonly isShutdown: () => boolean
+}
+
+/**
+ * The tracker service tag.
+ *
+ * @since 0.1.0
+ * @category Context
+ */
+export class PromptLayerTracker extends Context.Tag("promptlayer-effect/PromptLayerTracker")<
+  PromptLayerTracker,
+  Service
+>() {}
+
+/**
+ * Options of {@link make}.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Options {
+  /** Deliveries in flight at once. Default 8. */
+  readonly concurrency?: number | undefined
+  /** Events waiting (not in flight) at most. Default 10 000. */
+  readonly maxQueued?: number | undefined
+  /** When full: drop the incoming event (`"newest"`, default) or the oldest waiting one. */
+  readonly dropPolicy?: "newest" | "oldest" | undefined
+  /** How long `shutdown` (and closing the scope) waits for the flush. Default 30 s. */
+  readonly shutdownTimeout?: Duration.DurationInput | undefined
+  /** Elements a slow `requestIds` subscriber may lag before the oldest are dropped for it. Default 4096. */
+  readonly requestIdBuffer?: number | undefined
+  /** Run ids whose outcome is remembered for `requestIdFor`. Default 10 000. */
+  readonly rememberRuns?: number | undefined
+}
+
+/**
+ * The default options.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const defaults = {
+  concurrency: 8,
+  maxQueued: 10_000,
+  dropPolicy: "newest",
+  shutdownTimeout: Duration.seconds(30),
+  requestIdBuffer: 4096,
+  rememberRuns: 10_000
+} as const
+
+// =============================================================================
+// Implementation
+// =============================================================================
+
+interface Entry {
+  readonly seq: number
+  readonly event: TrackEvent
+}
+
+type Outcome =
+  | { readonly _tag: "ok"; readonly id: number }
+  | { readonly _tag: "error"; readonly error: RequestIdUnavailable }
+
+/** A FIFO with O(1) push, shift and head access. */
+class Deque<A> {
+  private items: Array<A | undefined> = []
+  private head = 0
+  get size(): number {
+    return this.items.length - this.head
+  }
+  push(a: A): void {
+    this.items.push(a)
+  }
+  peek(): A | undefined {
+    return this.size > 0 ? this.items[this.head] : undefined
+  }
+  shift(): A | undefined {
+    if (this.size === 0) return undefined
+    const a = this.items[this.head]
+    this.items[this.head] = undefined
+    this.head++
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return a
+  }
+}
+
+const positiveInt = (name: string, value: number | undefined, fallback: number): number => {
+  const n = value ?? fallback
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be an integer >= 1, got ${n}`)
+  return n
+}
+
+const liveClockConstructor = Clock.make().constructor
+
+/** The live clock with unref'd sleeps, so pending backoff timers do not keep a process alive. */
+const unrefClock = (base: Clock.Clock): Clock.Clock => ({
+  [Clock.ClockTypeId]: Clock.ClockTypeId,
+  unsafeCurrentTimeMillis: () => base.unsafeCurrentTimeMillis(),
+  unsafeCurrentTimeNanos: () => base.unsafeCurrentTimeNanos(),
+  currentTimeMillis: base.currentTimeMillis,
+  currentTimeNanos: base.currentTimeNanos,
+  sleep: (duration) =>
+    Effect.async<void>((resume) => {
+      const millis = Duration.toMillis(duration)
+      if (millis > 2 ** 31 - 1) return
+      const handle = setTimeout(() => resume(Effect.void), millis)
+      ;(handle as { unref?: () => void }).unref?.()
+      return Effect.sync(() => clearTimeout(handle))
+    })
+})
+
+const bodyFacts = (body: S.LogRequestInput) => ({
+  tags: body.tags ?? [],
+  metadata: body.metadata ?? {},
+  provider: body.provider,
+  model: body.model,
+  status: body.status ?? "SUCCESS",
+  promptName: body.prompt_name ?? undefined
+})
+
+/**
+ * Builds a tracker whose fibers live in the current scope; closing the scope shuts it down
+ * (flushing first, at most `shutdownTimeout`).
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = Effect.fnUntraced(function* (options: Options = {}) {
+  const concurrency = positiveInt("concurrency", options.concurrency, defaults.concurrency)
+  const maxQueued = positiveInt("maxQueued", options.maxQueued, defaults.maxQueued)
+  const rememberRuns = positiveInt("rememberRuns", options.rememberRuns, defaults.rememberRuns)
+  const requestIdBuffer = positiveInt("requestIdBuffer", options.requestIdBuffer, defaults.requestIdBuffer)
+  const dropPolicy = options.dropPolicy ?? defaults.dropPolicy
+  const shutdownTimeout = Duration.decode(options.shutdownTimeout ?? defaults.shutdownTimeout)
+
+  const client = yield* PromptLayerClient.PromptLayerClient
+  const scope = yield* Effect.scope
+  const runtime = yield* Effect.runtime<never>()
+  const runFork = Runtime.runFork(runtime)
+  const clock = yield* Effect.clock
+  const workerClock = clock.constructor === liveClockConstructor ? unrefClock(clock) : clock
+  const pubsub = yield* PubSub.sliding<DeliveredLog>(requestIdBuffer)
+
+  const buffer = new Deque<Entry>()
+  const inFlight = new Set<Entry>()
+  const takers: Array<(entry: Entry) => void> = []
+  let flushWaiters: Array<{ readonly upTo: number; readonly resume: () => void }> = []
+  const outcomes = new Map<string, Outcome>()
+  const outcomeWaiters = new Map<string, Array<(outcome: Outcome) => void>>()
+  let lastSeq = 0
+  let closed = false
+  const counters = { accepted: 0, delivered: 0, retried: 0, failed: 0, dropped: 0, callbackErrors: 0 }
+  const reported = { failure: false, drop: false, callback: false }
+
+  const unsafeStats = (): Stats => ({
+    accepted: counters.accepted,
+    queued: buffer.size,
+    inFlight: inFlight.size,
+    delivered: counters.delivered,
+    retried: counters.retried,
+    failed: counters.failed,
+    dropped: counters.dropped,
+    callbackErrors: counters.callbackErrors
+  })
+
+  const warnOnce = (key: keyof typeof reported, message: string, annotations: Record<string, unknown>) => {
+    const first = !reported[key]
+    reported[key] = true
+    const log = first ? Effect.logWarning(message) : Effect.logDebug(message)
+    return log.pipe(Effect.annotateLogs({ ...annotations, ...unsafeStats() }))
+  }
+
+  const minOutstanding = (): number => {
+    let min = buffer.peek()?.seq ?? Number.POSITIVE_INFINITY
+    for (const entry of inFlight) if (entry.seq < min) min = entry.seq
+    return min
+  }
+
+  const checkFlushWaiters = () => {
+    if (flushWaiters.length === 0) return
+    const min = minOutstanding()
+    const ready = flushWaiters.filter((w) => w.upTo < min)
+    if (ready.length === 0) return
+    flushWaiters = flushWaiters.filter((w) => w.upTo >= min)
+    for (const w of ready) w.resume()
+  }
+
+  const remember = (runId: string | undefined, outcome: Outcome) => {
+    if (runId === undefined) return
+    outcomes.delete(runId)
+    outcomes.set(runId, outcome)
+    if (outcomes.size > rememberRuns) {
+      const oldest = outcomes.keys().next()
+      if (!oldest.done) outcomes.delete(oldest.value)
+    }
+    const waiters = outcomeWaiters.get(runId)
+    if (waiters !== undefined) {
+      outcomeWaiters.delete(runId)
+      for (const resume of waiters) resume(outcome)
+    }
+  }
+
+  const drop = (event: TrackEvent, why: string) => {
+    counters.dropped++
+    if (event.runId !== undefined) {
+      remember(event.runId, {
+        _tag: "error",
+        error: new RequestIdUnavailable({ runId: event.runId, reason: "dropped", detail: why })
+      })
+    }
+    runFork(warnOnce("drop", `PromptLayer tracker dropped a log: ${why}`, { dropPolicy, maxQueued }))
+  }
+
+  const offer = (event: TrackEvent): boolean => {
+    if (closed) {
+      drop(event, "the tracker is shut down")
+      return false
+    }
+    const taker = takers.shift()
+    if (taker !== undefined) {
+      const entry: Entry = { seq: ++lastSeq, event }
+      counters.accepted++
+      inFlight.add(entry)
+      taker(entry)
+      return true
+    }
+    if (buffer.size >= maxQueued) {
+      if (dropPolicy === "newest") {
+        drop(event, `the queue is full (${maxQueued} waiting)`)
+        return false
+      }
+      const oldest = buffer.shift()
+      if (oldest !== undefined) drop(oldest.event, `the queue is full (${maxQueued} waiting), oldest dropped`)
+    }
+    counters.accepted++
+    buffer.push({ seq: ++lastSeq, event })
+    checkFlushWaiters()
+    return true
+  }
+
+  const take: Effect.Effect<Entry> = Effect.async<Entry>((resume) => {
+    const entry = buffer.shift()
+    if (entry !== undefined) {
+      inFlight.add(entry)
+      resume(Effect.succeed(entry))
+      return
+    }
+    const taker = (e: Entry) => resume(Effect.succeed(e))
+    takers.push(taker)
+    return Effect.sync(() => {
+      const i = takers.indexOf(taker)
+      if (i >= 0) takers.splice(i, 1)
+    })
+  })
+
+  const settle = (entry: Entry) =>
+    Effect.sync(() => {
+      inFlight.delete(entry)
+      checkFlushWaiters()
+    })
+
+  const runCallback = (event: TrackEvent, log: DeliveredLog) => {
+    const callback = event.onDelivered
+    if (callback === undefined) return Effect.void
+    return Effect.tryPromise(async () => {
+      await callback(log)
+    }).pipe(
+      Effect.catchAll((error) =>
+        Effect.suspend(() => {
+          counters.callbackErrors++
+          return warnOnce("callback", "PromptLayer request id callback failed; delivery continues", {
+            error: String(error.error)
+          })
+        })
+      )
+    )
+  }
+
+  const onFailure = (entry: Entry, cause: Cause.Cause<unknown>) =>
+    Effect.suspend(() => {
+      counters.failed++
+      const runId = entry.event.runId
+      const detail = Cause.isInterruptedOnly(cause) ? "interrupted" : Cause.pretty(cause).split("\n")[0]
+      if (runId !== undefined) {
+        remember(runId, { _tag: "error", error: new RequestIdUnavailable({ runId, reason: "failed", detail }) })
+      }
+      return warnOnce("failure", "PromptLayer log delivery failed", { error: detail, runId })
+    })
+
+  const onSuccess = (entry: Entry, body: S.LogRequestInput, id: number) =>
+    Effect.suspend(() => {
+      counters.delivered++
+      reported.failure = false
+      if (buffer.size < maxQueued) reported.drop = false
+      const log: DeliveredLog = {
+        requestId: id,
+        runId: entry.event.runId,
+        parentRunId: entry.event.parentRunId,
+        source: entry.event.source,
+        ...bodyFacts(body)
+      }
+      remember(entry.event.runId, { _tag: "ok", id })
+      return PubSub.publish(pubsub, log).pipe(Effect.zipRight(runCallback(entry.event, log)))
+    })
+
+  const countRetry = () =>
+    Effect.sync(() => {
+      counters.retried++
+    })
+
+  const attempt = (entry: Entry) =>
+    Effect.try({ try: () => entry.event.build(), catch: (error) => error }).pipe(
+      Effect.flatMap((body) => Effect.map(client.logRequest(body), (response) => [body, response.id] as const)),
+      Effect.locally(PromptLayerRetryPolicy.currentRetryObserver, countRetry)
+    )
+
+  const deliver = (entry: Entry): Effect.Effect<void> =>
+    Effect.uninterruptibleMask((restore) =>
+      restore(attempt(entry)).pipe(
+        Effect.exit,
+        Effect.flatMap((exit) =>
+          Exit.isSuccess(exit) ? onSuccess(entry, exit.value[0], exit.value[1]) : onFailure(entry, exit.cause)
+        ),
+        Effect.ensuring(settle(entry))
+      )
+    )
+
+  const worker = Effect.forever(Effect.flatMap(take, deliver))
+  const workers = yield* Effect.all(
+    Array.from({ length: concurrency }, () => worker),
+    { concurrency: "unbounded", discard: true }
+  ).pipe(Effect.withClock(workerClock), Effect.forkIn(scope))
+
+  const flush: Effect.Effect<void> = Effect.async<void>((resume) => {
+    const upTo = lastSeq
+    if (minOutstanding() > upTo) {
+      resume(Effect.void)
+      return
+    }
+    const waiter = { upTo, resume: () => resume(Effect.void) }
+    flushWaiters.push(waiter)
+    return Effect.sync(() => {
+      flushWaiters = flushWaiters.filter((w) => w !== waiter)
+    })
+  }).pipe(Effect.withSpan("PromptLayerTracker.flush"))
+
+  let shutdownFiber: Fiber.RuntimeFiber<void> | undefined
+  const doShutdown = Effect.gen(function* () {
+    closed = true
+    const flushed = yield* flush.pipe(Effect.timeoutOption(shutdownTimeout), Effect.withClock(workerClock))
+    if (flushed._tag === "None") {
+      yield* Effect.logWarning("PromptLayer tracker shut down before every log was delivered").pipe(
+        Effect.annotateLogs({ ...unsafeStats() })
+      )
+    }
+    yield* Fiber.interrupt(workers)
+    for (let entry = buffer.shift(); entry !== undefined; entry = buffer.shift()) {
+      drop(entry.event, "the tracker shut down before it was delivered")
+    }
+    checkFlushWaiters()
+    yield* PubSub.shutdown(pubsub)
+    for (const [runId, waiters] of outcomeWaiters) {
+      outcomeWaiters.delete(runId)
+      const outcome: Outcome = { _tag: "error", error: new RequestIdUnavailable({ runId, reason: "shutdown" }) }
+      for (const resume of waiters) resume(outcome)
+    }
+  })
+  const shutdown: Effect.Effect<void> = Effect.suspend(() => {
+    if (shutdownFiber === undefined) shutdownFiber = runFork(doShutdown)
+    return Fiber.join(shutdownFiber)
+  }).pipe(Effect.withSpan("PromptLayerTracker.shutdown"))
+
+  yield* Scope.addFinalizer(scope, shutdown)
+
+  const requestIdFor = (runId: string): Effect.Effect<number, RequestIdUnavailable> =>
+    Effect.async<number, RequestIdUnavailable>((resume) => {
+      const complete = (outcome: Outcome) =>
+        resume(outcome._tag === "ok" ? Effect.succeed(outcome.id) : Effect.fail(outcome.error))
+      const known = outcomes.get(runId)
+      if (known !== undefined) {
+        complete(known)
+        return
+      }
+      if (closed && shutdownFiber !== undefined) {
+        complete({ _tag: "error", error: new RequestIdUnavailable({ runId, reason: "shutdown" }) })
+        return
+      }
+      const waiters = outcomeWaiters.get(runId) ?? []
+      waiters.push(complete)
+      outcomeWaiters.set(runId, waiters)
+      return Effect.sync(() => {
+        const current = outcomeWaiters.get(runId)
+        if (current === undefined) return
+        const rest = current.filter((w) => w !== complete)
+        if (rest.length === 0) outcomeWaiters.delete(runId)
+        else outcomeWaiters.set(runId, rest)
+      })
+    })
+
+  return PromptLayerTracker.of({
+    offer,
+    track: (event) => Effect.sync(() => offer(event)),
+    flush,
+    shutdown,
+    stats: Effect.sync(unsafeStats),
+    unsafeStats,
+    requestIds: Stream.fromPubSub(pubsub),
+    requestIdFor,
+    isShutdown: () => closed
+  })
+})
+
+// =============================================================================
+// Layers
+// =============================================================================
+
+/**
+ * The tracker as a scoped layer over the app's {@link PromptLayerClient}.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<PromptLayerTracker, never, PromptLayerClient.PromptLayerClient> =>
+  Layer.scoped(PromptLayerTracker, make(options))
+
+/**
+ * The options read from the environment: `PROMPTLAYER_TRACKER_CONCURRENCY`,
+ * `PROMPTLAYER_TRACKER_MAX_QUEUED`, `PROMPTLAYER_TRACKER_DROP_POLICY` (`newest` | `oldest`) and
+ * `PROMPTLAYER_TRACKER_SHUTDOWN_TIMEOUT_MS`, each defaulting to {@link defaults}.
+ *
+ * @since 0.1.0
+ * @category Config
+ */
+export const config: Config.Config<Options> = Config.all({
+  concurrency: Config.integer("PROMPTLAYER_TRACKER_CONCURRENCY").pipe(Config.withDefault(defaults.concurrency)),
+  maxQueued: Config.integer("PROMPTLAYER_TRACKER_MAX_QUEUED").pipe(Config.withDefault(defaults.maxQueued)),
+  dropPolicy: Config.literal(
+    "newest",
+    "oldest"
+  )("PROMPTLAYER_TRACKER_DROP_POLICY").pipe(Config.withDefault(defaults.dropPolicy)),
+  shutdownTimeout: Config.integer("PROMPTLAYER_TRACKER_SHUTDOWN_TIMEOUT_MS").pipe(
+    Config.map(Duration.millis),
+    Config.withDefault(defaults.shutdownTimeout)
+  )
+}).pipe(
+  Config.validate({
+    message: "PROMPTLAYER_TRACKER_CONCURRENCY and PROMPTLAYER_TRACKER_MAX_QUEUED must be integers >= 1",
+    validation: (o) => o.concurrency >= 1 && o.maxQueued >= 1
+  })
+)
+
+/**
+ * The tracker configured from the environment (see {@link config}).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerConfig: Layer.Layer<
+  PromptLayerTracker,
+  ConfigError.ConfigError,
+  PromptLayerClient.PromptLayerClient
+> = Layer.scoped(
+  PromptLayerTracker,
+  Effect.flatMap(config, (options) => make(options))
+)

@@ -18,6 +18,7 @@ import {
 } from "promptlayer-effect"
 import { type PromptLayerEmulator, startEmulator } from "promptlayer-effect/emulator"
 import { PromptLayer, PromptLayerClosedError, RateLimitError } from "promptlayer-effect/promise"
+import type { PromptLayer as OfficialPromptLayer } from "promptlayer"
 import { PromptLayerTest } from "promptlayer-effect/testing"
 import { chat, fastRetry, withClient } from "./support/emulatorClient.js"
 
@@ -691,6 +692,57 @@ describe("PromptLayer on a custom layer", () => {
       assert.include((error as Error).message, "PROMPTLAYER_API_KEY")
     } finally {
       if (saved !== undefined) process.env.PROMPTLAYER_API_KEY = saved
+      await promptlayer.close()
+    }
+  })
+})
+
+describe("switching from the official SDK is a change of import", () => {
+  type Official = InstanceType<typeof OfficialPromptLayer>
+
+  it("every call accepts the official SDK's argument types (checked by tsc) and resolves the same kind of value", async () => {
+    // Values typed with the official `promptlayer` package's own parameter types.
+    const log: Omit<Parameters<Official["logRequest"]>[0], "error_type"> = {
+      provider: "openai",
+      model: "gpt-4o-mini",
+      input: { type: "chat", messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }] },
+      output: { type: "chat", messages: [{ role: "assistant", content: [{ type: "text", text: "hello" }] }] },
+      request_start_time: Date.now(),
+      request_end_time: Date.now()
+    }
+    const publish: Parameters<Official["templates"]["publish"]>[0] = {
+      prompt_name: "example",
+      prompt_template: { type: "completion", content: [{ type: "text", text: "Once upon a time, {hero}" }] },
+      release_labels: ["prod"]
+    }
+    const getParams: Parameters<Official["templates"]["get"]>[1] = { label: "prod" }
+    const all: Parameters<Official["templates"]["all"]>[0] = { page: 1, per_page: 10 }
+    const promptlayer = new PromptLayer({ layer: PromptLayerTest.make().layer })
+    try {
+      const { id } = await promptlayer.logRequest(log)
+      const score: Parameters<Official["track"]["score"]>[0] = { request_id: id, score: 90, name: "quality" }
+      const metadata: Parameters<Official["track"]["metadata"]>[0] = { request_id: id, metadata: { foo: "bar" } }
+      const prompt: Parameters<Official["track"]["prompt"]>[0] = {
+        request_id: id,
+        prompt_name: "example",
+        prompt_input_variables: { hero: "Ada" },
+        label: "prod"
+      }
+      await promptlayer.templates.publish(publish)
+      const groupId = await promptlayer.group.create()
+      const group: Parameters<Official["track"]["group"]>[0] = { request_id: id, group_id: groupId }
+      const results = [
+        await promptlayer.track.score(score),
+        await promptlayer.track.metadata(metadata),
+        await promptlayer.track.prompt(prompt),
+        await promptlayer.track.group(group)
+      ]
+      assert.deepStrictEqual(results, [true, true, true, true])
+      assert.strictEqual((await promptlayer.templates.get("example", getParams)).version, 1)
+      const items = await promptlayer.templates.all(all)
+      assert.isArray(items)
+      assert.strictEqual(items[0]?.prompt_name, "example")
+    } finally {
       await promptlayer.close()
     }
   })

@@ -101,7 +101,7 @@ describe("dashboard", () => {
       assert.strictEqual(cells[5], "20")
       assert.strictEqual(cells[6], "420 ms")
       assert.strictEqual(cells[7], "quality: 87")
-      const registry = await page.locator('#templates tr[data-template-id="1"]').innerText()
+      const registry = (await page.locator('#templates tr[data-template-id="1"]').textContent()) ?? ""
       assert.include(registry, "dash-template")
       assert.include(registry, "v2")
       assert.include(registry, "prod")
@@ -111,11 +111,11 @@ describe("dashboard", () => {
 
       await row.locator("a").click()
       await page.waitForURL(`**/requests/${id}`)
-      assert.strictEqual(await page.locator("#request-title").innerText(), `Request #${id}`)
-      const input = await page.locator("#input").innerText()
+      assert.strictEqual((await page.locator("#request-title").textContent()) ?? "", `Request #${id}`)
+      const input = (await page.locator("#input").textContent()) ?? ""
       assert.include(input, "Be brief.")
       assert.include(input, "Is <script>alert(1)</script> safe?")
-      assert.include(await page.locator("#output").innerText(), "It is escaped & shown as text.")
+      assert.include((await page.locator("#output").textContent()) ?? "", "It is escaped & shown as text.")
       assert.strictEqual(await page.locator("#input script").count(), 0)
       await page.screenshot({ path: Path.join(outputDir, "dashboard-request.png"), fullPage: true })
       assert.deepStrictEqual(dialogs, [])

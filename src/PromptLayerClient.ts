@@ -134,17 +134,14 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
   )
   const scrub = Http.scrubber(apiKey)
 
-  const call = <A, I>(
-    operation: string,
-    spec: {
-      readonly method: "GET" | "POST"
-      readonly path: string
-      readonly body?: unknown
-      readonly bodyAuth?: boolean
-      readonly query?: ReadonlyArray<readonly [string, string]>
-      readonly schema: Schema.Schema<A, I>
-    }
-  ): Effect.Effect<A, PromptLayerError> => {
+  const call = <A, I>(spec: {
+    readonly method: "GET" | "POST"
+    readonly path: string
+    readonly body?: unknown
+    readonly bodyAuth?: boolean
+    readonly query?: ReadonlyArray<readonly [string, string]>
+    readonly schema: Schema.Schema<A, I>
+  }): Effect.Effect<A, PromptLayerError> => {
     const endpoint = `${spec.method} ${spec.path.split("?")[0]}`
     const body =
       spec.method === "GET"
@@ -160,13 +157,17 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
       query: spec.query ?? [],
       scrub
     }).pipe(Effect.flatMap((response) => Http.decode(response, endpoint, spec.schema, scrub)))
-    return PromptLayerRetryPolicy.apply(policy, endpoint, attempt).pipe(
-      Effect.withSpan(`PromptLayerClient.${operation}`, {
+    return PromptLayerRetryPolicy.apply(policy, endpoint, attempt)
+  }
+
+  // The span covers validation as well as every attempt, so a call rejected before the network is traced too.
+  const traced =
+    (operation: string, endpoint: string) =>
+    <A>(effect: Effect.Effect<A, PromptLayerError>): Effect.Effect<A, PromptLayerError> =>
+      Effect.withSpan(effect, `PromptLayerClient.${operation}`, {
         kind: "client",
         attributes: { "promptlayer.endpoint": endpoint }
       })
-    )
-  }
 
   const validated = <A, I>(operation: string, schema: Schema.Schema<A, I>, input: unknown) =>
     Http.validate(operation, schema, input, scrub)
@@ -175,47 +176,36 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
     <A, I>(operation: string, path: string, schema: Schema.Schema<A, I>) =>
     (input: I) =>
       Effect.flatMap(validated(operation, schema, input), (body) =>
-        call(operation, { method: "POST", path, body, bodyAuth: true, schema: S.SuccessResponse })
-      ).pipe(Effect.asVoid)
+        call({ method: "POST", path, body, bodyAuth: true, schema: S.SuccessResponse })
+      ).pipe(Effect.asVoid, traced(operation, `POST ${path}`))
 
   const getTemplate = (identifier: string | number, params?: S.GetTemplateParams) =>
     Effect.gen(function* () {
       const name = yield* validated("templates.get", Schema.Union(S.Name, S.Id), identifier)
       const body = yield* validated("templates.get", S.GetTemplateParams, params ?? {})
-      return yield* call("templates.get", {
+      return yield* call({
         method: "POST",
         path: `/prompt-templates/${encodeURIComponent(String(name))}`,
         body,
         bodyAuth: true,
         schema: S.GetTemplateResponse
       })
-    })
+    }).pipe(traced("templates.get", `POST /prompt-templates/${encodeURIComponent(String(identifier))}`))
 
   const listTemplates = (params?: S.ListTemplatesParams) =>
     Effect.flatMap(validated("templates.all", S.ListTemplatesParams, params ?? {}), (query) =>
-      call("templates.all", {
-        method: "GET",
-        path: "/prompt-templates",
-        query: Http.queryOf(query),
-        schema: S.ListTemplatesResponse
-      })
-    )
+      call({ method: "GET", path: "/prompt-templates", query: Http.queryOf(query), schema: S.ListTemplatesResponse })
+    ).pipe(traced("templates.all", "GET /prompt-templates"))
 
   return PromptLayerClient.of({
     logRequest: (input) =>
       Effect.flatMap(validated("logRequest", S.LogRequestBody, input), (body) =>
-        call("logRequest", { method: "POST", path: "/log-request", body, schema: S.LogRequestResponse })
-      ),
+        call({ method: "POST", path: "/log-request", body, schema: S.LogRequestResponse })
+      ).pipe(traced("logRequest", "POST /log-request")),
     trackRequest: (input) =>
       Effect.flatMap(validated("trackRequest", S.TrackRequestBody, input), (body) =>
-        call("trackRequest", {
-          method: "POST",
-          path: "/track-request",
-          body,
-          bodyAuth: true,
-          schema: S.TrackRequestResponse
-        })
-      ),
+        call({ method: "POST", path: "/track-request", body, bodyAuth: true, schema: S.TrackRequestResponse })
+      ).pipe(traced("trackRequest", "POST /track-request")),
     track: {
       score: track("track.score", "/library-track-score", S.TrackScoreBody),
       metadata: track("track.metadata", "/library-track-metadata", S.TrackMetadataBody),
@@ -224,25 +214,22 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
     },
     group: {
       create: () =>
-        call("group.create", {
-          method: "POST",
-          path: "/create-group",
-          body: {},
-          bodyAuth: true,
-          schema: S.CreateGroupResponse
-        }).pipe(Effect.map((response) => response.id))
+        call({ method: "POST", path: "/create-group", body: {}, bodyAuth: true, schema: S.CreateGroupResponse }).pipe(
+          Effect.map((response) => response.id),
+          traced("group.create", "POST /create-group")
+        )
     },
     templates: {
       get: getTemplate,
       publish: (input) =>
         Effect.flatMap(validated("templates.publish", S.PublishTemplateBody, input), (body) =>
-          call("templates.publish", {
+          call({
             method: "POST",
             path: "/rest/prompt-templates",
             body: { prompt_template: body, prompt_version: body, release_labels: body.release_labels ?? null },
             schema: S.PublishTemplateResponse
           })
-        ),
+        ).pipe(traced("templates.publish", "POST /rest/prompt-templates")),
       all: listTemplates,
       stream: (params) =>
         Stream.paginateChunkEffect(params?.page ?? 1, (page) =>

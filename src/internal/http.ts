@@ -207,6 +207,26 @@ export const decode = <A, I>(
   )
 }
 
+/**
+ * One line per issue, `path: message`. An optional field reports its failure twice (the value's
+ * issue, and "Expected undefined, actual ..." for the other member of `T | undefined`): the second
+ * says nothing to the user and is dropped, as are exact repeats.
+ */
+const readableIssues = (issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>): string => {
+  const line = (issue: ParseResult.ArrayFormatterIssue) =>
+    issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message
+  const samePath = (a: ParseResult.ArrayFormatterIssue, b: ParseResult.ArrayFormatterIssue) =>
+    a.path.length === b.path.length && a.path.every((key, i) => key === b.path[i])
+  const kept = issues.filter(
+    (issue) =>
+      !(
+        issue.message.startsWith("Expected undefined,") &&
+        issues.some((other) => other !== issue && samePath(other, issue))
+      )
+  )
+  return [...new Set(kept.map(line))].join("; ")
+}
+
 /** Validates input before any network call; `scrub` removes the key from the issue text. */
 export const validate = <A, I>(
   operation: string,
@@ -219,13 +239,7 @@ export const validate = <A, I>(
       (error) =>
         new ValidationError({
           operation,
-          issue: excerpt(
-            ParseResult.ArrayFormatter.formatErrorSync(error)
-              .map((issue) => (issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
-              .join("; "),
-            1000,
-            scrub
-          )
+          issue: excerpt(readableIssues(ParseResult.ArrayFormatter.formatErrorSync(error)), 1000, scrub)
         })
     )
   )

@@ -27,7 +27,7 @@ const FRAGMENTS = Array.from({ length: API_KEY.length - 11 }, (_, i) => API_KEY.
  * The key over and over, shifted by `offset` characters: wherever a message is cut, with offsets 0
  * and 23 (half the key) at least one of the two texts has 12 or more characters of a key at the cut.
  */
-const keys = (offset: number) => `${"r".repeat(offset)}${Array.from({ length: 48 }, () => API_KEY).join(" ")}`
+const keys = (offset: number) => `${"r".repeat(offset)}${Array.from({ length: 120 }, () => API_KEY).join(" ")}`
 
 const echo = { success: false, message: `invalid api key ${API_KEY}`, api_key: API_KEY }
 

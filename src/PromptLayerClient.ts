@@ -31,6 +31,7 @@
  * @since 0.1.0
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as ConfigError from "effect/ConfigError"
@@ -156,7 +157,11 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
       body,
       query: spec.query ?? [],
       scrub
-    }).pipe(Effect.flatMap((response) => Http.decode(response, endpoint, spec.schema, scrub)))
+    }).pipe(
+      // The HttpClient records request headers on its span; keep X-API-KEY redacted whatever the app configured.
+      Effect.locallyWith(Headers.currentRedactedNames, redactApiKeyHeader),
+      Effect.flatMap((response) => Http.decode(response, endpoint, spec.schema, scrub))
+    )
     return PromptLayerRetryPolicy.apply(policy, endpoint, attempt)
   }
 
@@ -241,6 +246,11 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
     }
   })
 })
+
+const redactApiKeyHeader = (names: ReadonlyArray<string | RegExp>): ReadonlyArray<string | RegExp> =>
+  names.some((name) => (typeof name === "string" ? name.toLowerCase() === "x-api-key" : name.test("x-api-key")))
+    ? names
+    : [...names, "x-api-key"]
 
 /**
  * The client as a layer; provide an `HttpClient`, a {@link PromptLayerConfig} and a

@@ -4,6 +4,7 @@
  * normalisation, URL-encoding of template names, pagination as a Stream, the status → error
  * table, and the spans each operation opens.
  */
+import * as Headers from "@effect/platform/Headers"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -746,6 +747,27 @@ describe("spans", () => {
       if (span === undefined) return assert.fail("no span for a call that failed validation")
       assert.strictEqual(span.attributes.get("promptlayer.endpoint"), "POST /library-track-score")
       if (span.status._tag === "Ended") assert.isTrue(span.status.exit._tag === "Failure")
+    })
+  )
+
+  it.effect("no span attribute holds the key, even when the app clears the redacted header names", () =>
+    Effect.gen(function* () {
+      for (const redacted of [undefined, [] as ReadonlyArray<string>, ["authorization"]]) {
+        const { spans, tracer } = yield* recording
+        const call = withReply(success, (c) => c.track.score({ request_id: 1, score: 1 })).pipe(
+          Effect.withTracer(tracer)
+        )
+        yield* redacted === undefined ? call : Effect.locally(call, Headers.currentRedactedNames, redacted)
+        const http = spans.filter((s) => s.name !== "PromptLayerClient.track.score")
+        assert.isAbove(http.length, 0, "the HttpClient span was recorded")
+        assert.isTrue(
+          http.some((s) => [...s.attributes.keys()].some((key) => key.startsWith("http.request.header."))),
+          "request headers are recorded as attributes"
+        )
+        for (const span of spans) {
+          assert.notInclude(JSON.stringify([...span.attributes]), API_KEY, `span ${span.name}`)
+        }
+      }
     })
   )
 

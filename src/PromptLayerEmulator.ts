@@ -49,7 +49,41 @@ import type * as S from "./PromptLayerSchema.js"
 
 export type { ActiveFault, FaultRule } from "./internal/faults.js"
 export type { StoredRequest, StoredTemplate, StoredSpan, Snapshot } from "./internal/store.js"
-export { Store, StoreFailure, isStoreFailure } from "./internal/store.js"
+export type { PromptLink, StoredVersion, StoreOptions, ValidationDetail } from "./internal/store.js"
+
+/**
+ * The in-memory PromptLayer state machine the emulator serves (no HTTP): `logRequest`,
+ * `trackScore`, `publishTemplate`, `getTemplate`, `listTemplates`, `requests()`, `snapshot()`, ...
+ * Methods throw a {@link StoreFailure} carrying the `{ status, body }` the server answers with.
+ *
+ * @since 0.1.0
+ * @category Store
+ */
+export { Store } from "./internal/store.js"
+
+/**
+ * A failure of a {@link Store} method: `status` and the JSON `body` the server would answer.
+ *
+ * @since 0.1.0
+ * @category Store
+ */
+export { StoreFailure } from "./internal/store.js"
+
+/**
+ * True for a {@link StoreFailure}.
+ *
+ * @since 0.1.0
+ * @category Store
+ */
+export { isStoreFailure } from "./internal/store.js"
+
+/**
+ * Runs a {@link Store} operation: `{ ok: true, value }` or `{ ok: false, failure }` instead of throwing.
+ *
+ * @since 0.1.0
+ * @category Store
+ */
+export { attempt as attemptStore } from "./internal/store.js"
 
 /**
  * The API key the emulator accepts when none is configured. Not a secret: it is printed.

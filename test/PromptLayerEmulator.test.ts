@@ -583,3 +583,82 @@ describe("fault injection through the client", () => {
     })
   })
 })
+
+describe("Store (the state machine shared with the in-memory test layer)", () => {
+  const wire = (name: string, text: string, labels: Array<string> | null = null, format = "f-string") => {
+    const body = {
+      prompt_name: name,
+      prompt_template: {
+        type: "chat",
+        messages: [{ role: "user", template_format: format, content: [{ type: "text", text }] }]
+      }
+    }
+    return { prompt_template: body, prompt_version: body, release_labels: labels }
+  }
+
+  it("release labels move to the version that claims them and stay there otherwise", () => {
+    const store = new PromptLayerEmulator.Store()
+    store.publishTemplate(wire("labels", "one", ["prod"]))
+    store.publishTemplate(wire("labels", "two", ["prod", "staging"]))
+    store.publishTemplate(wire("labels", "three"))
+    assert.strictEqual(store.getTemplate("labels", { label: "prod" }).version, 2)
+    assert.strictEqual(store.getTemplate("labels").version, 3)
+    const listed = store.listTemplates({ label: "staging" }) as { items: Array<{ version: number }> }
+    assert.deepStrictEqual(
+      listed.items.map((i) => i.version),
+      [2]
+    )
+    assert.deepStrictEqual(store.templatesList()[0]!.labels, { prod: 2, staging: 2 })
+  })
+
+  it("publish records input_variables for f-string and jinja2; rendering keeps {{ }} escapes", () => {
+    const store = new PromptLayerEmulator.Store()
+    const f = store.publishTemplate(wire("vars-f", "Hi {name}, {{not_a_var}} from {place}")) as any
+    assert.deepStrictEqual(f.prompt_template.input_variables, ["name", "place"])
+    const j = store.publishTemplate(wire("vars-j", "{{ user.name }} likes {{ thing | upper }}", null, "jinja2")) as any
+    assert.deepStrictEqual(j.prompt_template.input_variables, ["user", "thing"])
+    const rendered = store.getTemplate("vars-f", { input_variables: { name: "Ada", place: 42 } }) as any
+    assert.strictEqual(rendered.prompt_template.messages[0].content[0].text, "Hi Ada, {not_a_var} from 42")
+    const skipped = store.getTemplate("vars-f", { input_variables: {}, skip_input_variable_rendering: true }) as any
+    assert.strictEqual(skipped.prompt_template.messages[0].content[0].text, "Hi {name}, {{not_a_var}} from {place}")
+  })
+
+  it("failures carry { status, body }; attempt() returns them instead of throwing", () => {
+    const store = new PromptLayerEmulator.Store()
+    const missing = PromptLayerEmulator.attemptStore(() => store.trackScore({ request_id: 5, score: 1 }))
+    assert.isFalse(missing.ok)
+    if (!missing.ok) {
+      assert.strictEqual(missing.failure.status, 404)
+      assert.deepStrictEqual(missing.failure.body, { success: false, message: "Request 5 not found" })
+    }
+    const shape = PromptLayerEmulator.attemptStore(() => store.trackScore("nope"))
+    assert.isFalse(shape.ok)
+    if (!shape.ok) assert.strictEqual(shape.failure.status, 422)
+    const ok = PromptLayerEmulator.attemptStore(() => store.createGroup())
+    assert.deepStrictEqual(ok, { ok: true, value: { success: true, id: 1 } })
+  })
+
+  it("snapshot → JSON → restore keeps everything, and ids continue; reset starts over", () => {
+    let now = Date.parse("2026-05-01T00:00:00Z")
+    const store = new PromptLayerEmulator.Store({ now: () => new Date(now++) })
+    const { id } = store.logRequest({ ...logBody, tags: ["a"] }) as { id: number }
+    store.trackScore({ request_id: id, score: 3, name: "s" })
+    store.trackMetadata({ request_id: id, metadata: { k: "v" } })
+    const group = store.createGroup().id
+    store.trackGroup({ request_id: id, group_id: group })
+    store.publishTemplate(wire("snap", "x {y}", ["prod"]))
+    store.exportTraces({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: "t", spanId: "s", name: "n" }] }] }] })
+    const copy = new PromptLayerEmulator.Store()
+    copy.restore(JSON.parse(JSON.stringify(store.snapshot())))
+    assert.deepStrictEqual(copy.requests(), store.requests())
+    assert.deepStrictEqual(copy.templatesList(), store.templatesList())
+    assert.deepStrictEqual(copy.traceSpans(), store.traceSpans())
+    assert.deepStrictEqual(copy.counts(), store.counts())
+    assert.strictEqual((copy.logRequest(logBody) as { id: number }).id, id + 1)
+    assert.strictEqual(copy.createGroup().id, group + 1)
+    copy.reset()
+    assert.deepStrictEqual(copy.counts(), { requests: 0, groups: 0, templates: 0, versions: 0, spans: 0 })
+    assert.strictEqual((copy.logRequest(logBody) as { id: number }).id, 1)
+    assert.throws(() => copy.restore({ format: "other" } as never))
+  })
+})

@@ -319,7 +319,12 @@ export type LogRequestResponse = typeof LogRequestResponse.Type
 export const TrackRequestBody = Schema.Struct({
   function_name: Schema.String,
   kwargs: Params,
-  request_response: Schema.Unknown,
+  // Required by the server ("{}" on errors); a bare Schema.Unknown would let a missing key through.
+  request_response: Schema.Unknown.pipe(
+    Schema.filter((value) => value !== undefined, {
+      message: () => "expected the provider response (an object; {} when the call failed)"
+    })
+  ),
   request_start_time: Timestamp,
   request_end_time: Timestamp,
   provider_type: Schema.optional(Schema.String),

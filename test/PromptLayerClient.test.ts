@@ -335,6 +335,28 @@ describe("validation before any network call", () => {
     ["logRequest with an unknown status", (c) => c.logRequest({ ...logInput, status: "FAILED" as any }), "status"],
     ["trackRequest without kwargs", (c) => c.trackRequest({ ...trackInput, kwargs: undefined as any }), "kwargs"],
     [
+      "trackRequest without request_response",
+      (c) => {
+        const { request_response: _, ...rest } = trackInput
+        return c.trackRequest(rest as any)
+      },
+      "request_response"
+    ],
+    [
+      "trackRequest with a BigInt in kwargs (not JSON)",
+      (c) => c.trackRequest({ ...trackInput, kwargs: { seed: BigInt(1) } }),
+      "JSON"
+    ],
+    [
+      "trackRequest with a cyclic request_response (not JSON)",
+      (c) => {
+        const cyclic: Record<string, unknown> = {}
+        cyclic.self = cyclic
+        return c.trackRequest({ ...trackInput, request_response: cyclic })
+      },
+      "JSON"
+    ],
+    [
       "trackRequest with numeric metadata",
       (c) => c.trackRequest({ ...trackInput, metadata: { n: 1 as any } }),
       "metadata"

@@ -28,3 +28,8 @@ export * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
  * @since 0.1.0
  */
 export * as PromptLayerSchema from "./PromptLayerSchema.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as PromptLayerTracker from "./PromptLayerTracker.js"

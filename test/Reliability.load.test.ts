@@ -4,7 +4,8 @@
  * (refused calls leave no trace) and no less (every acknowledged write is visible).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { type StartedEmulator, startEmulator } from "promptlayer-effect/emulator"
+import { startEmulator } from "promptlayer-effect/emulator"
+import type { StartedEmulator } from "../src/PromptLayerEmulator.js"
 
 const CALLS = 10_000
 const CONCURRENCY = 64

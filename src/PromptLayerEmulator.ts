@@ -44,6 +44,7 @@ import * as Scope from "effect/Scope"
 import * as Dashboard from "./internal/dashboard.js"
 import { type ActiveFault, type FaultRule, Faults, parseRule } from "./internal/faults.js"
 import * as NodeHttp from "./internal/nodeHttp.js"
+import { Persister, writeAtomicallySync } from "./internal/persistence.js"
 import { isStoreFailure, type Snapshot, Store, type StoredRequest } from "./internal/store.js"
 import type * as S from "./PromptLayerSchema.js"
 
@@ -195,30 +196,6 @@ export class EmulatorError extends Schema.TaggedError<EmulatorError>()("Emulator
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   HttpServerResponse.unsafeJson(body, { status, headers })
 
-const writeAtomically = (file: string, text: string) => {
-  const dir = Path.dirname(file)
-  Fs.mkdirSync(dir, { recursive: true })
-  const tmp = Path.join(dir, `.${Path.basename(file)}.${process.pid}.tmp`)
-  const fd = Fs.openSync(tmp, "w")
-  try {
-    Fs.writeSync(fd, text)
-    Fs.fsyncSync(fd)
-  } finally {
-    Fs.closeSync(fd)
-  }
-  Fs.renameSync(tmp, file)
-  try {
-    const dirFd = Fs.openSync(dir, "r")
-    try {
-      Fs.fsyncSync(dirFd)
-    } finally {
-      Fs.closeSync(dirFd)
-    }
-  } catch {
-    // Some file systems cannot fsync a directory; the rename itself is still atomic.
-  }
-}
-
 const loadDataFile = (store: Store, file: string): Effect.Effect<void, EmulatorError> =>
   Effect.try({
     try: () => {
@@ -271,14 +248,28 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       }
     }
 
-    let persisted = store.revision
-    const persist = () => {
-      if (dataFile === undefined || store.revision === persisted) return
-      const revision = store.revision
-      writeAtomically(dataFile, JSON.stringify(store.snapshot()))
-      persisted = revision
+    if (dataFile !== undefined) {
+      const initial = JSON.stringify(store.snapshot())
+      yield* Effect.try({
+        try: () => writeAtomicallySync(dataFile, initial),
+        catch: (error) =>
+          new EmulatorError({
+            reason: "DataFile",
+            message: `cannot write ${dataFile}: ${error instanceof Error ? error.message : String(error)}`
+          })
+      })
     }
-    persist()
+    const persister =
+      dataFile === undefined
+        ? undefined
+        : new Persister(dataFile, {
+            get revision() {
+              return store.revision
+            },
+            text: () => JSON.stringify(store.snapshot())
+          })
+    /** Waits until every change so far is durable (no-op without a data file). */
+    const persist = persister === undefined ? Effect.void : Effect.tryPromise(() => persister.durable())
 
     const calls: Record<string, number> = {}
     const statuses: Record<string, number> = {}
@@ -356,10 +347,9 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
           })
         }
         const params = yield* HttpRouter.params
+        let result: { readonly status: number; readonly body: unknown }
         try {
-          const result = handler({ body, url, params })
-          persist()
-          return respond(result.status, result.body)
+          result = handler({ body, url, params })
         } catch (error) {
           if (isStoreFailure(error)) return respond(error.status, error.body)
           return respond(500, {
@@ -367,6 +357,12 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
             message: `Emulator error: ${error instanceof Error ? error.message : String(error)}`
           })
         }
+        // Acknowledge only once the change is on disk.
+        const durable = yield* Effect.either(persist)
+        if (durable._tag === "Left") {
+          return respond(500, { success: false, message: `Emulator error: the data file could not be written` })
+        }
+        return respond(result.status, result.body)
       })
 
     const identifier = (params: Readonly<Record<string, string | undefined>>) => {
@@ -550,10 +546,12 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       ),
       HttpRouter.post(
         "/emulator/reset",
-        Effect.sync(() => {
+        Effect.suspend(() => {
           store.reset()
-          persist()
-          return json(200, { success: true })
+          return persist.pipe(
+            Effect.as(json(200, { success: true })),
+            Effect.orElseSucceed(() => json(500, { success: false, message: "the data file could not be written" }))
+          )
         })
       ),
       HttpRouter.get(

@@ -9,3 +9,18 @@
  * @since 0.1.0
  */
 export * as PromptLayerLangChainPrompt from "./PromptLayerLangChainPrompt.js"
+
+/**
+ * The PromptLayer callback handler for LangChain.js.
+ *
+ * @since 0.1.0
+ */
+export { PromptLayerCallbackHandler, shutdownAll } from "./PromptLayerCallbackHandler.js"
+
+/**
+ * @since 0.1.0
+ */
+export type {
+  PromptLayerCallbackHandlerOptions,
+  PromptLayerCallbackHandlerStats
+} from "./PromptLayerCallbackHandler.js"

@@ -1,0 +1,620 @@
+/**
+ * A LangChain.js callback handler that logs every LLM and chat model call to PromptLayer
+ * (`POST /log-request`, blueprint format) without slowing the call.
+ *
+ * Each `handle*` method only records a few references in memory and returns; conversion to
+ * PromptLayer's format and the HTTP call happen later in the background {@link PromptLayerTracker}
+ * (bounded queue, bounded concurrency, retries with backoff, counted drops). The methods never
+ * wait on the network and never throw; handler failures are counted and reported once as a warning.
+ *
+ * **Plain construction** reads `PROMPTLAYER_API_KEY` / `PROMPTLAYER_BASE_URL` (options `apiKey`,
+ * `baseURL` override). Every handler built with the same configuration shares one client and one
+ * delivery queue. **The Effect way**, {@link PromptLayerCallbackHandler.make}, uses the app's own
+ * {@link PromptLayerTracker} (and so its client, retry and timeout layers) and flushes when its scope
+ * closes.
+ *
+ * What is logged per prompt: provider and model (invocation params → `ls_provider`/`ls_model_name`
+ * metadata → response metadata), input and output messages with roles, tool calls and tool results
+ * (or completion prompts for LLMs), parameters, start/end times, tokens (`usage_metadata`, else
+ * `llmOutput.tokenUsage`), tags (`plTags` + the run's tags), metadata (the run's metadata as strings
+ * plus `langchain_run_id`, `langchain_parent_run_id`, `langchain_run_name`, `time_to_first_token_ms`
+ * when streaming), errors as `status: "ERROR"` with an `error_type`, and the registry template named by
+ * the run's (or its prompt template's) `promptlayer_prompt_*` metadata. All `n > 1` candidates are kept
+ * in the one request of their prompt (one assistant message per candidate).
+ *
+ * Runs that never end (a stream abandoned by its consumer) are evicted after `runTtl` and logged
+ * with `status: "WARNING"`, `error_type: "PROVIDER_PARTIAL_RESPONSE"`.
+ *
+ * In serverless code, `await handler.flush()` (or `shutdown()`) before the function returns; it
+ * first awaits LangChain's own background callback queue (`awaitAllCallbacks`).
+ *
+ * @example
+ * ```ts
+ * import { ChatOpenAI } from "@langchain/openai"
+ * import { PromptLayerCallbackHandler } from "promptlayer-effect/langchain"
+ *
+ * const handler = new PromptLayerCallbackHandler({ plTags: ["chatopenai"], plIdCallback: (id) => console.log(id) })
+ * const chat = new ChatOpenAI({ temperature: 0, callbacks: [handler] })
+ * const answer = await chat.invoke("Hello", { runId: "0b0d5e4c-..." })
+ * const requestId = await handler.requestIdFor("0b0d5e4c-...")
+ * await handler.flush()
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type { BaseCallbackHandlerInput } from "@langchain/core/callbacks/base"
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base"
+import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
+import type { Serialized } from "@langchain/core/load/serializable"
+import type { BaseMessage } from "@langchain/core/messages"
+import type { LLMResult } from "@langchain/core/outputs"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Blueprint from "./internal/blueprint.js"
+import * as PromptLayerClient from "./PromptLayerClient.js"
+import * as PromptLayerConfig from "./PromptLayerConfig.js"
+import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
+import * as PromptLayerTracker from "./PromptLayerTracker.js"
+
+// =============================================================================
+// Options
+// =============================================================================
+
+/**
+ * Options of the handler. Tracker options (`concurrency`, `maxQueued`, `dropPolicy`, ...) apply to
+ * the shared tracker of plain construction and are part of its sharing key.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface PromptLayerCallbackHandlerOptions extends PromptLayerTracker.Options {
+  /** Tags added to every request, before the run's LangChain tags. */
+  readonly plTags?: ReadonlyArray<string> | undefined
+  /** Called with each PromptLayer request id once its log is delivered (sync or async); errors are reported, not thrown. */
+  readonly plIdCallback?: ((requestId: number) => unknown) | undefined
+  /** Overrides `PROMPTLAYER_API_KEY`. */
+  readonly apiKey?: string | undefined
+  /** Overrides `PROMPTLAYER_BASE_URL`. */
+  readonly baseURL?: string | undefined
+  /** Retry and timeout policy of the shared client (plain construction). Default: the client's default. */
+  readonly retry?: PromptLayerRetryPolicy.Options | undefined
+  /** A run with no event for this long is evicted (and logged as partial). Default 10 minutes. */
+  readonly runTtl?: Duration.DurationInput | undefined
+  /** Runs tracked at once at most; the oldest is evicted beyond. Default 10 000. */
+  readonly maxRuns?: number | undefined
+  /** Log evicted (abandoned) runs with status WARNING. Default true. */
+  readonly logAbandonedRuns?: boolean | undefined
+  /** The clock, in epoch milliseconds (tests). Default `Date.now`. */
+  readonly now?: (() => number) | undefined
+}
+
+/**
+ * The handler's counters: the tracker's plus its own run bookkeeping.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface PromptLayerCallbackHandlerStats extends PromptLayerTracker.Stats {
+  /** Runs started and not yet ended. */
+  readonly activeRuns: number
+  /** Starts and ends ignored because the run was already started or already ended/unknown. */
+  readonly duplicates: number
+  /** Runs evicted because they never ended (TTL or `maxRuns`). */
+  readonly evicted: number
+  /** Exceptions caught inside handler methods. */
+  readonly handlerErrors: number
+}
+
+// =============================================================================
+// Shared backends (plain construction)
+// =============================================================================
+
+interface Backend {
+  readonly tracker: PromptLayerTracker.Service
+  readonly shutdown: () => Promise<void>
+}
+
+const registry = new Map<string, Backend>()
+
+const trackerOptionsOf = (options: PromptLayerTracker.Options): PromptLayerTracker.Options => ({
+  concurrency: options.concurrency,
+  maxQueued: options.maxQueued,
+  dropPolicy: options.dropPolicy,
+  shutdownTimeout: options.shutdownTimeout,
+  requestIdBuffer: options.requestIdBuffer,
+  rememberRuns: options.rememberRuns
+})
+
+const envVar = (name: string): string | undefined =>
+  typeof process !== "undefined" && process.env !== undefined ? process.env[name] : undefined
+
+const sharedBackend = (options: PromptLayerCallbackHandlerOptions): { key: string; acquire: () => Backend } => {
+  const apiKey = options.apiKey ?? envVar("PROMPTLAYER_API_KEY") ?? ""
+  const baseUrl = options.baseURL ?? envVar("PROMPTLAYER_BASE_URL")
+  const config = PromptLayerConfig.make({ apiKey, baseUrl })
+  if (config._tag === "Left") throw new Error(`PromptLayerCallbackHandler: ${config.left}`)
+  const trackerOptions = trackerOptionsOf(options)
+  const key = JSON.stringify([
+    apiKey,
+    config.right.baseUrl,
+    trackerOptions,
+    options.retry ?? null,
+    String(options.retry?.retryOn ?? "")
+  ])
+  const acquire = (): Backend => {
+    const existing = registry.get(key)
+    if (existing !== undefined) return existing
+    const layer = PromptLayerTracker.layer(trackerOptions).pipe(
+      Layer.provide(PromptLayerClient.layer()),
+      Layer.provide(Layer.succeed(PromptLayerConfig.PromptLayerConfig, config.right)),
+      Layer.provide(
+        options.retry === undefined ? PromptLayerRetryPolicy.layerDefault : PromptLayerRetryPolicy.layer(options.retry)
+      ),
+      Layer.provide(FetchHttpClient.layer)
+    )
+    const runtime = ManagedRuntime.make(layer)
+    const tracker = runtime.runSync(PromptLayerTracker.PromptLayerTracker)
+    let closing: Promise<void> | undefined
+    const backend: Backend = {
+      tracker,
+      shutdown: () => {
+        if (closing === undefined) {
+          if (registry.get(key) === backend) registry.delete(key)
+          closing = runtime.runPromise(tracker.shutdown).then(() => runtime.dispose())
+        }
+        return closing
+      }
+    }
+    registry.set(key, backend)
+    return backend
+  }
+  return { key, acquire }
+}
+
+/**
+ * Shuts down every shared tracker created by plain construction (flushing each first).
+ *
+ * @since 0.1.0
+ * @category Lifecycle
+ */
+export const shutdownAll = async (): Promise<void> => {
+  await awaitAllCallbacks()
+  await Promise.all([...registry.values()].map((backend) => backend.shutdown()))
+}
+
+// =============================================================================
+// The handler
+// =============================================================================
+
+interface RunState {
+  readonly start: Omit<Blueprint.RunStart, "input" | "promptIndex" | "runId">
+  readonly runId: string
+  readonly inputs: ReadonlyArray<ReadonlyArray<unknown> | string>
+  firstTokenAt: number | undefined
+  lastSeen: number
+}
+
+interface PromptLink {
+  readonly metadata: Record<string, unknown>
+  readonly at: number
+}
+
+const internalTracker = Symbol.for("promptlayer-effect/PromptLayerCallbackHandler/tracker")
+
+const isUuidLike = (u: unknown): u is string => typeof u === "string" && /^[0-9a-f-]{32,36}$/i.test(u)
+
+const promptKeys = Object.values(Blueprint.PROMPT_KEYS) as ReadonlyArray<string>
+
+let handlerCount = 0
+
+/**
+ * The PromptLayer callback handler for LangChain.js.
+ *
+ * @since 0.1.0
+ * @category Handler
+ */
+export class PromptLayerCallbackHandler extends BaseCallbackHandler {
+  name = "PromptLayerCallbackHandler"
+
+  /**
+   * One element per log of this handler delivered to PromptLayer; each run of the stream is a new
+   * subscriber. Ends when the tracker shuts down.
+   */
+  readonly requestIds: Stream.Stream<PromptLayerTracker.DeliveredLog>
+
+  private readonly id: string
+  private readonly plTags: ReadonlyArray<string>
+  private readonly plIdCallback: ((requestId: number) => unknown) | undefined
+  private readonly runTtl: number
+  private readonly maxRuns: number
+  private readonly logAbandonedRuns: boolean
+  private readonly now: () => number
+  private readonly backend: () => Backend
+  private readonly runs = new Map<string, RunState>()
+  private readonly ended = new Set<string>()
+  private readonly promptLinks = new Map<string, PromptLink>()
+  private lastSweep = 0
+  private readonly counters = { duplicates: 0, evicted: 0, handlerErrors: 0 }
+  private errorReported = false
+
+  constructor(options: PromptLayerCallbackHandlerOptions = {}) {
+    super({} satisfies BaseCallbackHandlerInput)
+    this.id = `pl-handler-${++handlerCount}`
+    this.plTags = [...(options.plTags ?? [])]
+    this.plIdCallback = options.plIdCallback
+    this.runTtl = Duration.toMillis(Duration.decode(options.runTtl ?? Duration.minutes(10)))
+    this.maxRuns = options.maxRuns ?? 10_000
+    this.logAbandonedRuns = options.logAbandonedRuns ?? true
+    this.now = options.now ?? Date.now
+    const fixed = (options as { [internalTracker]?: PromptLayerTracker.Service })[internalTracker]
+    if (fixed !== undefined) {
+      const backend: Backend = { tracker: fixed, shutdown: () => Effect.runPromise(fixed.flush) }
+      this.backend = () => backend
+    } else {
+      const shared = sharedBackend(options)
+      shared.acquire()
+      this.backend = shared.acquire
+    }
+    const id = this.id
+    this.requestIds = Stream.unwrap(
+      Effect.sync(() => Stream.filter(this.backend().tracker.requestIds, (log) => log.source === id))
+    )
+  }
+
+  /**
+   * The handler as a scoped Effect over the app's {@link PromptLayerTracker}: the logs go through
+   * the app's client, retry and timeout layers; the handler flushes when the scope closes.
+   *
+   * @example
+   * ```ts
+   * import { Effect, Layer } from "effect"
+   * import { PromptLayerClient, PromptLayerTracker } from "promptlayer-effect"
+   * import { PromptLayerCallbackHandler } from "promptlayer-effect/langchain"
+   *
+   * const program = Effect.gen(function*() {
+   *   const handler = yield* PromptLayerCallbackHandler.make({ plTags: ["effect"] })
+   *   yield* Effect.promise(() => model.invoke("Hi", { callbacks: [handler] }))
+   * }).pipe(Effect.scoped)
+   *
+   * Effect.runPromise(program.pipe(
+   *   Effect.provide(PromptLayerTracker.layer().pipe(Layer.provide(PromptLayerClient.layerFetch)))
+   * ))
+   * ```
+   */
+  static make(
+    options: Omit<
+      PromptLayerCallbackHandlerOptions,
+      "apiKey" | "baseURL" | "retry" | keyof PromptLayerTracker.Options
+    > = {}
+  ): Effect.Effect<PromptLayerCallbackHandler, never, PromptLayerTracker.PromptLayerTracker | Scope.Scope> {
+    return Effect.gen(function* () {
+      const tracker = yield* PromptLayerTracker.PromptLayerTracker
+      const handler = new PromptLayerCallbackHandler({
+        ...options,
+        [internalTracker]: tracker
+      } as PromptLayerCallbackHandlerOptions)
+      yield* Effect.addFinalizer(() => handler.flushEffect)
+      return handler
+    })
+  }
+
+  /** LangChain may copy handlers; a copy shares this one's state. */
+  override copy(): this {
+    return this
+  }
+
+  // ---------------------------------------------------------------------------
+  // Public API
+  // ---------------------------------------------------------------------------
+
+  /** Number of runs started and not yet ended (or evicted). */
+  get activeRuns(): number {
+    return this.runs.size
+  }
+
+  /** The handler's and its tracker's counters. */
+  stats(): PromptLayerCallbackHandlerStats {
+    return { ...this.backend().tracker.unsafeStats(), activeRuns: this.runs.size, ...this.counters }
+  }
+
+  /**
+   * The PromptLayer request id of a run (preset it with `config.runId`), once its log is delivered.
+   * Rejects with {@link PromptLayerTracker.RequestIdUnavailable} if the log failed or was dropped.
+   */
+  requestIdFor(runId: string): Promise<number> {
+    return Effect.runPromise(this.requestIdForEffect(runId))
+  }
+
+  /** {@link requestIdFor} as an Effect. */
+  requestIdForEffect(runId: string): Effect.Effect<number, PromptLayerTracker.RequestIdUnavailable> {
+    return Effect.suspend(() => this.backend().tracker.requestIdFor(runId))
+  }
+
+  /** Evicts runs idle for longer than `runTtl`, then waits for every accepted log to be delivered or to fail. */
+  get flushEffect(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.sweep(true)
+      return this.backend().tracker.flush
+    })
+  }
+
+  /**
+   * Waits for LangChain's background callbacks (`awaitAllCallbacks`), evicts expired runs, then for
+   * every accepted log to be delivered or to finally fail. Do not call it from inside a callback.
+   */
+  async flush(): Promise<void> {
+    await awaitAllCallbacks()
+    await Effect.runPromise(this.flushEffect)
+  }
+
+  /**
+   * Flushes, then releases the shared client and tracker of this configuration (a handler used
+   * afterwards starts a new one). For a handler from {@link make}, only flushes: the app's scope
+   * owns the tracker. Idempotent.
+   */
+  async shutdown(): Promise<void> {
+    await awaitAllCallbacks()
+    this.sweep(true)
+    await this.backend().shutdown()
+  }
+
+  // ---------------------------------------------------------------------------
+  // LangChain callbacks
+  // ---------------------------------------------------------------------------
+
+  override handleLLMStart(
+    llm: Serialized,
+    prompts: Array<string>,
+    runId: string,
+    parentRunId?: string,
+    extraParams?: Record<string, unknown>,
+    tags?: Array<string>,
+    metadata?: Record<string, unknown>,
+    runName?: string
+  ): void {
+    this.guard("handleLLMStart", () =>
+      this.start("llm", llm, prompts, runId, parentRunId, extraParams, tags, metadata, runName)
+    )
+  }
+
+  override handleChatModelStart(
+    llm: Serialized,
+    messages: Array<Array<BaseMessage>>,
+    runId: string,
+    parentRunId?: string,
+    extraParams?: Record<string, unknown>,
+    tags?: Array<string>,
+    metadata?: Record<string, unknown>,
+    runName?: string
+  ): void {
+    this.guard("handleChatModelStart", () =>
+      this.start("chat", llm, messages, runId, parentRunId, extraParams, tags, metadata, runName)
+    )
+  }
+
+  override handleLLMNewToken(_token: string, _idx: unknown, runId: string): void {
+    this.guard("handleLLMNewToken", () => this.touch(runId))
+  }
+
+  override handleChatModelStreamEvent(_event: unknown, runId: string): void {
+    this.guard("handleChatModelStreamEvent", () => this.touch(runId))
+  }
+
+  override handleLLMEnd(
+    output: LLMResult,
+    runId: string,
+    _parentRunId?: string,
+    _tags?: Array<string>,
+    extraParams?: Record<string, unknown>
+  ): void {
+    this.guard("handleLLMEnd", () => {
+      const run = this.finish(runId)
+      if (run === undefined) return
+      const endedAt = this.now()
+      const all = output?.generations ?? []
+      run.inputs.forEach((_, i) => {
+        const generations = run.inputs.length === 1 ? all.flat() : (all[i] ?? [])
+        this.emit(run, i, {
+          _tag: "end",
+          endedAt,
+          firstTokenAt: run.firstTokenAt,
+          generations,
+          llmOutput: output?.llmOutput ?? undefined,
+          cached: extraParams?.cached === true
+        })
+      })
+    })
+  }
+
+  override handleLLMError(err: unknown, runId: string): void {
+    this.guard("handleLLMError", () => {
+      const run = this.finish(runId)
+      if (run === undefined) return
+      const endedAt = this.now()
+      run.inputs.forEach((_, i) => {
+        this.emit(run, i, { _tag: "error", endedAt, firstTokenAt: run.firstTokenAt, error: err })
+      })
+    })
+  }
+
+  /**
+   * Notes a prompt template run whose metadata names a PromptLayer template, so that the LLM run
+   * that follows it under the same parent is linked to the template (with the prompt's inputs as
+   * input variables). LangChain calls this with `parentRunId` 4th, whatever the declared order.
+   */
+  override handleChainStart(
+    _chain: Serialized,
+    inputs: Record<string, unknown>,
+    _runId: string,
+    runTypeOrParent?: string,
+    _tags?: Array<string>,
+    metadata?: Record<string, unknown>,
+    _runName?: string,
+    parentRunId?: string
+  ): void {
+    this.guard("handleChainStart", () => {
+      if (metadata === undefined || typeof metadata[Blueprint.PROMPT_KEYS.name] !== "string") return
+      const parent = isUuidLike(runTypeOrParent) ? runTypeOrParent : parentRunId
+      if (parent === undefined) return
+      const link: Record<string, unknown> = {}
+      for (const key of promptKeys) if (metadata[key] !== undefined) link[key] = metadata[key]
+      if (link[Blueprint.PROMPT_KEYS.inputVariables] === undefined && inputs !== null && typeof inputs === "object") {
+        link[Blueprint.PROMPT_KEYS.inputVariables] = { ...inputs }
+      }
+      this.promptLinks.delete(parent)
+      this.promptLinks.set(parent, { metadata: link, at: this.now() })
+      if (this.promptLinks.size > this.maxRuns) {
+        const oldest = this.promptLinks.keys().next()
+        if (!oldest.done) this.promptLinks.delete(oldest.value)
+      }
+    })
+  }
+
+  // ---------------------------------------------------------------------------
+  // Internals
+  // ---------------------------------------------------------------------------
+
+  private guard(method: string, body: () => void): void {
+    try {
+      body()
+    } catch (error) {
+      this.counters.handlerErrors++
+      const first = !this.errorReported
+      this.errorReported = true
+      const message = `PromptLayerCallbackHandler.${method} failed; the LLM call is not affected`
+      Effect.runFork(
+        (first ? Effect.logWarning(message) : Effect.logDebug(message)).pipe(
+          Effect.annotateLogs({ error: error instanceof Error ? error.message : String(error) })
+        )
+      )
+    }
+  }
+
+  private start(
+    kind: "chat" | "llm",
+    llm: Serialized,
+    inputs: ReadonlyArray<ReadonlyArray<unknown> | string>,
+    runId: string,
+    parentRunId: string | undefined,
+    extraParams: Record<string, unknown> | undefined,
+    tags: ReadonlyArray<string> | undefined,
+    metadata: Record<string, unknown> | undefined,
+    runName: string | undefined
+  ): void {
+    const now = this.now()
+    this.sweep(false)
+    if (this.runs.has(runId) || this.ended.has(runId)) {
+      this.counters.duplicates++
+      return
+    }
+    let runMetadata: Record<string, unknown> = metadata ?? {}
+    if (parentRunId !== undefined) {
+      const link = this.promptLinks.get(parentRunId)
+      if (link !== undefined && runMetadata[Blueprint.PROMPT_KEYS.name] === undefined) {
+        this.promptLinks.delete(parentRunId)
+        runMetadata = { ...runMetadata, ...link.metadata }
+      }
+    }
+    const invocationParams = extraParams?.invocation_params
+    const batchSize = extraParams?.batch_size
+    this.runs.set(runId, {
+      runId,
+      inputs: [...inputs],
+      firstTokenAt: undefined,
+      lastSeen: now,
+      start: {
+        kind,
+        parentRunId,
+        invocationParams:
+          invocationParams !== null && typeof invocationParams === "object"
+            ? (invocationParams as Record<string, unknown>)
+            : {},
+        tags: tags ?? [],
+        metadata: runMetadata,
+        runName,
+        serializedId: Array.isArray(llm?.id) ? llm.id : undefined,
+        batchSize: typeof batchSize === "number" ? batchSize : inputs.length,
+        startedAt: now
+      }
+    })
+    if (this.runs.size > this.maxRuns) {
+      const oldest = this.runs.values().next()
+      if (!oldest.done) this.evict(oldest.value, `more than ${this.maxRuns} runs in progress`)
+    }
+  }
+
+  private touch(runId: string): void {
+    const run = this.runs.get(runId)
+    if (run === undefined) return
+    const now = this.now()
+    if (run.firstTokenAt === undefined) run.firstTokenAt = now
+    run.lastSeen = now
+  }
+
+  private finish(runId: string): RunState | undefined {
+    const run = this.runs.get(runId)
+    if (run === undefined) {
+      this.counters.duplicates++
+      return undefined
+    }
+    this.runs.delete(runId)
+    this.ended.add(runId)
+    if (this.ended.size > this.maxRuns) {
+      const oldest = this.ended.values().next()
+      if (!oldest.done) this.ended.delete(oldest.value)
+    }
+    return run
+  }
+
+  private evict(run: RunState, reason: string): void {
+    this.runs.delete(run.runId)
+    this.ended.add(run.runId)
+    this.counters.evicted++
+    if (!this.logAbandonedRuns) return
+    const endedAt = run.lastSeen
+    run.inputs.forEach((_, i) => {
+      this.emit(run, i, {
+        _tag: "abandoned",
+        endedAt,
+        firstTokenAt: run.firstTokenAt,
+        reason: `the run never ended (${reason}); a stream abandoned by its consumer?`
+      })
+    })
+  }
+
+  /** Evicts runs idle for longer than the TTL; amortized (at most every TTL/4) unless forced. */
+  private sweep(force: boolean): void {
+    const now = this.now()
+    if (!force && now - this.lastSweep < this.runTtl / 4) return
+    this.lastSweep = now
+    for (const run of [...this.runs.values()]) {
+      if (now - run.lastSeen >= this.runTtl) this.evict(run, `no event for ${this.runTtl} ms`)
+    }
+    for (const [parent, link] of this.promptLinks) {
+      if (now - link.at >= this.runTtl) this.promptLinks.delete(parent)
+    }
+  }
+
+  private emit(run: RunState, index: number, end: Blueprint.RunEnd): void {
+    const start: Blueprint.RunStart = {
+      ...run.start,
+      runId: run.runId,
+      input: run.inputs[index] ?? [],
+      promptIndex: run.inputs.length > 1 ? index : undefined
+    }
+    const plTags = this.plTags
+    const callback = this.plIdCallback
+    this.backend().tracker.offer({
+      runId: index === 0 ? run.runId : `${run.runId}:${index}`,
+      parentRunId: run.start.parentRunId,
+      source: this.id,
+      build: () => Blueprint.toLogRequest(start, end, plTags),
+      onDelivered: callback === undefined ? undefined : (log) => callback(log.requestId)
+    })
+  }
+}

@@ -1,0 +1,477 @@
+/**
+ * Conversion of LangChain runs (messages, prompts, generations, errors) into PromptLayer
+ * `/log-request` bodies in blueprint format. Pure functions over plain data; they run in the
+ * tracker's background fibers, never on the LLM call path. No runtime import of `@langchain/core`:
+ * messages are read by shape, so any copy of the library works.
+ *
+ * @internal
+ */
+import type * as S from "../PromptLayerSchema.js"
+
+type Json = Record<string, unknown>
+type Block = { readonly type: string; readonly [key: string]: unknown }
+type BlueprintMessage = {
+  role: string
+  content: Array<Block>
+  name?: string
+  tool_calls?: Array<{ id: string; type: "function"; function: { name: string; arguments: string } }>
+  tool_call_id?: string
+}
+
+/**
+ * Run metadata keys that link a log to a PromptLayer registry template. They are mapped to the
+ * `/log-request` fields and not copied into the logged metadata.
+ *
+ * | metadata key                          | `/log-request` field       |
+ * | ------------------------------------- | -------------------------- |
+ * | `promptlayer_prompt_name`             | `prompt_name`              |
+ * | `promptlayer_prompt_id`               | `prompt_id`                |
+ * | `promptlayer_prompt_version`          | `prompt_version_number`    |
+ * | `promptlayer_prompt_input_variables`  | `prompt_input_variables`   |
+ * | `promptlayer_prompt_label`            | metadata `prompt_label` (the API has no label field) |
+ */
+export const PROMPT_KEYS = {
+  name: "promptlayer_prompt_name",
+  id: "promptlayer_prompt_id",
+  version: "promptlayer_prompt_version",
+  label: "promptlayer_prompt_label",
+  inputVariables: "promptlayer_prompt_input_variables"
+} as const
+
+const reservedKeys = new Set<string>(Object.values(PROMPT_KEYS))
+
+/** What the handler recorded at the start of a run. Holds references only; nothing is converted yet. */
+export interface RunStart {
+  readonly kind: "chat" | "llm"
+  readonly runId: string
+  readonly parentRunId: string | undefined
+  /** The messages (chat) or prompt string (LLM) of this run's prompt. */
+  readonly input: ReadonlyArray<unknown> | string
+  readonly invocationParams: Json
+  readonly tags: ReadonlyArray<string>
+  readonly metadata: Json
+  readonly runName: string | undefined
+  readonly serializedId: ReadonlyArray<string> | undefined
+  readonly batchSize: number
+  readonly startedAt: number
+  /** Index of this prompt when one callback carried several prompts. */
+  readonly promptIndex: number | undefined
+}
+
+/** How the run ended. */
+export type RunEnd =
+  | {
+      readonly _tag: "end"
+      readonly endedAt: number
+      readonly firstTokenAt: number | undefined
+      /** The generations (candidates) of this run's prompt. */
+      readonly generations: ReadonlyArray<unknown>
+      readonly llmOutput: Json | undefined
+      readonly cached: boolean
+    }
+  | {
+      readonly _tag: "error"
+      readonly endedAt: number
+      readonly firstTokenAt: number | undefined
+      readonly error: unknown
+    }
+  | {
+      readonly _tag: "abandoned"
+      readonly endedAt: number
+      readonly firstTokenAt: number | undefined
+      readonly reason: string
+    }
+
+// =============================================================================
+// Helpers
+// =============================================================================
+
+const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const str = (u: unknown): string | undefined => (typeof u === "string" && u.trim() !== "" ? u : undefined)
+
+const positiveInt = (u: unknown): number | undefined => {
+  const n = typeof u === "string" && /^\d+$/.test(u.trim()) ? Number(u) : u
+  return typeof n === "number" && Number.isInteger(n) && n > 0 ? n : undefined
+}
+
+const nonNegativeInt = (u: unknown): number | undefined =>
+  typeof u === "number" && Number.isFinite(u) && u >= 0 ? Math.round(u) : undefined
+
+/** A JSON-safe copy: functions, symbols and cycles dropped, bigints as strings. */
+export const jsonSafe = (value: unknown): unknown => {
+  const seen = new WeakSet<object>()
+  try {
+    const text = JSON.stringify(value, (_key, v: unknown) => {
+      if (typeof v === "bigint") return v.toString()
+      if (typeof v === "function" || typeof v === "symbol") return undefined
+      if (typeof v === "object" && v !== null) {
+        if (seen.has(v)) return undefined
+        seen.add(v)
+      }
+      return v
+    })
+    return text === undefined ? undefined : JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+const asString = (value: unknown): string | undefined => {
+  if (value === undefined || value === null) return undefined
+  if (typeof value === "string") return value
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value)
+  const json = jsonSafe(value)
+  return json === undefined ? undefined : JSON.stringify(json)
+}
+
+/** Truncates to `max` characters, marking the cut. */
+export const truncate = (text: string, max: number): string =>
+  text.length <= max ? text : `${text.slice(0, max - 1)}…`
+
+/** The class name of a serialized LangChain object (`["langchain", "chat_models", "openai", "ChatOpenAI"]`). */
+export const className = (id: ReadonlyArray<string> | undefined): string | undefined =>
+  id !== undefined && id.length > 0 ? id[id.length - 1] : undefined
+
+// =============================================================================
+// Messages
+// =============================================================================
+
+const toolBlockTypes = new Set(["tool_use", "tool_call", "tool_call_chunk", "function_call", "server_tool_call"])
+
+const contentBlock = (part: unknown): Block | undefined => {
+  if (typeof part === "string") return part === "" ? undefined : { type: "text", text: part }
+  if (!isObject(part) || typeof part.type !== "string") return undefined
+  if (toolBlockTypes.has(part.type)) return undefined
+  if (part.type === "image" && (typeof part.url === "string" || typeof part.data === "string")) {
+    const mime = str(part.mimeType) ?? str(part.mime_type) ?? "image/png"
+    const url = typeof part.url === "string" ? part.url : `data:${mime};base64,${part.data as string}`
+    return { type: "image_url", image_url: { url } }
+  }
+  const safe = jsonSafe(part)
+  return isObject(safe) ? (safe as Block) : undefined
+}
+
+/** Content as an array of content blocks (a plain string is a "Malformed Request" to PromptLayer). */
+export const contentBlocks = (content: unknown): Array<Block> => {
+  if (typeof content === "string") return content === "" ? [] : [{ type: "text", text: content }]
+  if (Array.isArray(content)) return content.flatMap((part) => contentBlock(part) ?? [])
+  return []
+}
+
+const messageType = (message: Json): string => {
+  const type = message.type
+  if (typeof type === "string") return type
+  const getType = (message as { _getType?: () => string; getType?: () => string })._getType
+  return typeof getType === "function" ? getType.call(message) : "generic"
+}
+
+const roles: Record<string, string> = {
+  human: "user",
+  user: "user",
+  ai: "assistant",
+  assistant: "assistant",
+  system: "system",
+  developer: "developer",
+  tool: "tool",
+  function: "function"
+}
+
+const toolCallsOf = (message: Json): BlueprintMessage["tool_calls"] => {
+  const calls: NonNullable<BlueprintMessage["tool_calls"]> = []
+  const push = (id: unknown, name: unknown, args: unknown) => {
+    const fn = str(name)
+    if (fn === undefined) return
+    const argumentsText = typeof args === "string" ? args : JSON.stringify(jsonSafe(args ?? {}) ?? {})
+    calls.push({
+      id: str(id) ?? `call_${calls.length}`,
+      type: "function",
+      function: { name: fn, arguments: argumentsText }
+    })
+  }
+  for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
+    if (isObject(call)) push(call.id, call.name, call.args)
+  }
+  for (const call of Array.isArray(message.invalid_tool_calls) ? message.invalid_tool_calls : []) {
+    if (isObject(call)) push(call.id, call.name, call.args)
+  }
+  if (calls.length === 0) {
+    const raw = isObject(message.additional_kwargs) ? message.additional_kwargs.tool_calls : undefined
+    for (const call of Array.isArray(raw) ? raw : []) {
+      if (isObject(call) && isObject(call.function)) push(call.id, call.function.name, call.function.arguments)
+    }
+  }
+  return calls.length > 0 ? calls : undefined
+}
+
+/** One LangChain message as a blueprint message: role, content blocks, tool calls, tool results. */
+export const toBlueprintMessage = (input: unknown): BlueprintMessage | undefined => {
+  if (typeof input === "string") return { role: "user", content: contentBlocks(input) }
+  if (!isObject(input)) return undefined
+  const type = messageType(input)
+  if (type === "remove") return undefined
+  const role = roles[type] ?? str(input.role) ?? "user"
+  const message: BlueprintMessage = { role: roles[role] ?? role, content: contentBlocks(input.content) }
+  const name = str(input.name)
+  if (name !== undefined) message.name = name
+  if (message.role === "assistant") {
+    const calls = toolCallsOf(input)
+    if (calls !== undefined) message.tool_calls = calls
+  }
+  if (message.role === "tool") {
+    const id = str(input.tool_call_id)
+    if (id !== undefined) message.tool_call_id = id
+  }
+  return message
+}
+
+const chatPrompt = (messages: ReadonlyArray<BlueprintMessage>): S.LogRequestInput["input"] => ({
+  type: "chat",
+  messages
+})
+
+const completionPrompt = (texts: ReadonlyArray<string>): S.LogRequestInput["input"] => ({
+  type: "completion",
+  content: texts.filter((t) => t !== "").map((text) => ({ type: "text", text }))
+})
+
+// =============================================================================
+// Generations, usage, errors
+// =============================================================================
+
+const generationMessage = (generation: unknown): BlueprintMessage | undefined => {
+  if (!isObject(generation)) return undefined
+  if (isObject(generation.message)) {
+    const message = toBlueprintMessage(generation.message)
+    if (message !== undefined) {
+      if (message.content.length === 0 && message.tool_calls === undefined && typeof generation.text === "string") {
+        message.content = contentBlocks(generation.text)
+      }
+      return { ...message, role: "assistant" }
+    }
+  }
+  return { role: "assistant", content: contentBlocks(generation.text) }
+}
+
+const responseMetadataOf = (generations: ReadonlyArray<unknown>): Json => {
+  for (const g of generations) {
+    if (isObject(g) && isObject(g.message) && isObject(g.message.response_metadata)) return g.message.response_metadata
+  }
+  return {}
+}
+
+interface Usage {
+  readonly input: number
+  readonly output: number
+  readonly details: Record<string, string>
+}
+
+const usageOf = (generations: ReadonlyArray<unknown>, llmOutput: Json | undefined, batchSize: number) => {
+  for (const g of generations) {
+    const usage = isObject(g) && isObject(g.message) ? g.message.usage_metadata : undefined
+    if (!isObject(usage)) continue
+    const details: Record<string, string> = {}
+    const inputDetails = isObject(usage.input_token_details) ? usage.input_token_details : {}
+    const outputDetails = isObject(usage.output_token_details) ? usage.output_token_details : {}
+    for (const [k, v] of Object.entries(inputDetails)) {
+      const n = nonNegativeInt(v)
+      if (n !== undefined) details[`input_tokens_${k}`] = String(n)
+    }
+    for (const [k, v] of Object.entries(outputDetails)) {
+      const n = nonNegativeInt(v)
+      if (n !== undefined) details[`output_tokens_${k}`] = String(n)
+    }
+    return {
+      usage: {
+        input: nonNegativeInt(usage.input_tokens) ?? 0,
+        output: nonNegativeInt(usage.output_tokens) ?? 0,
+        details
+      },
+      batch: undefined
+    }
+  }
+  const tokenUsage = isObject(llmOutput?.tokenUsage)
+    ? llmOutput.tokenUsage
+    : isObject(llmOutput?.token_usage)
+      ? llmOutput.token_usage
+      : undefined
+  if (tokenUsage === undefined) return { usage: undefined, batch: undefined }
+  const input = nonNegativeInt(tokenUsage.promptTokens ?? tokenUsage.prompt_tokens ?? tokenUsage.input_tokens) ?? 0
+  const output =
+    nonNegativeInt(tokenUsage.completionTokens ?? tokenUsage.completion_tokens ?? tokenUsage.output_tokens) ?? 0
+  // llmOutput is shared by every prompt of a batch: its totals are not this prompt's.
+  if (batchSize > 1) return { usage: undefined, batch: { input, output } }
+  return { usage: { input, output, details: {} } satisfies Usage, batch: undefined }
+}
+
+const errorText = (error: unknown): string => {
+  if (error instanceof Error) return error.message || error.name
+  if (typeof error === "string") return error
+  return asString(error) ?? "unknown error"
+}
+
+/** The PromptLayer `error_type` of an LLM error: rate limit, quota, timeout, auth where recognisable. */
+export const errorTypeOf = (error: unknown): NonNullable<S.LogRequestInput["error_type"]> => {
+  const e = isObject(error) || error instanceof Error ? (error as Json) : {}
+  const status = nonNegativeInt(e.status ?? e.statusCode ?? (isObject(e.response) ? e.response.status : undefined))
+  const text =
+    `${String(e.name ?? "")} ${String(e.code ?? "")} ${String(e.type ?? "")} ${errorText(error)}`.toLowerCase()
+  if (/insufficient_quota|quota/.test(text)) return "PROVIDER_QUOTA_LIMIT"
+  if (status === 429 || /rate.?limit|too many requests|\b429\b/.test(text)) return "PROVIDER_RATE_LIMIT"
+  if (status === 408 || /timeout|timed out|etimedout|deadline/.test(text)) return "PROVIDER_TIMEOUT"
+  if (
+    status === 401 ||
+    status === 403 ||
+    /unauthori[sz]ed|authentication|permission denied|invalid api key|incorrect api key|\b401\b|\b403\b/.test(text)
+  ) {
+    return "PROVIDER_AUTH_ERROR"
+  }
+  return "PROVIDER_ERROR"
+}
+
+// =============================================================================
+// The body
+// =============================================================================
+
+const modelKeys = new Set(["model", "model_name", "modelName", "provider", "model_provider", "_type"])
+const secretKey = /api_?key|secret|password|authorization|credential/i
+
+const parametersOf = (invocationParams: Json): Json => {
+  const out: Json = {}
+  for (const [key, value] of Object.entries(invocationParams)) {
+    if (modelKeys.has(key) || secretKey.test(key) || value === undefined) continue
+    const safe = jsonSafe(value)
+    if (safe !== undefined) out[key] = safe
+  }
+  return out
+}
+
+const promptLinkOf = (metadata: Json) => {
+  let variables: Json | undefined
+  const raw = metadata[PROMPT_KEYS.inputVariables]
+  if (isObject(raw)) variables = jsonSafe(raw) as Json
+  else if (typeof raw === "string") {
+    try {
+      const parsed: unknown = JSON.parse(raw)
+      if (isObject(parsed)) variables = parsed
+    } catch {
+      variables = undefined
+    }
+  }
+  return {
+    name: str(metadata[PROMPT_KEYS.name]),
+    id: positiveInt(metadata[PROMPT_KEYS.id]),
+    version: positiveInt(metadata[PROMPT_KEYS.version]),
+    label: str(metadata[PROMPT_KEYS.label]),
+    variables
+  }
+}
+
+/** The provider, by precedence: invocation params, `ls_provider` metadata, response metadata. */
+export const providerOf = (run: RunStart, responseMetadata: Json): string =>
+  str(run.invocationParams.provider) ??
+  str(run.invocationParams.model_provider) ??
+  str(run.metadata.ls_provider) ??
+  str(responseMetadata.model_provider) ??
+  "langchain"
+
+/** The model, by precedence: invocation params, `ls_model_name` metadata, response metadata, class name. */
+export const modelOf = (run: RunStart, responseMetadata: Json): string =>
+  str(run.invocationParams.model) ??
+  str(run.invocationParams.model_name) ??
+  str(run.invocationParams.modelName) ??
+  str(run.metadata.ls_model_name) ??
+  str(responseMetadata.model_name) ??
+  str(responseMetadata.model) ??
+  className(run.serializedId) ??
+  "unknown"
+
+/**
+ * The `/log-request` body of one prompt of a run.
+ *
+ * All candidates of the prompt (`n > 1`) are kept: the output holds one assistant message (chat) or
+ * one text block (completion) per candidate, in order, and metadata `langchain_candidates` counts them.
+ */
+export const toLogRequest = (run: RunStart, end: RunEnd, plTags: ReadonlyArray<string>): S.LogRequestInput => {
+  const generations = end._tag === "end" ? end.generations : []
+  const responseMetadata = responseMetadataOf(generations)
+
+  const input =
+    run.kind === "llm"
+      ? completionPrompt([typeof run.input === "string" ? run.input : String(run.input)])
+      : chatPrompt(
+          (Array.isArray(run.input) ? run.input : []).flatMap((m) => {
+            const message = toBlueprintMessage(m)
+            return message === undefined ? [] : [message]
+          })
+        )
+  const output =
+    run.kind === "llm"
+      ? completionPrompt(generations.map((g) => (isObject(g) && typeof g.text === "string" ? g.text : "")))
+      : chatPrompt(generations.flatMap((g) => generationMessage(g) ?? []))
+
+  const metadata: Record<string, string> = {}
+  for (const [key, value] of Object.entries(run.metadata)) {
+    if (reservedKeys.has(key)) continue
+    const text = asString(value)
+    if (text !== undefined) metadata[truncate(key, 1024)] = text
+  }
+  metadata.langchain_run_id = run.runId
+  if (run.parentRunId !== undefined) metadata.langchain_parent_run_id = run.parentRunId
+  const runName = run.runName ?? className(run.serializedId)
+  if (runName !== undefined) metadata.langchain_run_name = runName
+  if (run.promptIndex !== undefined) metadata.langchain_prompt_index = String(run.promptIndex)
+  if (end.firstTokenAt !== undefined) {
+    metadata.time_to_first_token_ms = String(Math.max(0, end.firstTokenAt - run.startedAt))
+    metadata.first_token_at = new Date(end.firstTokenAt).toISOString()
+  }
+
+  const body: {
+    -readonly [K in keyof S.LogRequestInput]: S.LogRequestInput[K]
+  } = {
+    provider: providerOf(run, responseMetadata),
+    model: modelOf(run, responseMetadata),
+    input,
+    output,
+    request_start_time: run.startedAt,
+    request_end_time: Math.max(end.endedAt, run.startedAt),
+    parameters: parametersOf(run.invocationParams),
+    tags: [...new Set([...plTags, ...run.tags])],
+    function_name: run.serializedId !== undefined ? run.serializedId.join(".") : "langchain",
+    status: "SUCCESS"
+  }
+
+  const link = promptLinkOf(run.metadata)
+  if (link.name !== undefined) body.prompt_name = link.name
+  if (link.id !== undefined) body.prompt_id = link.id
+  if (link.version !== undefined) body.prompt_version_number = link.version
+  if (link.variables !== undefined) body.prompt_input_variables = link.variables
+  if (link.label !== undefined) metadata.prompt_label = link.label
+
+  if (end._tag === "end") {
+    if (generations.length > 1) metadata.langchain_candidates = String(generations.length)
+    if (end.cached) metadata.langchain_cached = "true"
+    const { batch, usage } = usageOf(generations, end.llmOutput, run.batchSize)
+    if (usage !== undefined) {
+      body.input_tokens = usage.input
+      body.output_tokens = usage.output
+      Object.assign(metadata, usage.details)
+    }
+    if (batch !== undefined) {
+      metadata.langchain_batch_input_tokens = String(batch.input)
+      metadata.langchain_batch_output_tokens = String(batch.output)
+      metadata.langchain_batch_size = String(run.batchSize)
+    }
+  } else if (end._tag === "error") {
+    body.status = "ERROR"
+    body.error_type = errorTypeOf(end.error)
+    body.error_message = truncate(errorText(end.error), 1024)
+  } else {
+    body.status = "WARNING"
+    body.error_type = "PROVIDER_PARTIAL_RESPONSE"
+    body.error_message = truncate(end.reason, 1024)
+    metadata.langchain_abandoned = "true"
+  }
+  body.metadata = metadata
+  return body
+}

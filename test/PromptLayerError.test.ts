@@ -323,6 +323,28 @@ describe("PromptLayerError: readable messages", () => {
     }
   })
 
+  it("the PromptLayerError schema round-trips every kind (e.g. across a worker boundary)", () => {
+    const endpoint = "POST /x"
+    const errors: ReadonlyArray<PromptLayerError.PromptLayerError> = [
+      new PromptLayerError.AuthenticationError({ endpoint, status: 401, serverMessage: "bad key" }),
+      new PromptLayerError.NotFoundError({ endpoint, status: 404 }),
+      new PromptLayerError.RateLimitError({ endpoint, status: 429, retryAfterMs: 1000 }),
+      new PromptLayerError.InvalidRequestError({ endpoint, status: 422, serverMessage: "score: too big" }),
+      new PromptLayerError.ServerError({ endpoint, status: 503, retryAfterMs: 2000 }),
+      new PromptLayerError.TransportError({ endpoint, description: "ECONNRESET" }),
+      new PromptLayerError.TimeoutError({ endpoint, reason: "attempt", timeoutMs: 30000 }),
+      new PromptLayerError.DecodeError({ endpoint, status: 200, issue: "id is missing", excerpt: "{}" }),
+      new PromptLayerError.ValidationError({ operation: "track.score", issue: "score: out of range" })
+    ]
+    for (const error of errors) {
+      const wire = JSON.parse(JSON.stringify(Schema.encodeSync(PromptLayerError.PromptLayerError)(error)))
+      const back = Schema.decodeUnknownSync(PromptLayerError.PromptLayerError)(wire)
+      assert.strictEqual(back._tag, error._tag)
+      assert.strictEqual(back.message, error.message)
+      assert.isTrue(PromptLayerError.isPromptLayerError(back))
+    }
+  })
+
   it("isRetryable: 429, 5xx, transport and attempt/server timeouts only", () => {
     const endpoint = "POST /x"
     assert.isTrue(PromptLayerError.isRetryable(new PromptLayerError.RateLimitError({ endpoint, status: 429 })))

@@ -12,10 +12,12 @@ import { afterEach, assert, describe, it } from "@effect/vitest"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const children = new Set<ChildProcess>()
+const dirs: Array<string> = []
 
 afterEach(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
   children.clear()
+  for (const dir of dirs.splice(0)) Fs.rmSync(dir, { recursive: true, force: true })
 })
 
 /** Starts `promptlayer-effect emulator --port 0 --data FILE`; resolves with its URL once it prints it. */
@@ -74,7 +76,11 @@ const logBody = (n: number) => ({
   tags: [`n${n}`]
 })
 
-const tempFile = () => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "pl-emulator-")), "state.json")
+const tempFile = () => {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "pl-emulator-"))
+  dirs.push(dir)
+  return Path.join(dir, "state.json")
+}
 
 describe("persistence (--data)", () => {
   it("SIGKILL mid-run loses no acknowledged write", async () => {

@@ -662,3 +662,42 @@ describe("Store (the state machine shared with the in-memory test layer)", () =>
     assert.throws(() => copy.restore({ format: "other" } as never))
   })
 })
+
+describe("lifecycle", () => {
+  it.live("make is scoped: the server stops (connections refused) when the scope closes", () =>
+    Effect.gen(function* () {
+      const url = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const emulator = yield* PromptLayerEmulator.make()
+          const stats = yield* Effect.promise(() => fetch(`${emulator.url}/emulator/stats`))
+          assert.strictEqual(stats.status, 200)
+          return emulator.url
+        })
+      )
+      const after = yield* Effect.promise(() =>
+        fetch(`${url}/emulator/stats`).then(
+          () => "answered",
+          () => "refused"
+        )
+      )
+      assert.strictEqual(after, "refused")
+    })
+  )
+
+  it("a taken port rejects with an EmulatorError (Listen); bad options with EmulatorError (Options)", async () => {
+    await withEmulator({}, async (running) => {
+      const port = Number(new URL(running.url).port)
+      const taken = await startEmulator({ port }).then(
+        () => undefined,
+        (error: unknown) => error
+      )
+      assert.instanceOf(taken, PromptLayerEmulator.EmulatorError)
+      assert.strictEqual((taken as PromptLayerEmulator.EmulatorError).reason, "Listen")
+    })
+    const bad = await startEmulator({ faults: [{ route: "/x" }] }).then(
+      () => undefined,
+      (error: unknown) => error
+    )
+    assert.strictEqual((bad as PromptLayerEmulator.EmulatorError).reason, "Options")
+  })
+})

@@ -34,6 +34,7 @@ import * as Path from "node:path"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -286,6 +287,16 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       readonly params: Readonly<Record<string, string | undefined>>
     }) => { readonly status: number; readonly body: unknown }
 
+    const liveClock = Clock.make()
+
+    /** Destroys the socket of the call being handled; false when not served over node:http. */
+    const dropConnection = Effect.map(Effect.serviceOption(NodeHttp.NodeExchange), (exchange) => {
+      if (Option.isNone(exchange)) return false
+      exchange.value.req.socket.destroy()
+      statuses.dropped = (statuses.dropped ?? 0) + 1
+      return true
+    })
+
     /** One PromptLayer API route: faults, JSON body, auth, the store call, persistence. */
     const api = (handler: Handler, options: { readonly jsonOnly?: boolean } = {}) =>
       Effect.gen(function* () {
@@ -299,15 +310,9 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
         }
         const fault = faults.decide(request.method, url.pathname)
         if (fault !== undefined) {
-          if (fault.latencyMs > 0) yield* Effect.sleep(fault.latencyMs)
-          if (fault.drop) {
-            const exchange = yield* Effect.serviceOption(NodeHttp.NodeExchange)
-            if (Option.isSome(exchange)) {
-              exchange.value.req.socket.destroy()
-              statuses.dropped = (statuses.dropped ?? 0) + 1
-              return HttpServerResponse.empty({ status: 500 })
-            }
-          }
+          // Real sockets wait in real time, even when the emulator runs under a TestClock.
+          if (fault.latencyMs > 0) yield* Effect.withClock(Effect.sleep(fault.latencyMs), liveClock)
+          if (fault.drop && (yield* dropConnection)) return HttpServerResponse.empty({ status: 500 })
           if (fault.status !== undefined) {
             return respond(
               fault.status,
@@ -362,6 +367,7 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
         if (durable._tag === "Left") {
           return respond(500, { success: false, message: `Emulator error: the data file could not be written` })
         }
+        if (fault?.dropResponse && (yield* dropConnection)) return HttpServerResponse.empty({ status: 500 })
         return respond(result.status, result.body)
       })
 

@@ -519,6 +519,24 @@ describe("fault injection through the client", () => {
     })
   )
 
+  it.scopedLive("a response lost after the write (dropResponse) → TransportError, yet logged; a retry logs twice", () =>
+    Effect.gen(function* () {
+      const emulator = yield* PromptLayerEmulator.make({
+        faults: [{ route: "/log-request", dropResponse: true, times: 1 }]
+      })
+      const error = yield* Effect.flip(logOnce(emulator, { ...fastRetry, maxAttempts: 1 }))
+      assert.strictEqual(error._tag, "TransportError")
+      assert.strictEqual(emulator.store.requests().length, 1)
+      emulator.faults.add([{ route: "/log-request", dropResponse: true, times: 1 }])
+      const response = yield* logOnce(emulator)
+      assert.deepStrictEqual(
+        emulator.store.requests().map((r) => r.id),
+        [response.id, response.id - 1, 1]
+      )
+      assert.strictEqual(emulator.stats().statuses.dropped, 2)
+    })
+  )
+
   it.scopedLive("latency beyond the attempt timeout → TimeoutError(attempt); small latency → success", () =>
     Effect.gen(function* () {
       const emulator = yield* PromptLayerEmulator.make({
@@ -536,6 +554,16 @@ describe("fault injection through the client", () => {
       const id = yield* withClient(emulator, (client) => client.group.create())
       assert.isAtLeast(Date.now() - started, 25)
       assert.isNumber(id)
+    })
+  )
+
+  it.scoped("injected latency is real time even when the emulator runs under the TestClock", () =>
+    Effect.gen(function* () {
+      const emulator = yield* PromptLayerEmulator.make({ faults: [{ route: "/create-group", latencyMs: 20 }] })
+      const response = yield* Effect.promise(() =>
+        call(emulator, "POST", "/create-group", { body: { api_key: emulator.apiKey } })
+      )
+      assert.strictEqual(response.status, 200)
     })
   )
 

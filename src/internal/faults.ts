@@ -14,8 +14,14 @@ export interface FaultRule {
   readonly method?: string | undefined
   /** Answer with this status (429, 500, 502, 503, ...). */
   readonly status?: number | undefined
-  /** Destroy the socket mid-request instead of answering. */
+  /** Destroy the socket mid-request instead of answering; the call has no effect. */
   readonly drop?: boolean | undefined
+  /**
+   * Process the call (the write happens and is persisted), then destroy the socket instead of
+   * answering: the client sees a dropped connection although the server acted, as when a
+   * response is lost in transit. A retrying client then logs twice.
+   */
+  readonly dropResponse?: boolean | undefined
   /** Wait this long first, in milliseconds (alone: a slow but successful call). */
   readonly latencyMs?: number | undefined
   /** Apply to the next N matching calls only. */
@@ -41,6 +47,7 @@ export interface FaultDecision {
   readonly latencyMs: number
   readonly status: number | undefined
   readonly drop: boolean
+  readonly dropResponse: boolean
   readonly retryAfterSeconds: number | undefined
 }
 
@@ -70,6 +77,7 @@ export const parseRule = (u: unknown): FaultRule | string => {
   )
     return "status: expected an HTTP error status (400–599)"
   if (r.drop !== undefined && typeof r.drop !== "boolean") return "drop: expected a boolean"
+  if (r.dropResponse !== undefined && typeof r.dropResponse !== "boolean") return "dropResponse: expected a boolean"
   if (r.latencyMs !== undefined && !(isNumber(r.latencyMs) && r.latencyMs >= 0))
     return "latencyMs: expected a non-negative number"
   if (r.times !== undefined && !(isNumber(r.times) && Number.isInteger(r.times) && r.times >= 0))
@@ -77,13 +85,14 @@ export const parseRule = (u: unknown): FaultRule | string => {
   if (r.rate !== undefined && !(isNumber(r.rate) && r.rate >= 0 && r.rate <= 1)) return "rate: expected a number 0–1"
   if (r.retryAfterSeconds !== undefined && !(isNumber(r.retryAfterSeconds) && r.retryAfterSeconds >= 0))
     return "retryAfterSeconds: expected a non-negative number"
-  if (r.status === undefined && r.drop !== true && r.latencyMs === undefined)
-    return "a fault rule needs status, drop or latencyMs"
+  if (r.status === undefined && r.drop !== true && r.dropResponse !== true && r.latencyMs === undefined)
+    return "a fault rule needs status, drop, dropResponse or latencyMs"
   return {
     route: r.route,
     method: r.method as string | undefined,
     status: r.status as number | undefined,
     drop: r.drop as boolean | undefined,
+    dropResponse: r.dropResponse as boolean | undefined,
     latencyMs: r.latencyMs as number | undefined,
     times: r.times as number | undefined,
     rate: r.rate as number | undefined,
@@ -149,6 +158,7 @@ export class Faults {
         latencyMs: rule.latencyMs ?? 0,
         status: rule.status,
         drop: rule.drop === true,
+        dropResponse: rule.dropResponse === true,
         retryAfterSeconds: rule.retryAfterSeconds ?? (rule.status === 429 ? 1 : undefined)
       }
     }

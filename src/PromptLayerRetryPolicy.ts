@@ -23,6 +23,7 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -226,7 +227,8 @@ export const delayFor = (
 
 /**
  * Runs `attempt` under the policy: a timeout per attempt, retries with backoff on retryable
- * errors, and an overall deadline.
+ * errors, and an overall deadline. When the next retry could only start after the deadline (a long
+ * `Retry-After`), it fails at once with the error that caused it instead of waiting.
  *
  * @since 0.1.0
  * @category Policy
@@ -243,16 +245,26 @@ export const apply = <A, R>(
         new TimeoutError({ endpoint, reason: "attempt", timeoutMs: Duration.toMillis(policy.attemptTimeout) })
     })
   )
-  const loop = (n: number): Effect.Effect<A, PromptLayerError, R> =>
+  const deadlineMs = Duration.toMillis(policy.deadline)
+  // A retry that could only start after the deadline is pointless: fail at once with the error
+  // that caused it (e.g. the RateLimitError with its Retry-After) rather than wait for a TimeoutError.
+  const loop = (n: number, startedAt: number): Effect.Effect<A, PromptLayerError, R> =>
     Effect.catchAll(timed, (error) => {
       if (n >= policy.maxAttempts || !policy.retryOn(error)) return Effect.fail(error)
       return Effect.flatMap(delayFor(policy, error, n), (delay) =>
-        Effect.flatMap(FiberRef.get(currentRetryObserver), (observe) =>
-          observe(error, n, delay).pipe(Effect.zipRight(Effect.sleep(delay)), Effect.zipRight(loop(n + 1)))
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          now + Duration.toMillis(delay) >= startedAt + deadlineMs
+            ? Effect.fail(error)
+            : Effect.flatMap(FiberRef.get(currentRetryObserver), (observe) =>
+                observe(error, n, delay).pipe(
+                  Effect.zipRight(Effect.sleep(delay)),
+                  Effect.zipRight(loop(n + 1, startedAt))
+                )
+              )
         )
       )
     })
-  return loop(1).pipe(
+  return Effect.flatMap(Clock.currentTimeMillis, (startedAt) => loop(1, startedAt)).pipe(
     Effect.timeoutFail({
       duration: policy.deadline,
       onTimeout: () => new TimeoutError({ endpoint, reason: "deadline", timeoutMs: Duration.toMillis(policy.deadline) })

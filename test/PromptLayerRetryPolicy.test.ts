@@ -246,14 +246,16 @@ describe("PromptLayerRetryPolicy", () => {
       })
     )
 
-    it.effect("the deadline also bounds a long Retry-After wait", () =>
+    it.effect("a Retry-After beyond the deadline fails at once with the RateLimitError, without waiting", () =>
       Effect.gen(function* () {
-        const { outcome, times } = yield* run(sequence(status(429, { "retry-after": "30" })), {
+        const { outcome, times, retries } = yield* run(sequence(status(429, { "retry-after": "30" })), {
           deadline: "10 seconds"
         })
-        const error = failure(outcome) as PromptLayerError.TimeoutError
-        assert.strictEqual(error.reason, "deadline")
+        const error = failure(outcome) as PromptLayerError.RateLimitError
+        assert.strictEqual(error._tag, "RateLimitError")
+        assert.strictEqual(error.retryAfterMs, 30_000)
         assert.deepStrictEqual(times, [0])
+        assert.strictEqual(retries.length, 0)
       })
     )
   })

@@ -5,14 +5,32 @@
  * optional persistence to a JSON file.
  *
  * Built on `@effect/platform`'s `HttpRouter`/`HttpServer`, served by a small `node:http` adapter
- * (no `@effect/platform-node`).
+ * (no `@effect/platform-node`, which would add cluster/rpc/sql/workflow packages to installs).
+ *
+ * | route | |
+ * | --- | --- |
+ * | POST `/log-request` (201), `/track-request`, `/library-track-score\|metadata\|prompt`, `/track-group`, `/create-group` | the SDKs' routes; key in `X-API-KEY` (any case) or body `api_key` |
+ * | POST `/rest/track-score\|metadata\|prompt\|group\|request` | documented aliases |
+ * | POST, GET `/prompt-templates/{name or id}`; GET `/prompt-templates`; POST `/rest/prompt-templates` (201) | prompt registry |
+ * | POST `/v1/traces` | OTLP JSON; spans kept (GET `/emulator/spans`) |
+ * | GET `/emulator/requests[/{id}]`, `/emulator/templates`, `/emulator/stats`; POST `/emulator/reset` | read API (no auth) |
+ * | GET, POST, DELETE `/emulator/faults` | fault rules ({@link FaultRule}) |
+ * | GET `/`, `/requests/{id}` | dashboard |
+ *
+ * Failures answer like the real server: 401 `{ success: false, message }` for a missing or wrong
+ * key, 400 for malformed JSON, 422 `{ detail: [{ loc, msg, type }] }` for a body of the wrong
+ * shape, 404 `{ success: false, message }` for an unknown request, group, template, version or label.
  *
  * @example
  * ```ts
  * import { startEmulator } from "promptlayer-effect/emulator"
  *
- * const emulator = await startEmulator({ port: 0 })
+ * const emulator = await startEmulator({
+ *   port: 0,
+ *   faults: [{ route: "/log-request", status: 503, times: 1 }] // the first log-request fails
+ * })
  * // PROMPTLAYER_BASE_URL=emulator.url PROMPTLAYER_API_KEY=emulator.apiKey
+ * console.log(emulator.store.requests())
  * await emulator.close()
  * ```
  *
@@ -625,7 +643,7 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       },
       stats
     } satisfies RunningEmulator
-  })
+  }).pipe(Effect.withSpan("PromptLayerEmulator.make"))
 
 /**
  * The emulator as a scoped layer, for Effect tests.

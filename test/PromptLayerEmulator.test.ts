@@ -2,6 +2,7 @@
  * The emulator route by route (auth, malformed JSON, wrong shapes, the server's validation rules),
  * its read API, and fault injection observed through the real client over loopback HTTP.
  */
+import * as Zlib from "node:zlib"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { PromptLayerEmulator, startEmulator } from "promptlayer-effect/emulator"
@@ -392,6 +393,23 @@ describe("validation like the real server", () => {
           ["fetch", "b".repeat(16)]
         ]
       )
+      const gzipped = await fetch(`${emulator.url}/v1/traces`, {
+        method: "POST",
+        headers: { ...h, "content-type": "application/json", "content-encoding": "gzip" },
+        body: new Uint8Array(
+          Zlib.gzipSync(
+            JSON.stringify({
+              resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: "d", spanId: "e", name: "gz" }] }] }]
+            })
+          )
+        )
+      })
+      assert.strictEqual(gzipped.status, 200)
+      const listed = await call(emulator, "GET", "/emulator/spans")
+      assert.deepStrictEqual(
+        listed.json.items.map((s: { name: string }) => s.name),
+        ["PromptLayer Run", "fetch", "gz"]
+      )
       const proto = await call(emulator, "POST", "/v1/traces", {
         raw: "\u0000\u0001",
         headers: { ...h, "content-type": "application/x-protobuf" }
@@ -445,6 +463,14 @@ describe("read API", () => {
       assert.strictEqual(one.json.latency_ms, 1000)
       assert.deepStrictEqual(one.json.body.input, logBody.input)
       assert.strictEqual((await call(emulator, "GET", "/emulator/requests/999")).status, 404)
+      const templates = await call(emulator, "GET", "/emulator/templates")
+      assert.deepStrictEqual(
+        templates.json.items.map((t: { prompt_name: string; versions: Array<unknown> }) => [
+          t.prompt_name,
+          t.versions.length
+        ]),
+        [["route-template", 1]]
+      )
       const stats = await call(emulator, "GET", "/emulator/stats")
       assert.strictEqual(stats.json.requests, 2)
       assert.strictEqual(stats.json.groups, 1)

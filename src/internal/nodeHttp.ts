@@ -9,6 +9,7 @@
  */
 import * as Http from "node:http"
 import type * as Net from "node:net"
+import * as Zlib from "node:zlib"
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerError from "@effect/platform/HttpServerError"
@@ -97,10 +98,13 @@ const handle = async (
   max: number
 ) => {
   try {
-    const body = await readBody(req, max)
+    let body = await readBody(req, max)
+    // OTLP exporters may gzip their JSON.
+    const gzipped = req.headers["content-encoding"] === "gzip"
+    if (gzipped) body = Zlib.gunzipSync(body, { maxOutputLength: max })
     const headers = new Headers()
     for (const [key, value] of Object.entries(req.headers)) {
-      if (value === undefined) continue
+      if (value === undefined || (gzipped && (key === "content-encoding" || key === "content-length"))) continue
       if (Array.isArray(value)) for (const v of value) headers.append(key, v)
       else headers.set(key, value)
     }

@@ -482,6 +482,27 @@ describe("read API", () => {
   })
 })
 
+describe("dashboard HTML (without a browser)", () => {
+  it("escapes everything it shows and links each request to its detail page", async () => {
+    await withEmulator({}, async (emulator) => {
+      const evil = `<img src=x onerror="alert('x')">&`
+      const logged = await call(emulator, "POST", "/log-request", {
+        body: { ...logBody, model: evil, tags: [evil], input: chat("user", evil) },
+        headers: { "x-api-key": emulator.apiKey }
+      })
+      const index = await call(emulator, "GET", "/")
+      assert.strictEqual(index.headers.get("content-type")?.split(";")[0], "text/html")
+      assert.notInclude(index.text, "<img")
+      assert.include(index.text, "&lt;img src=x onerror=&quot;alert(&#39;x&#39;)&quot;&gt;&amp;")
+      assert.include(index.text, `href="/requests/${logged.json.id}"`)
+      const detail = await call(emulator, "GET", `/requests/${logged.json.id}`)
+      assert.notInclude(detail.text, "<img")
+      assert.include(detail.text, "&lt;img")
+      assert.strictEqual((await call(emulator, "GET", "/requests/12345")).status, 404)
+    })
+  })
+})
+
 // =============================================================================
 // Fault injection, observed through the real client
 // =============================================================================

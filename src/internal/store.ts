@@ -610,7 +610,9 @@ export class Store {
           : typeof response.model === "string"
             ? response.model
             : null
-    const provider = body.provider_type ?? body.function_name.split(".")[0] ?? null
+    // LangChain.js's legacy wrappers send the provider as `provider`, not `provider_type`.
+    const legacyProvider = isRecord(input) && typeof input.provider === "string" ? input.provider : undefined
+    const provider = body.provider_type ?? legacyProvider ?? body.function_name.split(".")[0] ?? null
     const link = body.prompt_id != null ? this.looseLink(null, body.prompt_id, body.prompt_version ?? null) : null
     const inputPrompt = trackInput(body)
     const outputPrompt = trackOutput(body.request_response)

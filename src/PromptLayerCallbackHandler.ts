@@ -212,6 +212,18 @@ const promptKeys = Object.values(Blueprint.PROMPT_KEYS) as ReadonlyArray<string>
 
 let handlerCount = 0
 
+const objectOf = (u: unknown): Record<string, unknown> =>
+  u !== null && typeof u === "object" && !Array.isArray(u) ? (u as Record<string, unknown>) : {}
+
+/** `tools` and `tool_choice` from the call options, for models that leave them out of their invocation params. */
+const toolsOf = (options: unknown): Record<string, unknown> => {
+  const { tool_choice, tools } = objectOf(options)
+  return {
+    ...(tools === undefined ? {} : { tools }),
+    ...(tool_choice === undefined ? {} : { tool_choice })
+  }
+}
+
 /**
  * The PromptLayer callback handler for LangChain.js.
  *
@@ -520,7 +532,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
         runMetadata = { ...runMetadata, ...link.metadata }
       }
     }
-    const invocationParams = extraParams?.invocation_params
+    const invocationParams = { ...toolsOf(extraParams?.options), ...objectOf(extraParams?.invocation_params) }
     const batchSize = extraParams?.batch_size
     this.runs.set(runId, {
       runId,
@@ -530,10 +542,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
       start: {
         kind,
         parentRunId,
-        invocationParams:
-          invocationParams !== null && typeof invocationParams === "object"
-            ? (invocationParams as Record<string, unknown>)
-            : {},
+        invocationParams,
         tags: tags ?? [],
         metadata: runMetadata,
         runName,

@@ -266,7 +266,11 @@ interface Usage {
   readonly details: Record<string, string>
 }
 
-const usageOf = (generations: ReadonlyArray<unknown>, llmOutput: Json | undefined, batchSize: number) => {
+const usageOf = (
+  generations: ReadonlyArray<unknown>,
+  llmOutput: Json | undefined,
+  batchSize: number
+): Usage | undefined => {
   for (const g of generations) {
     const usage = isObject(g) && isObject(g.message) ? g.message.usage_metadata : undefined
     if (!isObject(usage)) continue
@@ -282,26 +286,24 @@ const usageOf = (generations: ReadonlyArray<unknown>, llmOutput: Json | undefine
       if (n !== undefined) details[`output_tokens_${k}`] = String(n)
     }
     return {
-      usage: {
-        input: nonNegativeInt(usage.input_tokens) ?? 0,
-        output: nonNegativeInt(usage.output_tokens) ?? 0,
-        details
-      },
-      batch: undefined
-    }
+      input: nonNegativeInt(usage.input_tokens) ?? 0,
+      output: nonNegativeInt(usage.output_tokens) ?? 0,
+      details
+    } satisfies Usage
   }
   const tokenUsage = isObject(llmOutput?.tokenUsage)
     ? llmOutput.tokenUsage
     : isObject(llmOutput?.token_usage)
       ? llmOutput.token_usage
       : undefined
-  if (tokenUsage === undefined) return { usage: undefined, batch: undefined }
+  if (tokenUsage === undefined || Object.keys(tokenUsage).length === 0) return undefined
   const input = nonNegativeInt(tokenUsage.promptTokens ?? tokenUsage.prompt_tokens ?? tokenUsage.input_tokens) ?? 0
   const output =
     nonNegativeInt(tokenUsage.completionTokens ?? tokenUsage.completion_tokens ?? tokenUsage.output_tokens) ?? 0
-  // llmOutput is shared by every prompt of a batch: its totals are not this prompt's.
-  if (batchSize > 1) return { usage: undefined, batch: { input, output } }
-  return { usage: { input, output, details: {} } satisfies Usage, batch: undefined }
+  // LangChain gives a batch's llmOutput totals to its first prompt only (and {} to the others):
+  // keep that, so that nothing is counted twice, and say so.
+  const details: Record<string, string> = batchSize > 1 ? { token_usage_scope: "batch" } : {}
+  return { input, output, details } satisfies Usage
 }
 
 const errorText = (error: unknown): string => {
@@ -367,12 +369,20 @@ const promptLinkOf = (metadata: Json) => {
   }
 }
 
-/** The provider, by precedence: invocation params, `ls_provider` metadata, response metadata. */
+/** The integration package in a serialized id: `openai` in `["langchain", "llms", "openai", "OpenAI"]`. */
+const packageOf = (id: ReadonlyArray<string> | undefined): string | undefined =>
+  id !== undefined && id.length >= 4 && id[0] === "langchain" ? str(id[id.length - 2]) : undefined
+
+/**
+ * The provider, by precedence: invocation params, `ls_provider` metadata, response metadata, then
+ * the integration package named in the model's serialized id (LLMs have no `ls_provider`).
+ */
 export const providerOf = (run: RunStart, responseMetadata: Json): string =>
   str(run.invocationParams.provider) ??
   str(run.invocationParams.model_provider) ??
   str(run.metadata.ls_provider) ??
   str(responseMetadata.model_provider) ??
+  packageOf(run.serializedId) ??
   "langchain"
 
 /** The model, by precedence: invocation params, `ls_model_name` metadata, response metadata, class name. */
@@ -451,16 +461,11 @@ export const toLogRequest = (run: RunStart, end: RunEnd, plTags: ReadonlyArray<s
   if (end._tag === "end") {
     if (generations.length > 1) metadata.langchain_candidates = String(generations.length)
     if (end.cached) metadata.langchain_cached = "true"
-    const { batch, usage } = usageOf(generations, end.llmOutput, run.batchSize)
+    const usage = usageOf(generations, end.llmOutput, run.batchSize)
     if (usage !== undefined) {
       body.input_tokens = usage.input
       body.output_tokens = usage.output
       Object.assign(metadata, usage.details)
-    }
-    if (batch !== undefined) {
-      metadata.langchain_batch_input_tokens = String(batch.input)
-      metadata.langchain_batch_output_tokens = String(batch.output)
-      metadata.langchain_batch_size = String(run.batchSize)
     }
   } else if (end._tag === "error") {
     body.status = "ERROR"

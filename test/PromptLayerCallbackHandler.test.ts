@@ -1,0 +1,888 @@
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { assert, describe, it } from "@effect/vitest"
+import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
+import { BaseLLM } from "@langchain/core/language_models/llms"
+import { AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages"
+import type { Serialized } from "@langchain/core/load/serializable"
+import type { LLMResult } from "@langchain/core/outputs"
+import { PromptTemplate } from "@langchain/core/prompts"
+import { FakeLLM, FakeListChatModel, FakeStreamingChatModel, FakeStreamingLLM } from "@langchain/core/utils/testing"
+import { ChatOpenAI, OpenAI } from "@langchain/openai"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import { afterAll, beforeAll } from "vitest"
+import * as PromptLayerClient from "../src/PromptLayerClient.js"
+import { type StartedEmulator, type StoredRequest, startEmulator } from "../src/PromptLayerEmulator.js"
+import type * as S from "../src/PromptLayerSchema.js"
+import * as PromptLayerTracker from "../src/PromptLayerTracker.js"
+import { PromptLayerCallbackHandler, type PromptLayerCallbackHandlerOptions } from "promptlayer-effect/langchain"
+import * as Blueprint from "../src/internal/blueprint.js"
+import { type OpenAIStub, startOpenAIStub, usageFor } from "./support/openaiStub.js"
+
+// The emulator's stored requests are read through its HTTP read API, as a user would.
+let emulator: StartedEmulator
+const handlers: Array<PromptLayerCallbackHandler> = []
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 })
+})
+
+afterAll(async () => {
+  // Acceptance 4: no run state left behind by any test, errors and abandoned streams included.
+  for (const handler of handlers) assert.strictEqual(handler.activeRuns, 0)
+  await Promise.all(handlers.map((handler) => handler.shutdown()))
+  await emulator.close()
+})
+
+const handlerFor = (options: PromptLayerCallbackHandlerOptions = {}) => {
+  const handler = new PromptLayerCallbackHandler({ apiKey: emulator.apiKey, baseURL: emulator.url, ...options })
+  handlers.push(handler)
+  return handler
+}
+
+const stored = async (id: number): Promise<StoredRequest> => {
+  const response = await fetch(`${emulator.url}/emulator/requests/${id}`)
+  assert.strictEqual(response.status, 200)
+  return (await response.json()) as StoredRequest
+}
+
+const storedFor = async (handler: PromptLayerCallbackHandler, runId: string) =>
+  stored(await handler.requestIdFor(runId))
+
+const text = (t: string) => [{ type: "text", text: t }]
+
+const chatOf = (request: StoredRequest) => {
+  assert.strictEqual(request.input?.type, "chat")
+  assert.strictEqual(request.output?.type, "chat")
+  return {
+    input: (request.input as S.Prompt & { type: "chat" }).messages,
+    output: (request.output as S.Prompt & { type: "chat" }).messages
+  }
+}
+
+/** An LLM answering every prompt with `n` candidates (`<prompt> #k`) and a batch-level token count. */
+class CandidatesLLM extends BaseLLM {
+  constructor(readonly n: number) {
+    super({})
+  }
+  _llmType() {
+    return "candidates"
+  }
+  async _generate(prompts: Array<string>): Promise<LLMResult> {
+    return {
+      generations: prompts.map((p) => Array.from({ length: this.n }, (_, k) => ({ text: `${p} #${k + 1}` }))),
+      llmOutput: { tokenUsage: { promptTokens: 10 * prompts.length, completionTokens: 3, totalTokens: 0 } }
+    }
+  }
+}
+
+describe("PromptLayerCallbackHandler over the emulator", () => {
+  it("FakeListChatModel: roles, content blocks, tags, metadata, run ids, provider and model", async () => {
+    const handler = handlerFor({ plTags: ["langchain", "chat"] })
+    const runId = crypto.randomUUID()
+    const answer = await new FakeListChatModel({ responses: ["Paris."] }).invoke(
+      [new SystemMessage("You answer briefly."), new HumanMessage("Capital of France?")],
+      { callbacks: [handler], runId, tags: ["geo"], metadata: { user_id: 42, session: "s-1", nested: { a: 1 } } }
+    )
+    assert.strictEqual(answer.content, "Paris.")
+    const request = await storedFor(handler, runId)
+    const { input, output } = chatOf(request)
+    assert.deepStrictEqual(input, [
+      { role: "system", content: text("You answer briefly.") },
+      { role: "user", content: text("Capital of France?") }
+    ])
+    assert.deepStrictEqual(output, [{ role: "assistant", content: text("Paris.") }])
+    assert.strictEqual(request.kind, "log-request")
+    assert.strictEqual(request.status, "SUCCESS")
+    assert.strictEqual(request.provider, "FakeListChatModel")
+    assert.strictEqual(request.model, "FakeListChatModel")
+    assert.deepStrictEqual(request.tags, ["langchain", "chat", "geo"])
+    assert.strictEqual(request.metadata.user_id, "42")
+    assert.strictEqual(request.metadata.session, "s-1")
+    assert.strictEqual(request.metadata.nested, '{"a":1}')
+    assert.strictEqual(request.metadata.langchain_run_id, runId)
+    assert.strictEqual(request.metadata.langchain_run_name, "FakeListChatModel")
+    assert.isUndefined(request.metadata.langchain_parent_run_id)
+    assert.strictEqual(request.input_tokens, 0)
+    assert.isAtLeast(request.latency_ms, 0)
+    assert.strictEqual(handler.activeRuns, 0)
+  })
+
+  it("FakeStreamingChatModel streamed: output assembled, time to first token in metadata, no chunks kept", async () => {
+    const handler = handlerFor({ plTags: ["stream"] })
+    const runId = crypto.randomUUID()
+    const model = new FakeStreamingChatModel({ sleep: 5, responses: [new AIMessage("Once upon a time")] })
+    let streamed = ""
+    for await (const chunk of await model.stream("Tell me a story", { callbacks: [handler], runId })) {
+      streamed += chunk.content
+    }
+    assert.strictEqual(streamed, "Once upon a time")
+    const request = await storedFor(handler, runId)
+    const { input, output } = chatOf(request)
+    assert.deepStrictEqual(input, [{ role: "user", content: text("Tell me a story") }])
+    assert.deepStrictEqual(output, [{ role: "assistant", content: text("Once upon a time") }])
+    const ttft = Number(request.metadata.time_to_first_token_ms)
+    assert.isTrue(Number.isFinite(ttft) && ttft >= 0)
+    assert.isAtMost(ttft, request.latency_ms)
+    assert.match(request.metadata.first_token_at ?? "", /^\d{4}-\d\d-\d\dT/)
+    assert.deepStrictEqual(request.tags, ["stream"])
+  })
+
+  it("FakeLLM and FakeStreamingLLM: completion prompts in and out", async () => {
+    const handler = handlerFor({ plTags: ["langchain", "gpt4all"] })
+    const runA = crypto.randomUUID()
+    const runB = crypto.randomUUID()
+    await new FakeLLM({ response: "there was a princess." }).invoke("Once upon a time, ", {
+      callbacks: [handler],
+      runId: runA
+    })
+    await new FakeStreamingLLM({ sleep: 1, responses: ["a dragon"] }).invoke("In a cave, ", {
+      callbacks: [handler],
+      runId: runB
+    })
+    const a = await storedFor(handler, runA)
+    assert.deepStrictEqual(a.input, { type: "completion", content: text("Once upon a time, ") })
+    assert.deepStrictEqual(a.output, { type: "completion", content: text("there was a princess.") })
+    assert.strictEqual(a.model, "FakeLLM")
+    assert.strictEqual(a.provider, "fake")
+    assert.deepStrictEqual(a.tags, ["langchain", "gpt4all"])
+    assert.strictEqual(a.function_name, "langchain.llms.fake.FakeLLM")
+    const b = await storedFor(handler, runB)
+    assert.deepStrictEqual(b.input, { type: "completion", content: text("In a cave, ") })
+    assert.deepStrictEqual(b.output, { type: "completion", content: text("a dragon") })
+    assert.strictEqual(b.model, "FakeStreamingLLM")
+    assert.strictEqual(b.status, "SUCCESS")
+  })
+
+  it("tool calls: assistant tool calls (content []) and the tool message are kept, in input and output", async () => {
+    const handler = handlerFor()
+    const model = new FakeStreamingChatModel({
+      responses: [new AIMessage("")],
+      chunks: [
+        new AIMessageChunk({
+          content: "",
+          tool_calls: [{ id: "call_2", name: "get_weather", args: { city: "Paris" }, type: "tool_call" }]
+        })
+      ]
+    }).bindTools([{ name: "get_weather", description: "Weather of a city", schema: { type: "object" } }])
+    const runId = crypto.randomUUID()
+    const reply = await model.invoke(
+      [
+        new HumanMessage("Weather in Rome, then Paris?"),
+        new AIMessage({
+          content: "",
+          tool_calls: [{ id: "call_1", name: "get_weather", args: { city: "Rome" }, type: "tool_call" }]
+        }),
+        new ToolMessage({ content: "sunny, 24°C", tool_call_id: "call_1", name: "get_weather" })
+      ],
+      { callbacks: [handler], runId }
+    )
+    assert.strictEqual(reply.tool_calls?.[0]?.name, "get_weather")
+    const request = await storedFor(handler, runId)
+    const { input, output } = chatOf(request)
+    assert.deepStrictEqual(input, [
+      { role: "user", content: text("Weather in Rome, then Paris?") },
+      {
+        role: "assistant",
+        content: [],
+        tool_calls: [
+          { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Rome"}' } }
+        ]
+      },
+      { role: "tool", content: text("sunny, 24°C"), name: "get_weather", tool_call_id: "call_1" }
+    ])
+    assert.deepStrictEqual(output, [
+      {
+        role: "assistant",
+        content: [],
+        tool_calls: [
+          { id: "call_2", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }
+        ]
+      }
+    ])
+    const tools = (request.body.parameters as { tools?: Array<{ function: { name: string } }> }).tools
+    assert.strictEqual(tools?.[0]?.function.name, "get_weather")
+  })
+
+  it("a batch of prompts: one request per prompt, each with its own prompt and answer", async () => {
+    const handler = handlerFor({ plTags: ["batch"] })
+    const prompts = ["alpha", "beta", "gamma"]
+    const runId = crypto.randomUUID()
+    const result = await new FakeLLM({}).generate(prompts, { callbacks: [handler], runId })
+    assert.strictEqual(result.generations.length, 3)
+    await handler.flush()
+    const logs = emulator.store.requests().filter((r) => r.tags.includes("batch"))
+    assert.strictEqual(logs.length, 3)
+    assert.deepStrictEqual(
+      logs.map((r) => [r.input, r.output]).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))),
+      prompts.map((p) => [
+        { type: "completion", content: text(p) },
+        { type: "completion", content: text(p) }
+      ])
+    )
+    assert.strictEqual(new Set(logs.map((r) => r.metadata.langchain_run_id)).size, 3)
+    assert.isTrue(logs.some((r) => r.metadata.langchain_run_id === runId))
+
+    const chatAnswers = await new FakeListChatModel({ responses: ["one", "two"] }).batch(["first?", "second?"], {
+      callbacks: [handler],
+      tags: ["chat-batch"]
+    })
+    assert.deepStrictEqual(
+      chatAnswers.map((m) => m.content),
+      ["one", "two"]
+    )
+    await handler.flush()
+    const chats = emulator.store.requests().filter((r) => r.tags.includes("chat-batch"))
+    const pairs = chats.map((r) => {
+      const { input, output } = chatOf(r)
+      return [input[0]?.content, output[0]?.content]
+    })
+    assert.sameDeepMembers(pairs, [
+      [text("first?"), text("one")],
+      [text("second?"), text("two")]
+    ])
+  })
+
+  it("n > 1 candidates: none dropped; a batch's token usage is not counted twice", async () => {
+    const handler = handlerFor({ plTags: ["candidates"] })
+    await new CandidatesLLM(2).generate(["p1", "p2"], { callbacks: [handler] })
+    await handler.flush()
+    const logs = emulator.store.requests().filter((r) => r.tags.includes("candidates"))
+    assert.strictEqual(logs.length, 2)
+    for (const r of logs) {
+      const prompt = (r.input as unknown as { content: Array<{ text: string }> }).content[0]?.text
+      assert.deepStrictEqual(r.output, {
+        type: "completion",
+        content: [...text(`${prompt} #1`), ...text(`${prompt} #2`)]
+      })
+      assert.strictEqual(r.metadata.langchain_candidates, "2")
+      assert.strictEqual(r.model, "CandidatesLLM")
+    }
+    // LangChain hands the batch totals to the first prompt's run and {} to the others
+    assert.deepStrictEqual(logs.map((r) => r.input_tokens).sort(), [0, 20])
+    assert.deepStrictEqual(logs.map((r) => r.output_tokens).sort(), [0, 3])
+    assert.strictEqual(logs.find((r) => r.input_tokens === 20)?.metadata.token_usage_scope, "batch")
+  })
+
+  it("a model that throws: logged with status ERROR, error_type and message; the caller gets the error", async () => {
+    const handler = handlerFor({ plTags: ["errors"] })
+    const runA = crypto.randomUUID()
+    const runB = crypto.randomUUID()
+    const errA = await new FakeListChatModel({ responses: ["never"] })
+      .invoke("hi", { callbacks: [handler], runId: runA, thrownErrorString: "429 Rate limit reached for requests" })
+      .catch((e: Error) => e)
+    assert.instanceOf(errA, Error)
+    const errB = await new FakeLLM({ thrownErrorString: "x".repeat(2000) })
+      .invoke("hi", { callbacks: [handler], runId: runB })
+      .catch((e: Error) => e)
+    assert.instanceOf(errB, Error)
+    const a = await storedFor(handler, runA)
+    assert.strictEqual(a.status, "ERROR")
+    assert.strictEqual(a.error_type, "PROVIDER_RATE_LIMIT")
+    assert.strictEqual(a.error_message, "429 Rate limit reached for requests")
+    assert.deepStrictEqual(chatOf(a).input, [{ role: "user", content: text("hi") }])
+    assert.deepStrictEqual(chatOf(a).output, [])
+    const b = await storedFor(handler, runB)
+    assert.strictEqual(b.status, "ERROR")
+    assert.strictEqual(b.error_type, "PROVIDER_ERROR")
+    assert.strictEqual(b.error_message?.length, 1024)
+    assert.deepStrictEqual(b.output, { type: "completion", content: [] })
+    assert.strictEqual(handler.activeRuns, 0)
+  })
+
+  it("a stream abandoned after one chunk: evicted after the TTL, logged as a partial response", async () => {
+    let now = Date.now()
+    const handler = handlerFor({ plTags: ["abandoned"], runTtl: "1 minute", now: () => now })
+    const runId = crypto.randomUUID()
+    const stream = await new FakeListChatModel({ responses: ["a long answer that nobody reads"] }).stream(
+      "Tell me everything",
+      { callbacks: [handler], runId }
+    )
+    for await (const _chunk of stream) break
+    await awaitAllCallbacks()
+    assert.strictEqual(handler.activeRuns, 1)
+    await handler.flush()
+    assert.strictEqual(handler.activeRuns, 1, "not evicted before the TTL")
+    now += 61_000
+    await handler.flush()
+    assert.strictEqual(handler.activeRuns, 0)
+    assert.strictEqual(handler.stats().evicted, 1)
+    const request = await storedFor(handler, runId)
+    assert.strictEqual(request.status, "WARNING")
+    assert.strictEqual(request.error_type, "PROVIDER_PARTIAL_RESPONSE")
+    assert.match(request.error_message ?? "", /never ended/)
+    assert.strictEqual(request.metadata.langchain_abandoned, "true")
+    assert.deepStrictEqual(chatOf(request).input, [{ role: "user", content: text("Tell me everything") }])
+    // a late end for an evicted run is ignored, not logged twice
+    handler.handleLLMEnd({ generations: [] }, runId)
+    assert.strictEqual(handler.stats().duplicates, 1)
+  })
+
+  it("50 concurrent invocations on one handler: each logged once with its own input, output and run id", async () => {
+    const handler = handlerFor({ plTags: ["concurrent"] })
+    const runs = Array.from({ length: 50 }, (_, i) => ({ i, runId: crypto.randomUUID() }))
+    await Promise.all(
+      runs.map(({ i, runId }) =>
+        new FakeListChatModel({ responses: [`answer ${i}`], sleep: i % 7 }).invoke(`question ${i}`, {
+          callbacks: [handler],
+          runId,
+          metadata: { index: i }
+        })
+      )
+    )
+    await handler.flush()
+    const ids = await Promise.all(runs.map(({ runId }) => handler.requestIdFor(runId)))
+    assert.strictEqual(new Set(ids).size, 50)
+    for (const { i, runId } of runs) {
+      const request = await stored(ids[i]!)
+      const { input, output } = chatOf(request)
+      assert.deepStrictEqual(input, [{ role: "user", content: text(`question ${i}`) }])
+      assert.deepStrictEqual(output, [{ role: "assistant", content: text(`answer ${i}`) }])
+      assert.strictEqual(request.metadata.langchain_run_id, runId)
+      assert.strictEqual(request.metadata.index, String(i))
+    }
+    assert.strictEqual(handler.activeRuns, 0)
+  })
+
+  it("requestIds delivers every id to two subscribers", async () => {
+    const handler = handlerFor({ plTags: ["subscribers"] })
+    const n = 12
+    const collect = Effect.runPromise(
+      Effect.all(
+        [Stream.runCollect(Stream.take(handler.requestIds, n)), Stream.runCollect(Stream.take(handler.requestIds, n))],
+        { concurrency: 2 }
+      )
+    )
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const runIds = Array.from({ length: n }, () => crypto.randomUUID())
+    await Promise.all(
+      runIds.map((runId, i) =>
+        new FakeListChatModel({ responses: [`r${i}`] }).invoke(`q${i}`, { callbacks: [handler], runId, tags: ["sub"] })
+      )
+    )
+    await handler.flush()
+    const [first, second] = (await collect).map(Chunk.toArray)
+    const expected = (await Promise.all(runIds.map((runId) => handler.requestIdFor(runId)))).sort((a, b) => a - b)
+    assert.deepStrictEqual(
+      first!.map((log) => log.requestId).sort((a, b) => a - b),
+      expected
+    )
+    assert.deepStrictEqual(
+      second!.map((log) => log.requestId).sort((a, b) => a - b),
+      expected
+    )
+    const log = first!.find((l) => l.runId === runIds[3])
+    assert.deepStrictEqual(log?.tags, ["subscribers", "sub"])
+    assert.strictEqual(log?.provider, "FakeListChatModel")
+    assert.strictEqual((await stored(log!.requestId)).metadata.langchain_run_id, runIds[3])
+  })
+
+  it("plIdCallback gets each request id (sync or async); a throwing callback is counted and delivery continues", async () => {
+    const seen: Array<number> = []
+    const good = handlerFor({ plTags: ["cb-good"], plIdCallback: async (id) => void seen.push(id) })
+    const runId = crypto.randomUUID()
+    await new FakeListChatModel({ responses: ["ok"] }).invoke("hello", { callbacks: [good], runId })
+    await good.flush()
+    assert.deepStrictEqual(seen, [await good.requestIdFor(runId)])
+
+    const bad = handlerFor({
+      plTags: ["cb-bad"],
+      concurrency: 3,
+      plIdCallback: () => {
+        throw new Error("callback failure")
+      }
+    })
+    const before = bad.stats().callbackErrors
+    for (let i = 0; i < 3; i++)
+      await new FakeListChatModel({ responses: [`ok ${i}`] }).invoke(`hi ${i}`, { callbacks: [bad] })
+    await bad.flush()
+    assert.strictEqual(bad.stats().callbackErrors - before, 3)
+    assert.strictEqual(emulator.store.requests().filter((r) => r.tags.includes("cb-bad")).length, 3)
+  })
+
+  it("requestIdFor: a preset run id resolves as a Promise and as an Effect, before or after delivery", async () => {
+    const handler = handlerFor()
+    const runId = crypto.randomUUID()
+    const early = handler.requestIdFor(runId)
+    await new FakeListChatModel({ responses: ["x"] }).invoke("y", { callbacks: [handler], runId })
+    const id = await early
+    assert.strictEqual(await Effect.runPromise(handler.requestIdForEffect(runId)), id)
+    assert.strictEqual((await stored(id)).metadata.langchain_run_id, runId)
+  })
+
+  it("prompt registry: promptlayer_prompt_* metadata links the request and is not copied into metadata", async () => {
+    const handler = handlerFor({ plTags: ["registry"] })
+    const runId = crypto.randomUUID()
+    await new FakeListChatModel({ responses: ["Bonjour"] }).invoke("Say hi in French", {
+      callbacks: [handler],
+      runId,
+      metadata: {
+        promptlayer_prompt_name: "greeting",
+        promptlayer_prompt_version: 3,
+        promptlayer_prompt_input_variables: { language: "French" },
+        promptlayer_prompt_label: "prod",
+        team: "growth"
+      }
+    })
+    const request = await storedFor(handler, runId)
+    assert.strictEqual(request.body.prompt_name, "greeting")
+    assert.strictEqual(request.body.prompt_version_number, 3)
+    assert.deepStrictEqual(request.body.prompt_input_variables, { language: "French" })
+    assert.strictEqual(request.metadata.team, "growth")
+    assert.strictEqual(request.metadata.prompt_label, "prod")
+    for (const key of Object.keys(request.metadata)) assert.notMatch(key, /^promptlayer_prompt_/)
+
+    // a prompt template carrying the keys links the model run that follows it in a sequence
+    const template = PromptTemplate.fromTemplate("Translate {text} to {language}")
+    template.metadata = { promptlayer_prompt_name: "translate", promptlayer_prompt_version: 2 }
+    const chainRun = crypto.randomUUID()
+    await template
+      .pipe(new FakeListChatModel({ responses: ["Hola"] }))
+      .invoke({ text: "hello", language: "Spanish" }, { callbacks: [handler], runId: chainRun, tags: ["seq"] })
+    await handler.flush()
+    const linked = emulator.store.requests().find((r) => r.tags.includes("seq") && r.provider === "FakeListChatModel")
+    assert.isDefined(linked)
+    assert.strictEqual(linked!.body.prompt_name, "translate")
+    assert.strictEqual(linked!.body.prompt_version_number, 2)
+    assert.deepStrictEqual(linked!.body.prompt_input_variables, { text: "hello", language: "Spanish" })
+    assert.strictEqual(linked!.metadata.langchain_parent_run_id, chainRun)
+  })
+
+  it("duplicate starts and ends are ignored; an end for an unknown run is ignored", async () => {
+    const handler = handlerFor({ plTags: ["dupes"] })
+    const runId = crypto.randomUUID()
+    const llm: Serialized = { lc: 1, type: "not_implemented", id: ["test", "Dup"] }
+    handler.handleLLMStart(llm, ["once"], runId)
+    handler.handleLLMStart(llm, ["twice"], runId)
+    handler.handleLLMEnd({ generations: [[{ text: "done" }]] }, runId)
+    handler.handleLLMEnd({ generations: [[{ text: "again" }]] }, runId)
+    handler.handleLLMError(new Error("late"), runId)
+    handler.handleLLMEnd({ generations: [] }, crypto.randomUUID())
+    await handler.flush()
+    assert.strictEqual(handler.stats().duplicates, 4)
+    const logs = emulator.store.requests().filter((r) => r.tags.includes("dupes"))
+    assert.strictEqual(logs.length, 1)
+    assert.deepStrictEqual(logs[0]!.input, { type: "completion", content: text("once") })
+    assert.deepStrictEqual(logs[0]!.output, { type: "completion", content: text("done") })
+  })
+
+  it("handle* methods never throw and never wait: a broken event is counted, the next one logs", async () => {
+    const handler = handlerFor({ plTags: ["robust"] })
+    const runId = crypto.randomUUID()
+    const hostile = new Proxy([], {
+      get() {
+        throw new Error("hostile input")
+      }
+    }) as unknown as Array<string>
+    assert.isUndefined(handler.handleLLMStart({ lc: 1, type: "not_implemented", id: ["x"] }, hostile, runId))
+    assert.strictEqual(handler.stats().handlerErrors, 1)
+    assert.strictEqual(handler.activeRuns, 0)
+    const started = performance.now()
+    const okRun = crypto.randomUUID()
+    handler.handleLLMStart({ lc: 1, type: "not_implemented", id: ["x"] }, ["fine"], okRun)
+    const result = handler.handleLLMEnd({ generations: [[{ text: "yes" }]] }, okRun)
+    assert.isUndefined(result, "returns synchronously, no promise to await")
+    assert.isBelow(performance.now() - started, 50)
+    assert.strictEqual((await storedFor(handler, okRun)).status, "SUCCESS")
+  })
+
+  it("handlers built with the same config share one client and one tracker; another config gets its own", async () => {
+    const a = handlerFor({ plTags: ["share-a"], concurrency: 5 })
+    const b = handlerFor({ plTags: ["share-b"], concurrency: 5 })
+    const c = handlerFor({ plTags: ["share-c"], concurrency: 6 })
+    const before = a.stats().accepted
+    await new FakeListChatModel({ responses: ["1"] }).invoke("a", { callbacks: [a] })
+    await new FakeListChatModel({ responses: ["2"] }).invoke("b", { callbacks: [b] })
+    await a.flush()
+    assert.strictEqual(a.stats().accepted - before, 2)
+    assert.deepStrictEqual(a.stats(), { ...b.stats(), activeRuns: a.activeRuns })
+    assert.strictEqual(c.stats().accepted, 0)
+  })
+
+  it("shutdown flushes and is idempotent; the handler works again afterwards on a fresh tracker", async () => {
+    const handler = handlerFor({ plTags: ["shutdown"], concurrency: 7 })
+    await new FakeListChatModel({ responses: ["bye"] }).invoke("x", { callbacks: [handler] })
+    await Promise.all([handler.shutdown(), handler.shutdown()])
+    await handler.shutdown()
+    assert.strictEqual(emulator.store.requests().filter((r) => r.tags.includes("shutdown")).length, 1)
+    await new FakeListChatModel({ responses: ["again"] }).invoke("y", { callbacks: [handler] })
+    await handler.flush()
+    assert.strictEqual(emulator.store.requests().filter((r) => r.tags.includes("shutdown")).length, 2)
+  })
+
+  it("plain construction reads PROMPTLAYER_API_KEY / PROMPTLAYER_BASE_URL, options override them", async () => {
+    const saved = { key: process.env.PROMPTLAYER_API_KEY, url: process.env.PROMPTLAYER_BASE_URL }
+    try {
+      process.env.PROMPTLAYER_API_KEY = emulator.apiKey
+      process.env.PROMPTLAYER_BASE_URL = emulator.url
+      const fromEnv = new PromptLayerCallbackHandler({ plTags: ["from-env"] })
+      handlers.push(fromEnv)
+      const runId = crypto.randomUUID()
+      await new FakeListChatModel({ responses: ["env"] }).invoke("x", { callbacks: [fromEnv], runId })
+      assert.deepStrictEqual((await storedFor(fromEnv, runId)).tags, ["from-env"])
+      delete process.env.PROMPTLAYER_API_KEY
+      assert.throws(() => new PromptLayerCallbackHandler({ plTags: ["no-key"] }), /API key is empty/)
+      process.env.PROMPTLAYER_API_KEY = "pl_wrong"
+      const overridden = handlerFor({ plTags: ["override"] })
+      const run2 = crypto.randomUUID()
+      await new FakeListChatModel({ responses: ["opt"] }).invoke("x", { callbacks: [overridden], runId: run2 })
+      assert.deepStrictEqual((await storedFor(overridden, run2)).tags, ["override"])
+    } finally {
+      if (saved.key === undefined) delete process.env.PROMPTLAYER_API_KEY
+      else process.env.PROMPTLAYER_API_KEY = saved.key
+      if (saved.url === undefined) delete process.env.PROMPTLAYER_BASE_URL
+      else process.env.PROMPTLAYER_BASE_URL = saved.url
+    }
+  })
+})
+
+describe("PromptLayerCallbackHandler.make (the app's own layers)", () => {
+  it("uses the app's tracker and client (a fake client layer) and flushes when the scope closes", async () => {
+    const bodies: Array<S.LogRequestInput> = []
+    const fakeClient = Layer.succeed(PromptLayerClient.PromptLayerClient, {
+      logRequest: (body: S.LogRequestInput) =>
+        Effect.sleep("20 millis").pipe(
+          Effect.map(() => {
+            bodies.push(body)
+            return { id: 1000 + bodies.length }
+          })
+        )
+    } as unknown as PromptLayerClient.Service)
+    const runId = crypto.randomUUID()
+    const seen: Array<number> = []
+    const program = Effect.gen(function* () {
+      const handler = yield* PromptLayerCallbackHandler.make({
+        plTags: ["effect"],
+        plIdCallback: (id) => seen.push(id)
+      })
+      yield* Effect.promise(() =>
+        new FakeListChatModel({ responses: ["from effect"] }).invoke("hi", { callbacks: [handler], runId })
+      )
+      yield* Effect.promise(() => awaitAllCallbacks())
+      assert.strictEqual(bodies.length, 0, "delivery happens in the background")
+      return handler
+    }).pipe(Effect.scoped)
+    const tracker = PromptLayerTracker.layer().pipe(Layer.provide(fakeClient))
+    const handler = await Effect.runPromise(
+      Effect.gen(function* () {
+        const h = yield* program
+        assert.strictEqual(bodies.length, 1, "flushed when the handler's scope closed")
+        assert.strictEqual(yield* h.requestIdForEffect(runId), 1001)
+        return h
+      }).pipe(Effect.provide(tracker))
+    )
+    assert.deepStrictEqual(seen, [1001])
+    assert.deepStrictEqual(bodies[0]?.tags, ["effect"])
+    assert.deepStrictEqual(bodies[0]?.output, {
+      type: "chat",
+      messages: [{ role: "assistant", content: text("from effect") }]
+    })
+    assert.strictEqual(handler.activeRuns, 0)
+  })
+
+  it("works with the real client layers against the emulator", async () => {
+    const clientLayer = PromptLayerClient.layerWith({ apiKey: emulator.apiKey, baseUrl: emulator.url }).pipe(
+      Layer.provide(FetchHttpClient.layer)
+    )
+    const runId = crypto.randomUUID()
+    const id = await Effect.runPromise(
+      Effect.gen(function* () {
+        const handler = yield* PromptLayerCallbackHandler.make({ plTags: ["effect-emulator"] })
+        yield* Effect.promise(() =>
+          new FakeListChatModel({ responses: ["ok"] }).invoke("hi", { callbacks: [handler], runId })
+        )
+        return yield* handler.requestIdForEffect(runId)
+      }).pipe(Effect.scoped, Effect.provide(PromptLayerTracker.layer().pipe(Layer.provide(clientLayer))))
+    )
+    assert.deepStrictEqual((await stored(id)).tags, ["effect-emulator"])
+  })
+})
+
+describe("@langchain/openai models over an OpenAI-compatible stub", () => {
+  let stub: OpenAIStub
+  beforeAll(async () => {
+    stub = await startOpenAIStub()
+  })
+  afterAll(async () => {
+    await stub.close()
+  })
+
+  const openaiOptions = () => ({ apiKey: "sk-test", configuration: { baseURL: stub.url }, maxRetries: 0 })
+
+  it("ChatOpenAI (non-streaming): provider, model, parameters, tokens from usage_metadata", async () => {
+    const handler = handlerFor({ plTags: ["chatopenai"] })
+    const chat = new ChatOpenAI({ model: "gpt-4o-mini", temperature: 0, callbacks: [handler], ...openaiOptions() })
+    const runId = crypto.randomUUID()
+    const answer = await chat.invoke("Once upon a time in a galaxy", { runId })
+    const sent = stub.requests.at(-1)!.body
+    const usage = usageFor(sent)
+    assert.strictEqual(
+      (answer as unknown as { usage_metadata?: { input_tokens: number } }).usage_metadata?.input_tokens,
+      usage.prompt_tokens
+    )
+    const request = await storedFor(handler, runId)
+    assert.strictEqual(request.provider, "openai")
+    assert.strictEqual(request.model, "gpt-4o-mini")
+    assert.strictEqual(request.input_tokens, usage.prompt_tokens)
+    assert.strictEqual(request.output_tokens, usage.completion_tokens)
+    assert.strictEqual((request.body.parameters as { temperature?: number }).temperature, 0)
+    assert.deepStrictEqual(chatOf(request).output, [{ role: "assistant", content: text(String(answer.content)) }])
+    assert.deepStrictEqual(request.tags, ["chatopenai"])
+  })
+
+  it("ChatOpenAI streaming with stream_options.include_usage: tokens, model and TTFT", async () => {
+    const handler = handlerFor({ plTags: ["chatopenai-stream"] })
+    const chat = new ChatOpenAI({ model: "gpt-4o", streamUsage: true, callbacks: [handler], ...openaiOptions() })
+    const runId = crypto.randomUUID()
+    let streamed = ""
+    for await (const chunk of await chat.stream("Stream me a short story please", { runId })) streamed += chunk.content
+    const sent = stub.requests.at(-1)!.body
+    assert.strictEqual(sent.stream, true)
+    assert.deepStrictEqual(sent.stream_options, { include_usage: true })
+    const usage = usageFor(sent)
+    const request = await storedFor(handler, runId)
+    assert.strictEqual(request.model, "gpt-4o")
+    assert.strictEqual(request.provider, "openai")
+    assert.strictEqual(request.input_tokens, usage.prompt_tokens)
+    assert.strictEqual(request.output_tokens, usage.completion_tokens)
+    assert.deepStrictEqual(chatOf(request).output, [{ role: "assistant", content: text(streamed) }])
+    assert.isDefined(request.metadata.time_to_first_token_ms)
+  })
+
+  it("OpenAI (completions): completion prompt, model and tokens from llmOutput.tokenUsage", async () => {
+    const handler = handlerFor({ plTags: ["openai-completion"] })
+    const llm = new OpenAI({
+      model: "gpt-3.5-turbo-instruct",
+      temperature: 0.5,
+      callbacks: [handler],
+      ...openaiOptions()
+    })
+    const runId = crypto.randomUUID()
+    const answer = await llm.invoke("Once upon a time, ", { runId })
+    const sent = stub.requests.at(-1)!
+    assert.strictEqual(sent.path, "/v1/completions")
+    const usage = usageFor(sent.body)
+    const request = await storedFor(handler, runId)
+    assert.strictEqual(request.provider, "openai")
+    assert.strictEqual(request.model, "gpt-3.5-turbo-instruct")
+    assert.deepStrictEqual(request.input, { type: "completion", content: text("Once upon a time, ") })
+    assert.deepStrictEqual(request.output, { type: "completion", content: text(answer) })
+    assert.strictEqual(request.input_tokens, usage.prompt_tokens)
+    assert.strictEqual(request.output_tokens, usage.completion_tokens)
+    assert.strictEqual((request.body.parameters as { temperature?: number }).temperature, 0.5)
+  })
+})
+
+describe("reliability", () => {
+  it("with 30% 429/503 and 5% dropped connections, all 1000 invocations are delivered after flush", async () => {
+    const faulty = await startEmulator({
+      port: 0,
+      seed: 7,
+      faults: [
+        { route: "/log-request", status: 429, rate: 0.15, retryAfterSeconds: 1 },
+        { route: "/log-request", status: 503, rate: 0.15 },
+        { route: "/log-request", drop: true, rate: 0.05 }
+      ]
+    })
+    try {
+      const handler = new PromptLayerCallbackHandler({
+        apiKey: faulty.apiKey,
+        baseURL: faulty.url,
+        plTags: ["reliability"],
+        concurrency: 16,
+        retry: {
+          maxAttempts: 12,
+          initialDelay: "2 millis",
+          maxDelay: "20 millis",
+          maxRetryAfter: "10 millis",
+          attemptTimeout: "5 seconds",
+          deadline: "60 seconds"
+        }
+      })
+      const runIds = Array.from({ length: 1000 }, () => crypto.randomUUID())
+      for (let start = 0; start < runIds.length; start += 100) {
+        await Promise.all(
+          runIds.slice(start, start + 100).map((runId, i) =>
+            new FakeListChatModel({ responses: [`answer ${start + i}`] }).invoke(`question ${start + i}`, {
+              callbacks: [handler],
+              runId
+            })
+          )
+        )
+      }
+      await handler.flush()
+      const stats = handler.stats()
+      assert.strictEqual(stats.delivered, 1000)
+      assert.strictEqual(stats.failed, 0)
+      assert.strictEqual(stats.dropped, 0)
+      assert.isAbove(stats.retried, 100)
+      const logged = new Map<string | undefined, StoredRequest>(
+        faulty.store.requests().map((r) => [r.metadata.langchain_run_id, r])
+      )
+      for (const [i, runId] of runIds.entries()) {
+        const request = logged.get(runId)
+        assert.isDefined(request, `run ${i} missing`)
+        assert.deepStrictEqual(chatOf(request!).output, [{ role: "assistant", content: text(`answer ${i}`) }])
+      }
+      assert.strictEqual(handler.activeRuns, 0)
+      await handler.shutdown()
+    } finally {
+      await faulty.close()
+    }
+  })
+
+  it("with PromptLayer down, memory stays under the cap and drops are counted", async () => {
+    const gone = await startEmulator({ port: 0 })
+    const url = gone.url
+    await gone.close()
+    const handler = new PromptLayerCallbackHandler({
+      apiKey: "pl_down",
+      baseURL: url,
+      plTags: ["down"],
+      concurrency: 2,
+      maxQueued: 50,
+      retry: { maxAttempts: 2, initialDelay: "50 millis", jitter: false }
+    })
+    let peak = 0
+    const total = 400
+    for (let start = 0; start < total; start += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          new FakeListChatModel({ responses: ["x"] }).invoke(`q${start + i}`, { callbacks: [handler] })
+        )
+      )
+      await awaitAllCallbacks()
+      const s = handler.stats()
+      peak = Math.max(peak, s.queued + s.inFlight)
+    }
+    const during = handler.stats()
+    assert.isAtMost(peak, 50 + 2)
+    assert.isAbove(during.dropped, 0)
+    await handler.flush()
+    const after = handler.stats()
+    assert.strictEqual(after.delivered, 0)
+    assert.strictEqual(after.failed + after.dropped, total)
+    assert.strictEqual(after.queued + after.inFlight, 0)
+    assert.strictEqual(handler.activeRuns, 0)
+    await handler.shutdown()
+  })
+})
+
+describe("blueprint conversion", () => {
+  const run = (overrides: Partial<Blueprint.RunStart> = {}): Blueprint.RunStart => ({
+    kind: "chat",
+    runId: "r",
+    parentRunId: undefined,
+    input: [new HumanMessage("hi")],
+    invocationParams: {},
+    tags: [],
+    metadata: {},
+    runName: undefined,
+    serializedId: ["langchain", "chat_models", "x", "ChatX"],
+    batchSize: 1,
+    startedAt: 1_000,
+    promptIndex: undefined,
+    ...overrides
+  })
+  const end = (message: AIMessage): Blueprint.RunEnd => ({
+    _tag: "end",
+    endedAt: 2_000,
+    firstTokenAt: undefined,
+    generations: [{ text: "", message }],
+    llmOutput: undefined,
+    cached: false
+  })
+
+  it("provider and model: invocation params, then ls_* metadata, then response metadata", () => {
+    const message = new AIMessage({
+      content: "x",
+      response_metadata: { model_name: "from-response", model_provider: "resp-provider" }
+    })
+    const all = Blueprint.toLogRequest(
+      run({
+        invocationParams: { model: "from-params", temperature: 0.2, apiKey: "secret" },
+        metadata: { ls_provider: "anthropic", ls_model_name: "from-metadata" }
+      }),
+      end(message),
+      []
+    )
+    assert.strictEqual(all.model, "from-params")
+    assert.strictEqual(all.provider, "anthropic")
+    assert.deepStrictEqual(all.parameters, { temperature: 0.2 })
+    const meta = Blueprint.toLogRequest(run({ metadata: { ls_model_name: "from-metadata" } }), end(message), [])
+    assert.strictEqual(meta.model, "from-metadata")
+    assert.strictEqual(meta.provider, "resp-provider")
+    const response = Blueprint.toLogRequest(run(), end(message), [])
+    assert.strictEqual(response.model, "from-response")
+  })
+
+  it("tokens from usage_metadata (with cache details) before llmOutput.tokenUsage", () => {
+    const message = new AIMessage({
+      content: "x",
+      usage_metadata: {
+        input_tokens: 30,
+        output_tokens: 5,
+        total_tokens: 35,
+        input_token_details: { cache_read: 20 }
+      }
+    } as ConstructorParameters<typeof AIMessage>[0])
+    const body = Blueprint.toLogRequest(
+      run(),
+      {
+        ...(end(message) as Extract<Blueprint.RunEnd, { _tag: "end" }>),
+        llmOutput: { tokenUsage: { promptTokens: 1 } }
+      },
+      []
+    )
+    assert.strictEqual(body.input_tokens, 30)
+    assert.strictEqual(body.output_tokens, 5)
+    assert.strictEqual(body.metadata?.input_tokens_cache_read, "20")
+    const fallback = Blueprint.toLogRequest(
+      run(),
+      {
+        ...(end(new AIMessage("x")) as Extract<Blueprint.RunEnd, { _tag: "end" }>),
+        llmOutput: { tokenUsage: { promptTokens: 7, completionTokens: 2 } }
+      },
+      []
+    )
+    assert.strictEqual(fallback.input_tokens, 7)
+    assert.strictEqual(fallback.output_tokens, 2)
+  })
+
+  it("error types: rate limit, quota, timeout, auth, else provider error", () => {
+    assert.strictEqual(
+      Blueprint.errorTypeOf(Object.assign(new Error("slow down"), { status: 429 })),
+      "PROVIDER_RATE_LIMIT"
+    )
+    assert.strictEqual(Blueprint.errorTypeOf(new Error("You exceeded your current quota")), "PROVIDER_QUOTA_LIMIT")
+    assert.strictEqual(
+      Blueprint.errorTypeOf(Object.assign(new Error("x"), { name: "TimeoutError" })),
+      "PROVIDER_TIMEOUT"
+    )
+    assert.strictEqual(Blueprint.errorTypeOf(new Error("Request timed out.")), "PROVIDER_TIMEOUT")
+    assert.strictEqual(Blueprint.errorTypeOf(Object.assign(new Error("no"), { status: 401 })), "PROVIDER_AUTH_ERROR")
+    assert.strictEqual(Blueprint.errorTypeOf(new Error("Incorrect API key provided")), "PROVIDER_AUTH_ERROR")
+    assert.strictEqual(Blueprint.errorTypeOf(new Error("boom")), "PROVIDER_ERROR")
+    assert.strictEqual(Blueprint.errorTypeOf("weird"), "PROVIDER_ERROR")
+  })
+
+  it("content blocks: strings, images, tool-use blocks left to tool_calls", () => {
+    assert.deepStrictEqual(Blueprint.contentBlocks("hi"), text("hi"))
+    assert.deepStrictEqual(Blueprint.contentBlocks(""), [])
+    assert.deepStrictEqual(
+      Blueprint.contentBlocks([
+        { type: "text", text: "look" },
+        { type: "image_url", image_url: { url: "https://x/y.png" } },
+        { type: "image", data: "AAAA", mimeType: "image/jpeg" },
+        { type: "tool_use", id: "t", name: "f", input: {} }
+      ]),
+      [
+        { type: "text", text: "look" },
+        { type: "image_url", image_url: { url: "https://x/y.png" } },
+        { type: "image_url", image_url: { url: "data:image/jpeg;base64,AAAA" } }
+      ]
+    )
+  })
+})

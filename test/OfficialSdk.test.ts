@@ -28,7 +28,7 @@ describe("official promptlayer SDK against the emulator", () => {
       assert.strictEqual((published as { prompt_name?: string }).prompt_name, "sdk-template")
 
       const got = await pl.templates.get("sdk-template", { label: "prod", input_variables: { city: "Oslo" } })
-      const messages = (got?.prompt_template as { messages: Array<{ content: Array<{ text: string }> }> }).messages
+      const messages = (got!.prompt_template as { messages: Array<{ content: Array<{ text: string }> }> }).messages
       assert.strictEqual(messages[1]!.content[0]!.text, "Weather in Oslo?")
       assert.strictEqual(got?.version, 1)
 

@@ -246,7 +246,8 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   private readonly maxRuns: number
   private readonly logAbandonedRuns: boolean
   private readonly now: () => number
-  private readonly backend: () => Backend
+  private current: Backend
+  private readonly acquire: () => Backend
   private readonly runs = new Map<string, RunState>()
   private readonly ended = new Set<string>()
   private readonly promptLinks = new Map<string, PromptLink>()
@@ -266,15 +267,14 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     const fixed = (options as { [internalTracker]?: PromptLayerTracker.Service })[internalTracker]
     if (fixed !== undefined) {
       const backend: Backend = { tracker: fixed, shutdown: () => Effect.runPromise(fixed.flush) }
-      this.backend = () => backend
+      this.acquire = () => backend
     } else {
-      const shared = sharedBackend(options)
-      shared.acquire()
-      this.backend = shared.acquire
+      this.acquire = sharedBackend(options).acquire
     }
+    this.current = this.acquire()
     const id = this.id
     this.requestIds = Stream.unwrap(
-      Effect.sync(() => Stream.filter(this.backend().tracker.requestIds, (log) => log.source === id))
+      Effect.sync(() => Stream.filter(this.live().tracker.requestIds, (log) => log.source === id))
     )
   }
 
@@ -331,7 +331,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /** The handler's and its tracker's counters. */
   stats(): PromptLayerCallbackHandlerStats {
-    return { ...this.backend().tracker.unsafeStats(), activeRuns: this.runs.size, ...this.counters }
+    return { ...this.current.tracker.unsafeStats(), activeRuns: this.runs.size, ...this.counters }
   }
 
   /**
@@ -344,14 +344,14 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /** {@link requestIdFor} as an Effect. */
   requestIdForEffect(runId: string): Effect.Effect<number, PromptLayerTracker.RequestIdUnavailable> {
-    return Effect.suspend(() => this.backend().tracker.requestIdFor(runId))
+    return Effect.suspend(() => this.current.tracker.requestIdFor(runId))
   }
 
   /** Evicts runs idle for longer than `runTtl`, then waits for every accepted log to be delivered or to fail. */
   get flushEffect(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.sweep(true)
-      return this.backend().tracker.flush
+      return this.current.tracker.flush
     })
   }
 
@@ -372,7 +372,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   async shutdown(): Promise<void> {
     await awaitAllCallbacks()
     this.sweep(true)
-    await this.backend().shutdown()
+    await this.current.shutdown()
   }
 
   // ---------------------------------------------------------------------------
@@ -490,6 +490,12 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   // ---------------------------------------------------------------------------
   // Internals
   // ---------------------------------------------------------------------------
+
+  /** The tracker to offer to: after a shutdown of the shared one, a fresh one for this configuration. */
+  private live(): Backend {
+    if (this.current.tracker.isShutdown()) this.current = this.acquire()
+    return this.current
+  }
 
   private guard(method: string, body: () => void): void {
     try {
@@ -618,7 +624,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     }
     const plTags = this.plTags
     const callback = this.plIdCallback
-    this.backend().tracker.offer({
+    this.live().tracker.offer({
       runId: index === 0 ? run.runId : `${run.runId}:${index}`,
       parentRunId: run.start.parentRunId,
       source: this.id,

@@ -395,7 +395,9 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         error: new RequestIdUnavailable({ runId: event.runId, reason: "dropped", detail: why })
       })
     }
-    runFork(warnOnce("drop", `PromptLayer tracker dropped a log: ${why}`, { dropPolicy, maxQueued }))
+    // Only the first drop of a streak is logged (offer stays cheap); all are counted.
+    if (!reported.drop)
+      runFork(warnOnce("drop", `PromptLayer tracker dropped a log: ${why}`, { dropPolicy, maxQueued }))
   }
 
   const offer = (event: TrackEvent): boolean => {

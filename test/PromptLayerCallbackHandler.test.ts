@@ -4,7 +4,7 @@ import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
 import { BaseLLM } from "@langchain/core/language_models/llms"
 import { AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages"
 import type { Serialized } from "@langchain/core/load/serializable"
-import type { LLMResult } from "@langchain/core/outputs"
+import type { ChatGeneration, LLMResult } from "@langchain/core/outputs"
 import { PromptTemplate } from "@langchain/core/prompts"
 import { FakeLLM, FakeListChatModel, FakeStreamingChatModel, FakeStreamingLLM } from "@langchain/core/utils/testing"
 import { ChatOpenAI, OpenAI } from "@langchain/openai"
@@ -486,6 +486,45 @@ describe("PromptLayerCallbackHandler over the emulator", () => {
     assert.isUndefined(result, "returns synchronously, no promise to await")
     assert.isBelow(performance.now() - started, 50)
     assert.strictEqual((await storedFor(handler, okRun)).status, "SUCCESS")
+  })
+
+  it("handleChatModelStreamEvent timestamps the first token; a cached answer is flagged", async () => {
+    const handler = handlerFor({ plTags: ["events"] })
+    const runId = crypto.randomUUID()
+    const llm: Serialized = { lc: 1, type: "not_implemented", id: ["langchain", "chat_models", "x", "ChatX"] }
+    handler.handleChatModelStart(llm, [[new HumanMessage("hi")]], runId, undefined, {
+      invocation_params: { model: "x-1" }
+    })
+    await new Promise((resolve) => setTimeout(resolve, 15))
+    handler.handleChatModelStreamEvent({ event: "content-block-delta" }, runId)
+    const generation: ChatGeneration = { text: "hey", message: new AIMessage("hey") }
+    handler.handleLLMEnd({ generations: [[generation]] }, runId, undefined, [], {
+      cached: true
+    })
+    const request = await storedFor(handler, runId)
+    assert.isAtLeast(Number(request.metadata.time_to_first_token_ms), 10)
+    assert.strictEqual(request.metadata.langchain_cached, "true")
+    assert.strictEqual(request.model, "x-1")
+    assert.strictEqual(request.provider, "x")
+  })
+
+  it("a process with undelivered logs still exits: the tracker's timers are unref'd", async () => {
+    const gone = await startEmulator({ port: 0 })
+    await gone.close()
+    const { execFile } = await import("node:child_process")
+    const started = Date.now()
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ["--import", "tsx", "test/support/exitWithPendingLog.ts", gone.url],
+        { timeout: 30_000 },
+        (error, stdout) => (error ? reject(error) : resolve(stdout))
+      )
+    )
+    const stats = JSON.parse(out) as { retried: number; delivered: number; inFlight: number }
+    assert.strictEqual(stats.retried, 1, "it was waiting on a 60 s retry backoff")
+    assert.strictEqual(stats.delivered, 0)
+    assert.isBelow(Date.now() - started, 30_000)
   })
 
   it("handlers built with the same config share one client and one tracker; another config gets its own", async () => {

@@ -14,6 +14,10 @@
  *   and its text is kept literally (braces in the rendered values are escaped, not read as
  *   variables).
  *
+ * The prompt's `metadata` names the template (`promptlayer_prompt_name`, `promptlayer_prompt_id`,
+ * `promptlayer_prompt_version`, `promptlayer_prompt_label`): the `PromptLayerCallbackHandler` reads
+ * these keys and links the logged request to the registry template with its input variables.
+ *
  * Messages: `system` and `developer` → system, `user` → human, `assistant` → AI, `placeholder` →
  * an optional `MessagesPlaceholder` named after the message's `name`; text and `image_url` content
  * blocks. Tool, function and tool-calling messages are rejected with a `ValidationError`, as they
@@ -67,6 +71,8 @@ export interface FromTemplateOptions {
    * it literally, with no variables.
    */
   readonly rendered?: boolean | undefined
+  /** The release label the template was fetched by, kept in the prompt's metadata. */
+  readonly label?: string | undefined
 }
 
 type ContentBlock = typeof S.ContentBlock.Type
@@ -138,7 +144,8 @@ export const fromTemplate = (
         ...(template.id === undefined ? {} : { promptlayer_prompt_id: template.id }),
         ...(template.version === undefined || template.version === null
           ? {}
-          : { promptlayer_prompt_version: template.version })
+          : { promptlayer_prompt_version: template.version }),
+        ...(options.label === undefined ? {} : { promptlayer_prompt_label: options.label })
       }
       return result
     }
@@ -213,7 +220,8 @@ export const getWith = (
 ): Effect.Effect<LangChainPrompt, PromptLayerError> =>
   Effect.flatMap(client.templates.get(identifier, params), (template) =>
     fromTemplate(template, {
-      rendered: params.input_variables !== undefined && params.skip_input_variable_rendering !== true
+      rendered: params.input_variables !== undefined && params.skip_input_variable_rendering !== true,
+      label: params.label
     })
   ).pipe(Effect.withSpan("PromptLayerLangChainPrompt.get", { attributes: { "promptlayer.template": identifier } }))
 

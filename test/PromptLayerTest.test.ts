@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
-import { PromptLayerClient, PromptLayerError, type PromptLayerSchema } from "promptlayer-effect"
+import { FakeListChatModel } from "@langchain/core/utils/testing"
+import { Effect, Either, Layer } from "effect"
+import { PromptLayerClient, PromptLayerError, type PromptLayerSchema, PromptLayerTracker } from "promptlayer-effect"
+import { PromptLayerCallbackHandler, PromptLayerLangChainPrompt } from "promptlayer-effect/langchain"
 import { PromptLayer } from "promptlayer-effect/promise"
 import { PromptLayerTest } from "promptlayer-effect/testing"
 
@@ -230,5 +232,62 @@ describe("PromptLayerTest", () => {
     } finally {
       await promptlayer.close()
     }
+  })
+})
+
+describe("PromptLayerTest under the LangChain handler", () => {
+  it.effect("the handler logs through PromptLayerTest, linked to the registry prompt it ran", () =>
+    Effect.gen(function* () {
+      const test = yield* PromptLayerTest.PromptLayerTest
+      yield* test.seedTemplate({
+        prompt_name: "example",
+        prompt_template: chatPrompt("Tell me a joke about {product}"),
+        release_labels: ["prod"]
+      })
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const handler = yield* PromptLayerCallbackHandler.make({ plTags: ["test"] })
+          const prompt = yield* PromptLayerLangChainPrompt.get("example", { label: "prod" })
+          const model = new FakeListChatModel({ responses: ["Why did the toaster..."] })
+          yield* Effect.promise(() => prompt.pipe(model).invoke({ product: "toasters" }, { callbacks: [handler] }))
+        })
+      ) // the scope closes: the handler flushes
+      const [request] = yield* test.requests
+      assert.include(request?.tags, "test")
+      assert.deepStrictEqual(request?.prompt, {
+        name: "example",
+        id: 1,
+        version: 1,
+        label: null,
+        input_variables: { product: "toasters" }
+      })
+      assert.strictEqual(
+        request?.output?.type === "chat" && request.output.messages[0]?.content?.[0]?.text,
+        "Why did the toaster..."
+      )
+      const calls = yield* test.calls
+      assert.deepStrictEqual(
+        calls.map((call) => call.operation),
+        ["templates.get", "logRequest"]
+      )
+    }).pipe(Effect.provide(PromptLayerTracker.layer().pipe(Layer.provideMerge(PromptLayerTest.layer))))
+  )
+
+  it("a scripted failure is retried by the tracker and the log is still delivered", async () => {
+    const pl = PromptLayerTest.make({ retry: { maxAttempts: 3, initialDelay: 1, jitter: false } })
+    pl.failNext(2, new PromptLayerError.ServerError({ endpoint: "POST /log-request", status: 503 }))
+    const program = Effect.scoped(
+      Effect.gen(function* () {
+        const handler = yield* PromptLayerCallbackHandler.make()
+        const model = new FakeListChatModel({ responses: ["pong"] })
+        yield* Effect.promise(() => model.invoke("ping", { callbacks: [handler] }))
+      })
+    ).pipe(Effect.provide(PromptLayerTracker.layer().pipe(Layer.provide(pl.layer))))
+    await Effect.runPromise(program)
+    assert.lengthOf(pl.requests(), 1)
+    assert.deepStrictEqual(
+      pl.calls().map((call) => [call.operation, call.attempts, call.error?._tag]),
+      [["logRequest", 3, undefined]]
+    )
   })
 })

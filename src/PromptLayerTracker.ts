@@ -396,8 +396,9 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       })
     }
     // Only the first drop of a streak is logged (offer stays cheap); all are counted.
-    if (!reported.drop)
+    if (!reported.drop) {
       runFork(warnOnce("drop", `PromptLayer tracker dropped a log: ${why}`, { dropPolicy, maxQueued }))
+    }
   }
 
   const offer = (event: TrackEvent): boolean => {
@@ -543,6 +544,15 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       )
     }
     yield* Fiber.interrupt(workers)
+    // An entry handed to a worker that was interrupted before it resumed would never settle.
+    for (const entry of inFlight) {
+      counters.failed++
+      const runId = entry.event.runId
+      if (runId !== undefined) {
+        remember(runId, { _tag: "error", error: new RequestIdUnavailable({ runId, reason: "shutdown" }) })
+      }
+    }
+    inFlight.clear()
     for (let entry = buffer.shift(); entry !== undefined; entry = buffer.shift()) {
       drop(entry.event, "the tracker shut down before it was delivered")
     }

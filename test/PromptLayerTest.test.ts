@@ -1,12 +1,9 @@
+// --- README example: start (a user-style test, only PromptLayerTest.layer, no HTTP) -------------
 import { assert, describe, it } from "@effect/vitest"
-import { FakeListChatModel } from "@langchain/core/utils/testing"
-import { Effect, Either, Layer } from "effect"
-import { PromptLayerClient, PromptLayerError, type PromptLayerSchema, PromptLayerTracker } from "promptlayer-effect"
-import { PromptLayerCallbackHandler, PromptLayerLangChainPrompt } from "promptlayer-effect/langchain"
-import { PromptLayer } from "promptlayer-effect/promise"
+import { Effect } from "effect"
+import { PromptLayerClient, PromptLayerError } from "promptlayer-effect"
 import { PromptLayerTest } from "promptlayer-effect/testing"
 
-// --- README example: start (a user-style test, only PromptLayerTest.layer, no HTTP) -------------
 // Your code: logs an LLM call and scores it.
 const logAndScore = (answer: string) =>
   Effect.gen(function* () {
@@ -55,6 +52,12 @@ describe("logAndScore", () => {
   )
 })
 // --- README example: end -------------------------------------------------------------------------
+
+import { FakeListChatModel } from "@langchain/core/utils/testing"
+import { Either, Layer } from "effect"
+import { type PromptLayerSchema, PromptLayerTracker } from "promptlayer-effect"
+import { PromptLayerCallbackHandler, PromptLayerLangChainPrompt } from "promptlayer-effect/langchain"
+import { PromptLayer } from "promptlayer-effect/promise"
 
 const chatPrompt = (text: string) =>
   ({ type: "chat", messages: [{ role: "user", content: [{ type: "text", text }] }] }) as const

@@ -1,0 +1,507 @@
+/**
+ * One benchmark scenario per process (run by bench/run.ts, which holds the emulator in another
+ * process). Prints `RESULT <json>` as its last line.
+ *
+ * Usage: node --expose-gc --import tsx bench/scenarios.ts <scenario> <emulatorUrl> <apiKey> [args]
+ *   hotpath <n> <rounds>        no handler / ours / naive official-SDK handler, interleaved blocks
+ *   inline <n> <rounds>         the handler's own hot path, delivery parked (no handler / no-op handler / ours)
+ *   sizes                        ours vs no handler at 1 KB, 100 KB, 2 MB per message
+ *   throughput <n>               the tracker's delivered logs/s with a backlog
+ *   memory <runs> <http|instant> heap before/after <runs> invocations (flushed, GC)
+ *   down <runs> <maxQueued>      server down: heap and drops as runs pile up
+ */
+import { monitorEventLoopDelay } from "node:perf_hooks"
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base"
+import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
+import { type BaseMessage, HumanMessage, SystemMessage } from "@langchain/core/messages"
+import type { LLMResult } from "@langchain/core/outputs"
+import { FakeListChatModel } from "@langchain/core/utils/testing"
+import { PromptLayer } from "promptlayer"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Scope from "effect/Scope"
+import { PromptLayerClient, PromptLayerTracker } from "promptlayer-effect"
+import { PromptLayerCallbackHandler } from "promptlayer-effect/langchain"
+
+const [scenario = "", url = "", apiKey = "", ...args] = process.argv.slice(2)
+
+const gc = (): void => {
+  const g = (globalThis as { gc?: () => void }).gc
+  if (g === undefined) throw new Error("run with --expose-gc")
+  g()
+  g()
+}
+
+const post = (path: string) => fetch(`${url}${path}`, { method: "POST" }).then((r) => r.text())
+const storedCount = async (): Promise<number> =>
+  ((await (await fetch(`${url}/emulator/stats`)).json()) as { requests: number }).requests
+const resetEmulator = () => post("/emulator/reset")
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+// -----------------------------------------------------------------------------
+// The handler a user would write with the official SDK: await logRequest in handleLLMEnd.
+// -----------------------------------------------------------------------------
+
+const roleOf = (m: BaseMessage) => {
+  const type = m.getType()
+  return type === "human" ? "user" : type === "ai" ? "assistant" : type === "system" ? "system" : type
+}
+
+class NaivePromptLayerHandler extends BaseCallbackHandler {
+  name = "NaivePromptLayerHandler"
+  private readonly runs = new Map<string, { messages: Array<BaseMessage>; start: number; params: unknown }>()
+  constructor(
+    private readonly pl: PromptLayer,
+    private readonly tags: Array<string>
+  ) {
+    super()
+  }
+  override async handleChatModelStart(
+    _llm: unknown,
+    messages: Array<Array<BaseMessage>>,
+    runId: string,
+    _parentRunId?: string,
+    extraParams?: Record<string, unknown>
+  ) {
+    this.runs.set(runId, { messages: messages[0] ?? [], start: Date.now(), params: extraParams?.invocation_params })
+  }
+  override async handleLLMEnd(output: LLMResult, runId: string) {
+    const run = this.runs.get(runId)
+    this.runs.delete(runId)
+    if (run === undefined) return
+    const text = (content: unknown) => (typeof content === "string" ? content : JSON.stringify(content))
+    await this.pl.logRequest({
+      provider: "openai",
+      model: "fake-list-chat-model",
+      input: {
+        type: "chat",
+        messages: run.messages.map((m) => ({ role: roleOf(m), content: [{ type: "text", text: text(m.content) }] }))
+      } as never,
+      output: {
+        type: "chat",
+        messages: (output.generations[0] ?? []).map((g) => ({
+          role: "assistant",
+          content: [{ type: "text", text: g.text }]
+        }))
+      } as never,
+      request_start_time: run.start,
+      request_end_time: Date.now(),
+      tags: this.tags,
+      parameters: (run.params ?? {}) as never
+    })
+  }
+}
+
+// -----------------------------------------------------------------------------
+// Measurement
+// -----------------------------------------------------------------------------
+
+type Kind = "none" | "ours" | "naive"
+
+interface Block {
+  readonly wallUs: Array<number>
+  readonly cpuUs: Array<number>
+  /** Process CPU (user+system, all threads) from the first call until every log is stored. */
+  totalCpuUs: number
+  loopMs: number
+  /** From the first call until every log of the block is stored. */
+  storedMs: number
+  /** From the end of the loop until every log is stored. */
+  drainMs: number
+  /** Event-loop delay percentiles of each block's invocation loop, in ms. */
+  readonly lag: Array<{ p50: number; p99: number; max: number }>
+}
+
+const payload = (bytes: number, seed: string) => {
+  const unit = `${seed} lorem ipsum dolor sit amet, consectetur adipiscing elit. `
+  return unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes)
+}
+
+const makeModel = (bytes: number) =>
+  new FakeListChatModel({ responses: Array.from({ length: 4 }, (_, i) => payload(bytes, `answer-${i}`)) })
+
+const makeInput = (bytes: number) => [new SystemMessage("You are a benchmark."), new HumanMessage(payload(bytes, "q"))]
+
+const newBlock = (): Block => ({ wallUs: [], cpuUs: [], totalCpuUs: 0, loopMs: 0, storedMs: 0, drainMs: 0, lag: [] })
+
+/** `n` sequential invocations; per call: wall time (hrtime) and process CPU (cpuUsage) around `invoke`. */
+const runBlock = async (
+  kind: Kind,
+  n: number,
+  model: FakeListChatModel,
+  input: Array<BaseMessage>,
+  handlers: { ours: PromptLayerCallbackHandler; naive: NaivePromptLayerHandler },
+  block: Block
+) => {
+  const callbacks = kind === "none" ? [] : kind === "ours" ? [handlers.ours] : [handlers.naive]
+  const options = { callbacks }
+  await resetEmulator()
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  // A fresh histogram per block: a re-enabled one would count the pause between blocks as delay.
+  const eld = monitorEventLoopDelay({ resolution: 2 })
+  eld.enable()
+  for (let i = 0; i < n; i++) {
+    const c = process.cpuUsage()
+    const s = process.hrtime.bigint()
+    await model.invoke(input, options)
+    const e = process.hrtime.bigint()
+    const d = process.cpuUsage(c)
+    block.wallUs.push(Number(e - s) / 1000)
+    block.cpuUs.push(d.user + d.system)
+    // A real app does I/O between LLM calls; let the event loop turn (outside the measured window).
+    await yieldToLoop()
+  }
+  eld.disable()
+  block.lag.push({ p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 })
+  const t1 = performance.now()
+  if (kind === "ours") await handlers.ours.flush()
+  else await awaitAllCallbacks()
+  const t2 = performance.now()
+  const cpu = process.cpuUsage(cpu0)
+  block.totalCpuUs += cpu.user + cpu.system
+  block.loopMs += t1 - t0
+  block.storedMs += t2 - t0
+  block.drainMs += t2 - t1
+  if (kind !== "none") {
+    const stored = await storedCount()
+    if (stored !== n) throw new Error(`${kind}: the emulator holds ${stored} logs, expected ${n}`)
+  }
+}
+
+const quantile = (values: ReadonlyArray<number>, q: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+}
+
+const summary = (block: Block, n: number) => ({
+  n,
+  lag: {
+    p50Ms: quantile(
+      block.lag.map((l) => l.p50),
+      0.5
+    ),
+    p99Ms: Math.max(...block.lag.map((l) => l.p99)),
+    maxMs: Math.max(...block.lag.map((l) => l.max))
+  },
+  wallUs: { p50: quantile(block.wallUs, 0.5), p99: quantile(block.wallUs, 0.99) },
+  cpuUs: { p50: quantile(block.cpuUs, 0.5), p99: quantile(block.cpuUs, 0.99) },
+  totalCpuUsPerCall: block.totalCpuUs / n,
+  loopMs: block.loopMs,
+  storedMs: block.storedMs,
+  drainMs: block.drainMs
+})
+
+const handlersFor = (options: ConstructorParameters<typeof PromptLayerCallbackHandler>[0] = {}) => ({
+  ours: new PromptLayerCallbackHandler({ apiKey, baseURL: url, plTags: ["bench"], maxQueued: 200_000, ...options }),
+  naive: new NaivePromptLayerHandler(new PromptLayer({ apiKey, baseURL: url }), ["bench"])
+})
+
+// -----------------------------------------------------------------------------
+// Scenarios
+// -----------------------------------------------------------------------------
+
+const hotpath = async (n: number, rounds: number) => {
+  const handlers = handlersFor()
+  const model = makeModel(1024)
+  const input = makeInput(1024)
+  const kinds: ReadonlyArray<Kind> = ["none", "ours", "naive"]
+  // Warm up every path (JIT, sockets), not measured.
+  for (const kind of kinds) await runBlock(kind, 500, model, input, handlers, newBlock())
+  const blocks = { none: newBlock(), ours: newBlock(), naive: newBlock() }
+  const per = Math.ceil(n / rounds)
+  for (let r = 0; r < rounds; r++) {
+    // Rotate the order so that drift on a shared machine does not favour one path.
+    const order = kinds.map((_, i) => kinds[(i + r) % kinds.length]!)
+    for (const kind of order) await runBlock(kind, per, model, input, handlers, blocks[kind])
+  }
+  const result = {
+    none: summary(blocks.none, per * rounds),
+    ours: summary(blocks.ours, per * rounds),
+    naive: summary(blocks.naive, per * rounds),
+    oursStats: handlers.ours.stats()
+  }
+  await keepAlive(handlers.ours.shutdown())
+  return result
+}
+
+/**
+ * The handler's own hot path, with delivery parked: the emulator delays every /log-request by
+ * minutes, so the tracker's workers wait on the network and no delivery work runs in this process.
+ * What remains in the loop is LangChain's callback dispatch plus the handler's callbacks and the
+ * enqueue. Compared with no handler and with a handler whose callbacks do nothing.
+ */
+const inline = async (n: number, rounds: number) => {
+  await fetch(`${url}/emulator/faults`, {
+    method: "POST",
+    body: JSON.stringify({ route: "/log-request", latencyMs: 600_000 })
+  })
+  const ours = new PromptLayerCallbackHandler({ apiKey, baseURL: url, plTags: ["bench"], maxQueued: 1_000_000 })
+  class NoopHandler extends BaseCallbackHandler {
+    name = "NoopHandler"
+    override async handleChatModelStart() {}
+    override async handleLLMEnd() {}
+  }
+  const noop = new NoopHandler()
+  const model = makeModel(1024)
+  const input = makeInput(1024)
+  const kinds = ["none", "noop", "ours"] as const
+  const samples = { none: [] as Array<number>, noop: [] as Array<number>, ours: [] as Array<number> }
+  const cpu = { none: [] as Array<number>, noop: [] as Array<number>, ours: [] as Array<number> }
+  const per = Math.ceil(n / rounds)
+  for (let r = -1; r < rounds; r++) {
+    for (let k = 0; k < kinds.length; k++) {
+      const kind = kinds[(k + Math.max(r, 0)) % kinds.length]!
+      const options = { callbacks: kind === "none" ? [] : kind === "noop" ? [noop] : [ours] }
+      for (let i = 0; i < (r < 0 ? 500 : per); i++) {
+        const c = process.cpuUsage()
+        const s = process.hrtime.bigint()
+        await model.invoke(input, options)
+        const e = process.hrtime.bigint()
+        const d = process.cpuUsage(c)
+        if (r >= 0) {
+          samples[kind].push(Number(e - s) / 1000)
+          cpu[kind].push(d.user + d.system)
+        }
+        await yieldToLoop()
+      }
+      await awaitAllCallbacks()
+    }
+  }
+  const stats = ours.stats()
+  await fetch(`${url}/emulator/faults`, { method: "DELETE" })
+  const q = (kind: keyof typeof samples) => ({
+    n: samples[kind].length,
+    wallUs: { p50: quantile(samples[kind], 0.5), p99: quantile(samples[kind], 0.99) },
+    cpuUs: { p50: quantile(cpu[kind], 0.5), p99: quantile(cpu[kind], 0.99) }
+  })
+  return { none: q("none"), noop: q("noop"), ours: q("ours"), stats }
+}
+
+/**
+ * Per message size: (1) the hot path with delivery parked (a handler on its own tracker whose
+ * workers wait on a minutes-long emulator delay), interleaved with no handler; (2) delivery with
+ * a live tracker: logs/s and MB/s until every log is stored.
+ */
+const sizes = async () => {
+  const live = handlersFor()
+  const plan: ReadonlyArray<readonly [string, number, number, number]> = [
+    ["1 KB", 1024, 2000, 2000],
+    ["100 KB", 100 * 1024, 2000, 400],
+    ["2 MB", 2 * 1024 * 1024, 400, 40]
+  ]
+  const out: Array<Record<string, unknown>> = []
+  for (const [label, bytes, inlineN, liveN] of plan) {
+    const model = makeModel(bytes)
+    const input = makeInput(bytes)
+    // (1) parked delivery
+    await fetch(`${url}/emulator/faults`, {
+      method: "POST",
+      body: JSON.stringify({ route: "/log-request", latencyMs: 600_000 })
+    })
+    const parked = new PromptLayerCallbackHandler({
+      apiKey,
+      baseURL: url,
+      maxQueued: 1_000_000,
+      // a tracker of its own (the tracker options are part of the sharing key)
+      rememberRuns: 1000 + bytes
+    })
+    const samples = { none: [] as Array<number>, ours: [] as Array<number> }
+    for (let r = -1; r < 4; r++) {
+      for (const kind of r % 2 === 0 ? (["none", "ours"] as const) : (["ours", "none"] as const)) {
+        const options = { callbacks: kind === "none" ? [] : [parked] }
+        for (let i = 0; i < (r < 0 ? 50 : inlineN / 4); i++) {
+          const t = process.hrtime.bigint()
+          await model.invoke(input, options)
+          if (r >= 0) samples[kind].push(Number(process.hrtime.bigint() - t) / 1000)
+          await yieldToLoop()
+        }
+        await awaitAllCallbacks()
+      }
+    }
+    await fetch(`${url}/emulator/faults`, { method: "DELETE" })
+    // (2) live delivery
+    await runBlock("ours", Math.min(20, liveN), model, input, live, newBlock())
+    const delivered = newBlock()
+    await runBlock("ours", liveN, model, input, live, delivered)
+    const s = summary(delivered, liveN)
+    out.push({
+      label,
+      bytes,
+      inline: {
+        none: { n: samples.none.length, p50: quantile(samples.none, 0.5), p99: quantile(samples.none, 0.99) },
+        ours: { n: samples.ours.length, p50: quantile(samples.ours, 0.5), p99: quantile(samples.ours, 0.99) }
+      },
+      live: {
+        n: liveN,
+        wallUs: s.wallUs,
+        storedMs: s.storedMs,
+        logsPerSecond: liveN / (s.storedMs / 1000),
+        // input and output of each log
+        megabytesPerSecond: (liveN * 2 * bytes) / 2 ** 20 / (s.storedMs / 1000)
+      }
+    })
+  }
+  await keepAlive(live.ours.shutdown())
+  return out
+}
+
+const throughput = async (n: number) => {
+  const handlers = handlersFor()
+  const model = makeModel(1024)
+  const input = makeInput(1024)
+  await runBlock("ours", 300, model, input, handlers, newBlock())
+  await resetEmulator()
+  const options = { callbacks: [handlers.ours] }
+  const t0 = performance.now()
+  for (let i = 0; i < n; i++) await model.invoke(input, options)
+  await awaitAllCallbacks()
+  const t1 = performance.now()
+  const atLoopEnd = handlers.ours.stats().delivered
+  await handlers.ours.flush()
+  const t2 = performance.now()
+  const stats = handlers.ours.stats()
+  const stored = await storedCount()
+  await keepAlive(handlers.ours.shutdown())
+  const backlog = stats.delivered - atLoopEnd
+  return {
+    n,
+    loopMs: t1 - t0,
+    drainMs: t2 - t1,
+    backlogDelivered: backlog,
+    logsPerSecond: backlog / ((t2 - t1) / 1000),
+    overallLogsPerSecond: n / ((t2 - t0) / 1000),
+    stored,
+    stats
+  }
+}
+
+const heap = () => {
+  gc()
+  const m = process.memoryUsage()
+  return { heapUsedMB: m.heapUsed / 2 ** 20, rssMB: m.rss / 2 ** 20 }
+}
+
+/**
+ * Heap before and after `runs` invocations, each chunk of 5000 followed by `flush()`.
+ * `http`: the real stack (handler → tracker → client → fetch → emulator).
+ * `instant`: the handler and tracker from `PromptLayerCallbackHandler.make`, over a client that
+ * answers at once in-process (no HTTP), so that 100 000 runs fit in the time budget.
+ */
+const memory = async (runs: number, mode: "http" | "instant") => {
+  let handler: PromptLayerCallbackHandler
+  let release: () => Promise<void>
+  if (mode === "http") {
+    handler = new PromptLayerCallbackHandler({ apiKey, baseURL: url, plTags: ["bench"], maxQueued: 200_000 })
+    release = () => handler.shutdown()
+  } else {
+    let next = 1
+    const client = Layer.succeed(PromptLayerClient.PromptLayerClient, {
+      logRequest: () => Effect.sync(() => ({ id: next++ }))
+    } as unknown as PromptLayerClient.Service)
+    const runtime = ManagedRuntime.make(PromptLayerTracker.layer({ maxQueued: 200_000 }).pipe(Layer.provide(client)))
+    const scope = Effect.runSync(Scope.make())
+    handler = await runtime.runPromise(Scope.extend(PromptLayerCallbackHandler.make({ plTags: ["bench"] }), scope))
+    release = async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await runtime.dispose()
+    }
+  }
+  const model = makeModel(1024)
+  const input = makeInput(1024)
+  const options = { callbacks: [handler] }
+  const chunk = 5000
+  for (let i = 0; i < chunk; i++) await model.invoke(input, options)
+  await handler.flush()
+  if (mode === "http") await resetEmulator()
+  const before = heap()
+  const samples: Array<{ runs: number; heapUsedMB: number }> = []
+  const t0 = performance.now()
+  for (let done = 0; done < runs; done += chunk) {
+    for (let i = 0; i < chunk; i++) await model.invoke(input, options)
+    await handler.flush()
+    if (mode === "http") await resetEmulator()
+    if ((done + chunk) % (runs / 5) === 0) samples.push({ runs: done + chunk, heapUsedMB: heap().heapUsedMB })
+  }
+  const elapsedMs = performance.now() - t0
+  const after = heap()
+  const stats = handler.stats()
+  await keepAlive(release())
+  return { mode, runs, before, after, growthMB: after.heapUsedMB - before.heapUsedMB, samples, stats, elapsedMs }
+}
+
+/**
+ * Awaits a promise while holding a ref'd timer: the tracker's timers are unref'd, so a process
+ * whose only pending work is a shutdown in retry backoff would otherwise exit before it resolves.
+ */
+const keepAlive = async <A>(promise: Promise<A>): Promise<A> => {
+  const timer = setInterval(() => {}, 1000)
+  try {
+    return await promise
+  } finally {
+    clearInterval(timer)
+  }
+}
+
+const down = async (runs: number, maxQueued: number) => {
+  // `url` is a closed port here.
+  const ours = new PromptLayerCallbackHandler({
+    apiKey,
+    baseURL: url,
+    plTags: ["bench"],
+    maxQueued,
+    shutdownTimeout: 1000,
+    retry: { maxAttempts: 3, initialDelay: "200 millis" }
+  })
+  const model = makeModel(1024)
+  const input = makeInput(1024)
+  const options = { callbacks: [ours] }
+  const before = heap()
+  const samples: Array<{ runs: number; heapUsedMB: number; queued: number; dropped: number }> = []
+  const step = runs / 10
+  for (let done = 0; done < runs; done += step) {
+    for (let i = 0; i < step; i++) await model.invoke(input, options)
+    await awaitAllCallbacks()
+    const s = ours.stats()
+    samples.push({ runs: done + step, heapUsedMB: heap().heapUsedMB, queued: s.queued, dropped: s.dropped })
+  }
+  const stats = ours.stats()
+  const t0 = performance.now()
+  await keepAlive(ours.shutdown())
+  const shutdownMs = performance.now() - t0
+  return { runs, maxQueued, before, samples, stats, final: ours.stats(), shutdownMs, after: heap() }
+}
+
+const main = async () => {
+  switch (scenario) {
+    case "hotpath":
+      return hotpath(Number(args[0] ?? 10_000), Number(args[1] ?? 5))
+    case "inline":
+      return inline(Number(args[0] ?? 10_000), Number(args[1] ?? 5))
+    case "sizes":
+      return sizes()
+    case "throughput":
+      return throughput(Number(args[0] ?? 10_000))
+    case "memory":
+      return memory(Number(args[0] ?? 100_000), args[1] === "http" ? "http" : "instant")
+    case "down":
+      return down(Number(args[0] ?? 20_000), Number(args[1] ?? 1000))
+    default:
+      throw new Error(`unknown scenario ${scenario}`)
+  }
+}
+
+main().then(
+  (result) => {
+    process.stdout.write(`RESULT ${JSON.stringify(result)}\n`)
+    process.exit(0)
+  },
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.exit(1)
+  }
+)

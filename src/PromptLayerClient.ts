@@ -143,7 +143,7 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
     readonly query?: ReadonlyArray<readonly [string, string]>
     readonly schema: Schema.Schema<A, I>
   }): Effect.Effect<A, PromptLayerError> => {
-    const endpoint = `${spec.method} ${spec.path.split("?")[0]}`
+    const endpoint = scrub(`${spec.method} ${spec.path.split("?")[0]}`)
     const body =
       spec.method === "GET"
         ? undefined

@@ -59,6 +59,13 @@ const scenarios: ReadonlyArray<Scenario> = [
     readable: ["403", "may not do this"]
   },
   {
+    name: "404 for a template whose name is the key itself",
+    tag: "NotFoundError",
+    reply: { status: 404, json: echo },
+    operation: (client) => client.templates.get(API_KEY),
+    readable: ["POST /prompt-templates/<redacted>", "not found"]
+  },
+  {
     name: "404 echoing the key",
     tag: "NotFoundError",
     reply: { status: 404, json: echo },

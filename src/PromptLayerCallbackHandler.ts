@@ -280,7 +280,8 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /**
    * The handler as a scoped Effect over the app's {@link PromptLayerTracker}: the logs go through
-   * the app's client, retry and timeout layers; the handler flushes when the scope closes.
+   * the app's client, retry and timeout layers; the handler flushes (at most 30 s) when the scope
+   * closes. Its `shutdown()` only flushes: the app's layer owns the tracker.
    *
    * @example
    * ```ts
@@ -310,7 +311,16 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
         ...options,
         [internalTracker]: tracker
       } as PromptLayerCallbackHandlerOptions)
-      yield* Effect.addFinalizer(() => handler.flushEffect)
+      yield* Effect.addFinalizer(() =>
+        handler.flushEffect.pipe(
+          Effect.timeoutOption(Duration.seconds(30)),
+          Effect.flatMap((flushed) =>
+            flushed._tag === "None"
+              ? Effect.logWarning("PromptLayerCallbackHandler: scope closed before every log was delivered (30 s)")
+              : Effect.void
+          )
+        )
+      )
       return handler
     })
   }

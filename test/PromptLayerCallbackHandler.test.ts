@@ -8,8 +8,8 @@ import type { ChatGeneration, LLMResult } from "@langchain/core/outputs"
 import { PromptTemplate } from "@langchain/core/prompts"
 import { FakeLLM, FakeListChatModel, FakeStreamingChatModel, FakeStreamingLLM } from "@langchain/core/utils/testing"
 import { ChatOpenAI, OpenAI } from "@langchain/openai"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { afterAll, beforeAll } from "vitest"
@@ -348,35 +348,40 @@ describe("PromptLayerCallbackHandler over the emulator", () => {
 
   it("requestIds delivers every id to two subscribers", async () => {
     const handler = handlerFor({ plTags: ["subscribers"] })
-    const n = 12
-    const collect = Effect.runPromise(
-      Effect.all(
-        [Stream.runCollect(Stream.take(handler.requestIds, n)), Stream.runCollect(Stream.take(handler.requestIds, n))],
-        { concurrency: 2 }
-      )
+    const seen: [Array<PromptLayerTracker.DeliveredLog>, Array<PromptLayerTracker.DeliveredLog>] = [[], []]
+    const subscribers = seen.map((into) =>
+      Effect.runFork(Stream.runForEach(handler.requestIds, (log) => Effect.sync(() => void into.push(log))))
     )
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    const runIds = Array.from({ length: n }, () => crypto.randomUUID())
+    // Both streams are running once each has seen a warm-up log (no timing assumption).
+    for (let i = 0; i < 100 && seen.some((logs) => logs.length === 0); i++) {
+      await new FakeListChatModel({ responses: ["warm"] }).invoke("warm-up", { callbacks: [handler] })
+      await handler.flush()
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    assert.isTrue(seen.every((logs) => logs.length > 0))
+    const runIds = Array.from({ length: 12 }, () => crypto.randomUUID())
     await Promise.all(
       runIds.map((runId, i) =>
         new FakeListChatModel({ responses: [`r${i}`] }).invoke(`q${i}`, { callbacks: [handler], runId, tags: ["sub"] })
       )
     )
     await handler.flush()
-    const [first, second] = (await collect).map(Chunk.toArray)
     const expected = (await Promise.all(runIds.map((runId) => handler.requestIdFor(runId)))).sort((a, b) => a - b)
-    assert.deepStrictEqual(
-      first!.map((log) => log.requestId).sort((a, b) => a - b),
-      expected
-    )
-    assert.deepStrictEqual(
-      second!.map((log) => log.requestId).sort((a, b) => a - b),
-      expected
-    )
-    const log = first!.find((l) => l.runId === runIds[3])
+    for (let i = 0; i < 100 && seen.some((logs) => logs.filter((l) => l.tags.includes("sub")).length < 12); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    for (const logs of seen) {
+      const ids = logs.filter((l) => l.tags.includes("sub")).map((l) => l.requestId)
+      assert.deepStrictEqual(
+        ids.sort((a, b) => a - b),
+        expected
+      )
+    }
+    const log = seen[0].find((l) => l.runId === runIds[3])
     assert.deepStrictEqual(log?.tags, ["subscribers", "sub"])
     assert.strictEqual(log?.provider, "FakeListChatModel")
     assert.strictEqual((await stored(log!.requestId)).metadata.langchain_run_id, runIds[3])
+    await Promise.all(subscribers.map((fiber) => Effect.runPromise(Fiber.interrupt(fiber))))
   })
 
   it("plIdCallback gets each request id (sync or async); a throwing callback is counted and delivery continues", async () => {

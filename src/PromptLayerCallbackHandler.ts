@@ -83,7 +83,10 @@ export interface PromptLayerCallbackHandlerOptions extends PromptLayerTracker.Op
   readonly baseURL?: string | undefined
   /** Retry and timeout policy of the shared client (plain construction). Default: the client's default. */
   readonly retry?: PromptLayerRetryPolicy.Options | undefined
-  /** A run with no event for this long is evicted (and logged as partial). Default 10 minutes. */
+  /**
+   * A run with no event for this long is evicted (and logged as partial). Checked on the handler's
+   * later events (at most every TTL/4) and on `flush()`; no timer. Default 10 minutes.
+   */
   readonly runTtl?: Duration.DurationInput | undefined
   /** Runs tracked at once at most; the oldest is evicted beyond. Default 10 000. */
   readonly maxRuns?: number | undefined

@@ -68,6 +68,8 @@ export interface Environment {
   readonly openai: "stub" | "openai"
   /** The embedded emulator, when local. */
   readonly emulator: PromptLayerEmulator.StartedEmulator | undefined
+  /** The local OpenAI-compatible stub (it keeps the requests it received), unless OpenAI is real. */
+  readonly stub: OpenAIStub | undefined
   /** A `ChatOpenAI` (default model `gpt-4o-mini`) on the stub or the real OpenAI. */
   readonly chatModel: (fields?: ChatOpenAIFields) => ChatOpenAI
   /** An `OpenAI` completion model (default `gpt-3.5-turbo-instruct`) on the stub or the real OpenAI. */
@@ -125,6 +127,7 @@ export const setup = async (options: SetupOptions = {}): Promise<Environment> =>
     promptLayer: { apiKey, baseURL },
     openai: stub === undefined ? "openai" : "stub",
     emulator,
+    stub,
     chatModel: (fields = {}) => new ChatOpenAI({ model: "gpt-4o-mini", temperature: 0, ...openaiOptions, ...fields }),
     llm: (fields = {}) => new OpenAI({ model: "gpt-3.5-turbo-instruct", temperature: 0, ...openaiOptions, ...fields }),
     recorded: async (requestId) => {

@@ -453,6 +453,7 @@ describe("PromptLayerCallbackHandler over the emulator", () => {
     assert.strictEqual(linked!.body.prompt_version_number, 2)
     assert.deepStrictEqual(linked!.body.prompt_input_variables, { text: "hello", language: "Spanish" })
     assert.strictEqual(linked!.metadata.langchain_parent_run_id, chainRun)
+    assert.deepStrictEqual(linked!.tags, ["registry", "seq"], "LangChain's internal seq:step:N tags are left out")
   })
 
   it("duplicate starts and ends are ignored; an end for an unknown run is ignored", async () => {

@@ -30,6 +30,10 @@ type BlueprintMessage = {
  * | `promptlayer_prompt_input_variables`  | `prompt_input_variables`   |
  * | `promptlayer_prompt_label`            | metadata `prompt_label` (the API has no label field) |
  */
+
+// LangChain tags the steps of a sequence `seq:step:N`: bookkeeping, not the user's tags.
+const internalTag = /^seq:step:\d+$/
+
 export const PROMPT_KEYS = {
   name: "promptlayer_prompt_name",
   id: "promptlayer_prompt_id",
@@ -446,7 +450,7 @@ export const toLogRequest = (run: RunStart, end: RunEnd, plTags: ReadonlyArray<s
     request_start_time: run.startedAt,
     request_end_time: Math.max(end.endedAt, run.startedAt),
     parameters: parametersOf(run.invocationParams),
-    tags: [...new Set([...plTags, ...run.tags])],
+    tags: [...new Set([...plTags, ...run.tags.filter((tag) => !internalTag.test(tag))])],
     function_name: run.serializedId !== undefined ? run.serializedId.join(".") : "langchain",
     status: "SUCCESS"
   }

@@ -13,8 +13,9 @@ import { main as chat } from "../examples/chat.js"
 import { main as completion } from "../examples/completion.js"
 import { main as effectApp } from "../examples/effect-app.js"
 import { main as full } from "../examples/full.js"
-import { type Environment, type Recorded, setup } from "../examples/support/environment.js"
-import { answerFor, usageFor } from "../examples/support/openaiStub.js"
+import { type Environment, exampleTemplate, type Recorded, setup } from "../examples/support/environment.js"
+import { answerFor, startOpenAIStub, usageFor } from "../examples/support/openaiStub.js"
+import { startEmulator } from "promptlayer-effect/emulator"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -218,8 +219,8 @@ const collect = (child: ChildProcess, timeoutMs: number, name: string) => {
   return { finished, stdout: () => stdout }
 }
 
-const runScript = (file: string, args: ReadonlyArray<string> = []) =>
-  collect(spawn(tsx, [file, ...args], { cwd: root, env: offlineEnv() }), 45_000, file).finished
+const runScript = (file: string, args: ReadonlyArray<string> = [], extraEnv: Record<string, string> = {}) =>
+  collect(spawn(tsx, [file, ...args], { cwd: root, env: { ...offlineEnv(), ...extraEnv } }), 45_000, file).finished
 
 describe("examples, as scripts", () => {
   const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
@@ -299,5 +300,33 @@ describe("examples, as scripts", () => {
     const { code, stderr } = await runScript("scripts/demo.ts", ["--bogus"])
     assert.strictEqual(code, 2)
     assert.include(stderr, "unknown arguments --bogus")
+  })
+
+  it("with PROMPTLAYER_API_KEY and OPENAI_API_KEY set, full.ts uses those services (loopback stand-ins here)", async () => {
+    // A separately started emulator stands in for the real PromptLayer, the stub for the real OpenAI:
+    // the script must start neither itself and use the keys and base URLs of its environment.
+    const promptLayer = await startEmulator({ port: 0, apiKey: "pl_stand_in_key", templates: [exampleTemplate] })
+    const openai = await startOpenAIStub()
+    try {
+      const { code, stdout, stderr } = await runScript("examples/full.ts", [], {
+        PROMPTLAYER_API_KEY: "pl_stand_in_key",
+        PROMPTLAYER_BASE_URL: promptLayer.url,
+        OPENAI_API_KEY: "sk-stand-in",
+        OPENAI_BASE_URL: openai.url
+      })
+      assert.strictEqual(code, 0, stderr)
+      assert.include(stdout, `full: PromptLayer = ${promptLayer.url}; models = OpenAI`)
+      assert.include(stdout, `(logged to ${promptLayer.url}; see it in your PromptLayer dashboard)`)
+      const [request, ...others] = promptLayer.store.requests()
+      assert.strictEqual(others.length, 0)
+      assert.include(stdout, `PromptLayer request id: ${request!.id}\n`)
+      assert.deepStrictEqual(request!.scores, { default: 100 })
+      assert.strictEqual(request!.metadata.foo, "bar")
+      assert.deepStrictEqual(request!.prompt?.input_variables, { product: "toasters" })
+      assert.strictEqual(openai.requests.length, 1)
+      assert.strictEqual(openai.requests[0]!.body.model, "gpt-4o-mini")
+    } finally {
+      await Promise.all([promptLayer.close(), openai.close()])
+    }
   })
 })

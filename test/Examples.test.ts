@@ -157,7 +157,7 @@ describe("examples, in process", () => {
     const result = await effectApp(env)
     const request = await onlyRecorded(env, result.requestIds)
     assertFullFeatured(env, request, result.answers[0]!)
-    assert.strictEqual(request.tags[0], "effect-app")
+    assert.deepStrictEqual(request.tags, ["effect-app"])
   })
 
   it("full.ts fails (does not pass silently) when the template is missing from the registry", async () => {

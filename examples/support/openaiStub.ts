@@ -1,5 +1,5 @@
 /**
- * A small OpenAI-compatible HTTP server on 127.0.0.1 for tests of `@langchain/openai` models:
+ * A small OpenAI-compatible HTTP server on 127.0.0.1 for the examples and the tests of `@langchain/openai` models:
  * `POST /v1/chat/completions` (plain JSON, or server-sent events when `stream: true`, with a final
  * usage chunk when `stream_options.include_usage`), and `POST /v1/completions`. Usage numbers are
  * derived from the request so that tests can check them: prompt tokens = words in the prompt,

@@ -16,6 +16,7 @@ import { main as full } from "../examples/full.js"
 import { type Environment, exampleTemplate, type Recorded, setup } from "../examples/support/environment.js"
 import { answerFor, startOpenAIStub, usageFor } from "../examples/support/openaiStub.js"
 import { startEmulator } from "promptlayer-effect/emulator"
+import { runDemo } from "../scripts/demo.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -158,6 +159,28 @@ describe("examples, in process", () => {
     const request = await onlyRecorded(env, result.requestIds)
     assertFullFeatured(env, request, result.answers[0]!)
     assert.deepStrictEqual(request.tags, ["effect-app"])
+  })
+
+  it("the demo reports an example whose tracking fails as FAILED (the script then exits 1)", async () => {
+    const env = await localEnv()
+    env.emulator!.faults.add([{ route: "/library-track-score", status: 400 }])
+    const lines: Array<string> = []
+    const outcomes = await runDemo(env, (line) => lines.push(line))
+    assert.deepStrictEqual(
+      outcomes.map((outcome) => [outcome.name, outcome.ok]),
+      [
+        ["chat", true],
+        ["completion", true],
+        ["full", false],
+        ["effect-app", false]
+      ]
+    )
+    for (const outcome of outcomes.filter((o) => !o.ok)) assert.match(outcome.problems[0]!, /InvalidRequestError/)
+    assert.include(lines, "demo: 2 of 4 examples FAILED")
+    assert.isTrue(lines.some((line) => /^full: FAILED \(\d+ ms\)$/.test(line)))
+    // The examples that passed were recorded all the same.
+    assert.deepStrictEqual(outcomes[0]!.requestIds, [1])
+    assert.deepStrictEqual((await env.recorded(1))!.tags, ["chatopenai"])
   })
 
   it("full.ts fails (does not pass silently) when the template is missing from the registry", async () => {

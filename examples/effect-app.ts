@@ -54,22 +54,21 @@ export const program = (model: BaseChatModel) =>
       ).pipe(Effect.as(requestId))
 
     const calls = 1
-    const scoring = yield* handler.requestIds.pipe(
+    const requestIds = yield* handler.subscribeRequestIds
+    const scoring = yield* requestIds.pipe(
       Stream.take(calls),
       Stream.mapEffect(score),
       Stream.runCollect,
       Effect.timeout("30 seconds"),
       Effect.forkScoped
     )
-    // Lets the pipeline subscribe before the first request can be delivered.
-    yield* Effect.yieldNow()
 
     const prompt = yield* PromptLayerLangChainPrompt.get("example", { version: 1 })
     const answer = yield* Effect.tryPromise((signal) =>
       prompt.pipe(model).invoke({ product: "toasters" }, { callbacks: [handler], signal })
     )
-    const requestIds = yield* Fiber.join(scoring)
-    return { requestIds: Chunk.toReadonlyArray(requestIds), answers: [String(answer.content)] }
+    const scored = yield* Fiber.join(scoring)
+    return { requestIds: Chunk.toReadonlyArray(scored), answers: [String(answer.content)] }
   }).pipe(Effect.scoped, Effect.withSpan("examples/effect-app"))
 
 export const main = (env: Environment): Promise<ExampleResult> =>

@@ -241,6 +241,17 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
    * subscriber. Ends when the tracker shuts down.
    */
   readonly requestIds: Stream.Stream<PromptLayerTracker.DeliveredLog>
+  /**
+   * {@link requestIds}, subscribed at once in the current scope: no log delivered after this
+   * effect returns is missed, even before the stream is first pulled.
+   *
+   * @example
+   * ```ts
+   * const ids = yield* handler.subscribeRequestIds
+   * yield* Effect.forkScoped(Stream.runForEach(ids, ({ requestId }) => client.track.score({ request_id: requestId, score: 100 })))
+   * ```
+   */
+  readonly subscribeRequestIds: Effect.Effect<Stream.Stream<PromptLayerTracker.DeliveredLog>, never, Scope.Scope>
 
   private readonly id: string
   private readonly plTags: ReadonlyArray<string>
@@ -278,6 +289,9 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     const id = this.id
     this.requestIds = Stream.unwrap(
       Effect.sync(() => Stream.filter(this.live().tracker.requestIds, (log) => log.source === id))
+    )
+    this.subscribeRequestIds = Effect.suspend(() => this.live().tracker.subscribe).pipe(
+      Effect.map((stream) => Stream.filter(stream, (log) => log.source === id))
     )
   }
 

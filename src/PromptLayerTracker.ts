@@ -176,6 +176,12 @@ export interface Service {
   /** One element per delivered log; each run of the stream is a new subscriber. Ends on shutdown. */
   readonly requestIds: Stream.Stream<DeliveredLog>
   /**
+   * Subscribes now, in the current scope, and returns the stream of the logs delivered from then on:
+   * unlike {@link requestIds}, nothing delivered between this call and the stream's first pull is
+   * missed.
+   */
+  readonly subscribe: Effect.Effect<Stream.Stream<DeliveredLog>, never, Scope.Scope>
+  /**
    * The request id of the log with this `runId`: at once if it was delivered recently, otherwise
    * when it is. Fails with {@link RequestIdUnavailable} if it failed, was dropped or the tracker
    * shuts down first. Waits for runs it does not know yet (compose with `Effect.timeout`).
@@ -604,6 +610,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     stats: Effect.sync(unsafeStats),
     unsafeStats,
     requestIds: Stream.fromPubSub(pubsub),
+    subscribe: Stream.fromPubSub(pubsub, { scoped: true }),
     requestIdFor,
     isShutdown: () => closed
   })

@@ -155,6 +155,24 @@ describe("PromptLayerTracker", () => {
     )
   })
 
+  it.effect("subscribe: a subscription made before delivery misses nothing, even before its first pull", () => {
+    const { layer } = countingClient()
+    return withTracker(layer, {}, (tracker) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const stream = yield* tracker.subscribe
+          for (let n = 1; n <= 5; n++) tracker.offer(event(n))
+          yield* tracker.flush
+          const logs = Chunk.toArray(yield* Stream.runCollect(Stream.take(stream, 5)))
+          assert.deepStrictEqual(
+            logs.map((l) => l.runId),
+            ["run-1", "run-2", "run-3", "run-4", "run-5"]
+          )
+        })
+      )
+    )
+  })
+
   it.effect("keeps at most `concurrency` deliveries in flight and flush waits for all of them", () =>
     Effect.gen(function* () {
       const gate = yield* Deferred.make<void>()

@@ -95,7 +95,14 @@ const check = (
       message: "the PromptLayer API key is empty (set PROMPTLAYER_API_KEY or pass apiKey)"
     })
   }
-  const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).trim().replace(/\/+$/, "")
+  const rawBaseUrl: unknown = options.baseUrl ?? DEFAULT_BASE_URL
+  if (typeof rawBaseUrl !== "string") {
+    return Either.left({
+      variable: "PROMPTLAYER_BASE_URL",
+      message: `the PromptLayer base URL must be a string, got ${typeof rawBaseUrl}`
+    })
+  }
+  const baseUrl = rawBaseUrl.trim().replace(/\/+$/, "")
   let url: URL
   try {
     url = new URL(baseUrl)

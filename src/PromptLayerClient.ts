@@ -195,7 +195,13 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
         bodyAuth: true,
         schema: S.GetTemplateResponse
       })
-    }).pipe(traced("templates.get", `POST /prompt-templates/${encodeURIComponent(String(identifier))}`))
+    }).pipe(
+      traced(
+        "templates.get",
+        // The label is built before validation: an identifier that is not a string or number must not throw here.
+        `POST /prompt-templates/${typeof identifier === "string" || typeof identifier === "number" ? encodeURIComponent(String(identifier)) : "{invalid}"}`
+      )
+    )
 
   const listTemplates = (params?: S.ListTemplatesParams) =>
     Effect.flatMap(validated("templates.all", S.ListTemplatesParams, params ?? {}), (query) =>

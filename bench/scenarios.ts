@@ -6,6 +6,7 @@
  *   hotpath <n> <rounds>        no handler / ours / naive official-SDK handler, interleaved blocks
  *   inline <n> <rounds>         the handler's own hot path, delivery parked (no handler / no-op handler / ours)
  *   sizes                        ours vs no handler at 1 KB, 100 KB, 2 MB per message
+ *   latency <ms> <n>             N logs stored with a slow server: ours (8 and 32 in flight) vs naive
  *   throughput <n>               the tracker's delivered logs/s with a backlog
  *   memory <runs> <http|instant> heap before/after <runs> invocations (flushed, GC)
  *   down <runs> <maxQueued>      server down: heap and drops as runs pile up
@@ -314,7 +315,7 @@ const sizes = async () => {
     for (let r = -1; r < 4; r++) {
       for (const kind of r % 2 === 0 ? (["none", "ours"] as const) : (["ours", "none"] as const)) {
         const options = { callbacks: kind === "none" ? [] : [parked] }
-        for (let i = 0; i < (r < 0 ? 50 : inlineN / 4); i++) {
+        for (let i = 0; i < (r < 0 ? Math.min(inlineN, 1000) : inlineN / 4); i++) {
           const t = process.hrtime.bigint()
           await model.invoke(input, options)
           if (r >= 0) samples[kind].push(Number(process.hrtime.bigint() - t) / 1000)
@@ -348,6 +349,37 @@ const sizes = async () => {
   }
   await keepAlive(live.ours.shutdown())
   return out
+}
+
+/**
+ * Time until `n` logs are stored when the server takes `latencyMs` per call (an emulator latency
+ * fault standing in for a WAN round trip): our handler at the default concurrency (8) and at 32,
+ * and the naive handler (one call at a time through LangChain's serial callback queue).
+ */
+const latency = async (latencyMs: number, n: number) => {
+  await fetch(`${url}/emulator/faults`, {
+    method: "POST",
+    body: JSON.stringify({ route: "/log-request", latencyMs })
+  })
+  const handlers = handlersFor()
+  const wide = new PromptLayerCallbackHandler({
+    apiKey,
+    baseURL: url,
+    plTags: ["bench"],
+    maxQueued: 200_000,
+    concurrency: 32
+  })
+  const model = makeModel(1024)
+  const input = makeInput(1024)
+  const ours = newBlock()
+  const naive = newBlock()
+  const oursWide = newBlock()
+  await runBlock("ours", n, model, input, handlers, ours)
+  await runBlock("ours", n, model, input, { ...handlers, ours: wide }, oursWide)
+  await runBlock("naive", n, model, input, handlers, naive)
+  await fetch(`${url}/emulator/faults`, { method: "DELETE" })
+  await keepAlive(Promise.all([handlers.ours.shutdown(), wide.shutdown()]))
+  return { latencyMs, n, ours: summary(ours, n), oursWide: summary(oursWide, n), naive: summary(naive, n) }
 }
 
 const throughput = async (n: number) => {
@@ -484,6 +516,8 @@ const main = async () => {
       return inline(Number(args[0] ?? 10_000), Number(args[1] ?? 5))
     case "sizes":
       return sizes()
+    case "latency":
+      return latency(Number(args[0] ?? 20), Number(args[1] ?? 500))
     case "throughput":
       return throughput(Number(args[0] ?? 10_000))
     case "memory":

@@ -242,13 +242,7 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
           })
         ).pipe(traced("templates.publish", "POST /rest/prompt-templates")),
       all: listTemplates,
-      stream: (params) =>
-        Stream.paginateChunkEffect(params?.page ?? 1, (page) =>
-          Effect.map(listTemplates({ ...params, page }), (response) => [
-            Chunk.fromIterable(response.items),
-            response.has_next && response.items.length > 0 ? Option.some(page + 1) : Option.none()
-          ])
-        )
+      stream: streamTemplates(listTemplates)
     }
   })
 })
@@ -257,6 +251,23 @@ const redactApiKeyHeader = (names: ReadonlyArray<string | RegExp>): ReadonlyArra
   names.some((name) => (typeof name === "string" ? name.toLowerCase() === "x-api-key" : name.test("x-api-key")))
     ? names
     : [...names, "x-api-key"]
+
+/**
+ * Every page of a template listing from `params.page` (default 1) on, as a stream: what
+ * `templates.stream` does over `templates.all`, for any implementation of `all`.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const streamTemplates =
+  (all: Service["templates"]["all"]) =>
+  (params?: S.ListTemplatesParams): Stream.Stream<S.TemplateListItem, PromptLayerError> =>
+    Stream.paginateChunkEffect(params?.page ?? 1, (page) =>
+      Effect.map(all({ ...params, page }), (response) => [
+        Chunk.fromIterable(response.items),
+        response.has_next && response.items.length > 0 ? Option.some(page + 1) : Option.none()
+      ])
+    )
 
 /**
  * The client as a layer; provide an `HttpClient`, a {@link PromptLayerConfig} and a

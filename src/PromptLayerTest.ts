@@ -32,17 +32,15 @@
  *
  * @since 0.1.0
  */
-import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import * as Http from "./internal/http.js"
 import * as Store from "./internal/store.js"
-import { PromptLayerClient, type Service as ClientService } from "./PromptLayerClient.js"
+import { PromptLayerClient, type Service as ClientService, streamTemplates } from "./PromptLayerClient.js"
 import { DecodeError, type PromptLayerError, ValidationError } from "./PromptLayerError.js"
 import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 import * as S from "./PromptLayerSchema.js"
@@ -375,13 +373,7 @@ export const make = (options: Options = {}): Instance => {
           schema: S.PublishTemplateResponse
         }),
       all: listTemplates,
-      stream: (params) =>
-        Stream.paginateChunkEffect(params?.page ?? 1, (page) =>
-          Effect.map(listTemplates({ ...params, page }), (response) => [
-            Chunk.fromIterable(response.items),
-            response.has_next && response.items.length > 0 ? Option.some(page + 1) : Option.none()
-          ])
-        )
+      stream: streamTemplates(listTemplates)
     }
   }
 

@@ -167,12 +167,13 @@ describe("Reliability: fault matrix (tracker → client → emulator)", () => {
     ))
 
   it("latency beyond the per-attempt timeout: the attempt times out, is retried, and the log is stored once", () =>
-    withEmulator([{ route: "/log-request", latencyMs: 600, times: 5 }], async (emulator) => {
+    // Timeouts far from the normal latency, so that a loaded CI machine does not time out a normal call.
+    withEmulator([{ route: "/log-request", latencyMs: 3000, times: 5 }], async (emulator) => {
       const outcome = await run({
         baseUrl: emulator.url,
         apiKey: emulator.apiKey,
         n: 30,
-        retry: { ...fast, maxAttempts: 4, attemptTimeout: "150 millis" },
+        retry: { ...fast, maxAttempts: 4, attemptTimeout: "1 second" },
         emulator: () => emulator
       })
       assertNothingLost(outcome)
@@ -195,10 +196,10 @@ describe("Reliability: fault matrix (tracker → client → emulator)", () => {
             body: Buffer.concat(chunks)
           })
           const text = await upstream.text()
-          // The write is stored; the answer of the first K calls comes after the client's 150 ms timeout.
+          // The write is stored; the answer of the first K calls comes after the client's 1 s timeout.
           if (delayed < K) {
             delayed++
-            await new Promise((r) => setTimeout(r, 500))
+            await new Promise((r) => setTimeout(r, 2500))
           }
           if (res.destroyed) return
           res.writeHead(upstream.status, { "content-type": "application/json" })
@@ -212,7 +213,7 @@ describe("Reliability: fault matrix (tracker → client → emulator)", () => {
           baseUrl: `http://127.0.0.1:${port}`,
           apiKey: emulator.apiKey,
           n: 30,
-          retry: { ...fast, maxAttempts: 4, attemptTimeout: "150 millis" },
+          retry: { ...fast, maxAttempts: 4, attemptTimeout: "1 second" },
           emulator: () => emulator
         })
         assertNothingLost(outcome)

@@ -100,7 +100,7 @@ describe("Reliability: shutdown of a child process", () => {
 
   it("no flush, SIGTERM: the shutdown hook delivers all 500 within its deadline, then the process exits 0", () =>
     withEmulator(async (emulator) => {
-      parkWorkers(emulator, 1)
+      parkWorkers(emulator, 3)
       const run = runChild(emulator, "sigterm")
       await run.waitFor("READY")
       const atSignal = storedFor(emulator, "sigterm").rows
@@ -133,7 +133,7 @@ describe("Reliability: shutdown of a child process", () => {
 
   it("no flush, every log in retry backoff when the script ends: beforeExit hook delivers all 500", () =>
     withEmulator(async (emulator) => {
-      parkWorkers(emulator, 1.5)
+      parkWorkers(emulator, 3)
       const run = runChild(emulator, "beforeExit")
       const done = JSON.parse((await run.waitFor("DONE ")).slice(5)) as { delivered: number; deadlineHit: boolean }
       const { code } = await run.exited
@@ -146,7 +146,8 @@ describe("Reliability: shutdown of a child process", () => {
 
   it("control — no flush and no hook: the process exits while its logs sleep in (unref'd) backoff, and they are lost", () =>
     withEmulator(async (emulator) => {
-      parkWorkers(emulator, 1.5)
+      // Longer than the child's 500 invocations take, even on a loaded machine.
+      parkWorkers(emulator, 5)
       const run = runChild(emulator, "none")
       const { code } = await run.exited
       assert.strictEqual(code, 0)

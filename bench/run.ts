@@ -12,7 +12,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import autocannon from "autocannon"
-import { topFrames } from "./support/profile.js"
+import { inclusiveShares, topFrames } from "./support/profile.js"
 
 const here = Path.dirname(fileURLToPath(import.meta.url))
 const root = Path.resolve(here, "..")
@@ -279,6 +279,32 @@ const main = async () => {
   }
   const emulatorProfile = topFrames(biggest(Path.join(profiles, "emulator")), 12)
   const trackerProfile = topFrames(biggest(Path.join(profiles, "tracker")), 12)
+  type Frame = { functionName: string; url: string }
+  const common: Record<string, (f: Frame) => boolean> = {
+    "garbage collector": (f) => f.functionName === "(garbage collector)",
+    "socket writes (writev)": (f) => f.functionName === "writev",
+    "Schema validation / decoding (effect Schema, ParseResult)": (f) =>
+      /effect\/dist\/esm\/(Schema|ParseResult)\.js/.test(f.url),
+    "Effect runtime (effect, all)": (f) => f.url.includes("node_modules/effect/")
+  }
+  const trackerShares = inclusiveShares(biggest(Path.join(profiles, "tracker")), {
+    "Node's fetch (undici), incl. its stream machinery": (f) =>
+      f.url.includes("undici") || (f.functionName === "fetch" && f.url.includes("node:internal/bootstrap")),
+    "@effect/platform HttpClient": (f) => f.url.includes("@effect/platform"),
+    ...common,
+    "handler + blueprint conversion (own code)": (f) =>
+      f.url.includes("/src/PromptLayerCallbackHandler.ts") || f.url.includes("/src/internal/blueprint.ts"),
+    "tracker (own code)": (f) => f.url.includes("/src/PromptLayerTracker.ts"),
+    "client + http helpers (own code)": (f) =>
+      f.url.includes("/src/PromptLayerClient.ts") || f.url.includes("/src/internal/http.ts"),
+    "LangChain (@langchain/core)": (f) => f.url.includes("@langchain/core")
+  })
+  const emulatorShares = inclusiveShares(biggest(Path.join(profiles, "emulator")), {
+    "web Request/Headers built per request (undici, in the node:http adapter)": (f) => f.url.includes("undici"),
+    "@effect/platform router / HttpServer": (f) => f.url.includes("@effect/platform"),
+    ...common,
+    "store: validation, copy, response body (own code)": (f) => f.url.includes("/src/internal/store.ts")
+  })
 
   const elapsedS = (Date.now() - started) / 1000
   log(`done in ${elapsedS.toFixed(0)} s; writing bench/RESULTS.md (raw results and profiles in ${profiles})`)
@@ -299,6 +325,8 @@ const main = async () => {
       down,
       emulatorProfile,
       trackerProfile,
+      trackerShares,
+      emulatorShares,
       quick
     })
   )
@@ -327,6 +355,8 @@ const render = (r: {
   down: Down
   emulatorProfile: ReturnType<typeof topFrames>
   trackerProfile: ReturnType<typeof topFrames>
+  trackerShares: Record<string, number>
+  emulatorShares: Record<string, number>
   quick: boolean
 }) => {
   const { inline, hotpath: h, latency: l, sizes, cap, throughput: t, memory: m, memoryHttp: mh, down: d } = r
@@ -351,6 +381,17 @@ const render = (r: {
   const flat = sizes.every((s) => s.inline.ours.p50 - s.inline.none.p50 <= Math.max(25, extra1k + 15))
   const share = t.logsPerSecond / cap.requestsPerSecond
   const plateau = d.samples.slice(Math.floor(d.samples.length / 2)).map((s) => s.heapUsedMB)
+  const shares = (m: Record<string, number>) =>
+    [
+      "| inclusive CPU (samples with this on the stack) | |",
+      "| ---: | --- |",
+      ...Object.entries(m)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `| ${(v * 100).toFixed(1)}% | ${k} |`)
+    ].join("\n")
+  const perLogUs = 1e6 / t.logsPerSecond
+  const emulatorUs = 1e6 / cap.requestsPerSecond
+  const downPlateau = Math.max(...plateau) - d.before.heapUsedMB
   const frames = (p: ReturnType<typeof topFrames>) =>
     [
       "| self time | frame |",
@@ -391,6 +432,46 @@ move between runs, the ratios much less.
 | Heap growth after ${m.runs} runs < 5 MB | ${m.growthMB.toFixed(2)} MB (handler + tracker, in-process client); ${mh.growthMB.toFixed(2)} MB after ${mh.runs} runs over HTTP | ${ok(m.growthMB < 5)} / ${ok(mh.growthMB < 5)} |
 | Server down: memory plateaus, drops counted | heap ${plateau.map((x) => x.toFixed(1)).join(", ")} MB over the second half; ${d.final.dropped} dropped, counted | ${ok(Math.max(...plateau) - Math.min(...plateau) < 5 && d.final.dropped > 0)} |
 | Hot path flat in payload size (no growth beyond noise, each ≤ 25 µs or within 15 µs of 1 KB) | ${sizes.map((s) => `${s.label}: +${f1(s.inline.ours.p50 - s.inline.none.p50)} µs`).join(", ")} | ${ok(flat)} |
+
+### Targets not met, and their measured causes
+
+${
+  ours.wallP50 > 25
+    ? `- **Inline cost with delivery running (+${f1(ours.wallP50)} µs median).** The handler's own work is ${f1(inlineExtra.p50)} µs
+  (1a). The rest is delivery work of the same process that runs inside the timed \`invoke\`
+  window: LangChain's \`invoke\` yields to the event loop, and our tracker spends ${f0(h.ours.totalCpuUsPerCall - h.none.totalCpuUsPerCall)} µs of CPU per log
+  in the background against ${f0(h.naive.totalCpuUsPerCall - h.none.totalCpuUsPerCall)} µs for the naive handler (1b, total CPU). The naive handler's
+  cost lands outside the window because LangChain's serial callback queue lets it send one log at a time.
+`
+    : ""
+}${
+  speedup < 10
+    ? `- **${speedup.toFixed(2)}× instead of ≥ 10× on loopback.** Two measured causes. (1) The ceiling: the naive
+  handler already stores ${f0(h.naive.n / (h.naive.storedMs / 1000))} logs/s (one loopback round trip each), and the emulator cannot take
+  more than ${f0(cap.requestsPerSecond)} req/s (autocannon), so no handler can be more than ${ceiling.toFixed(1)}× faster here. (2) Our tracker's
+  process is CPU-bound: about ${f0(perLogUs)} µs of CPU per delivered log (${f0(t.logsPerSecond)} logs/s on one core), against about
+  ${f0(h.naive.totalCpuUsPerCall - h.none.totalCpuUsPerCall)} µs for the naive handler. The profile (section 2) puts the bulk in Node's \`fetch\` (undici)
+  and the Effect HTTP client and runtime above it; the handler's conversion and the tracker's own code are a
+  few percent. With server latency the comparison is about round trips: ${slowSpeedup.toFixed(1)}× at the default 8 deliveries in
+  flight (8× is the most that concurrency allows), ${slowSpeedupWide.toFixed(1)}× with \`concurrency: 32\`.
+`
+    : ""
+}${
+  share < 0.8
+    ? `- **${(share * 100).toFixed(0)}% of the emulator's capacity instead of ≥ 80%.** The emulator is not the bottleneck: it
+  answers ${f0(cap.requestsPerSecond)} req/s (~${f0(emulatorUs)} µs each) from a load generator, so at the tracker's
+  ${f0(t.logsPerSecond)} logs/s it is busy about ${(share * 100).toFixed(0)}% of the time. The tracker's process is (see the inclusive profile in section 2): ~${f0(perLogUs)} µs of CPU per log.
+`
+    : ""
+}${
+  m.growthMB < 5
+    ? `- Memory after ${m.runs} runs is measured over an in-process client, not over HTTP: ${m.runs} deliveries over HTTP
+  would take about ${f0((m.runs * perLogUs) / 1e6)} s alone on this machine, beyond the 10-minute budget; over HTTP, ${mh.runs} runs are measured.
+`
+    : ""
+}- Server down: the heap plateaus ${f1(downPlateau)} MB above the start, reached after ~10 000 drops rather than at
+  \`maxQueued\` (${d.maxQueued}): the tracker remembers the outcome of the last \`rememberRuns\` (10 000) runs for
+  \`requestIdFor\`, each dropped one as an error object with a stack trace: at most ~${f1((downPlateau * 1024) / 10_000)} KB per remembered run.
 
 ## 1. Hot-path cost (FakeListChatModel, 1 KB prompt and answer)
 
@@ -469,7 +550,15 @@ Stored: ${t.stored} of ${t.n}; tracker counters ${JSON.stringify(t.stats)}.
 
 ### Where the time goes
 
-The emulator, under autocannon with \`node --cpu-prof\` (${f0(r.capProfiled.requestsPerSecond)} req/s while profiled), by package:
+The tracker's process (2000 invocations then flush, \`--cpu-prof\`), inclusive:
+
+${shares(r.trackerShares)}
+
+The emulator under autocannon (\`--cpu-prof\`), inclusive:
+
+${shares(r.emulatorShares)}
+
+The emulator, under autocannon with \`node --cpu-prof\` (${f0(r.capProfiled.requestsPerSecond)} req/s while profiled), self time by package:
 
 ${packages(r.emulatorProfile)}
 
@@ -477,7 +566,7 @@ Top frames (self time):
 
 ${frames(r.emulatorProfile)}
 
-The tracker's process (3000 invocations then flush, \`--cpu-prof\`), by package:
+The tracker's process, self time by package:
 
 ${packages(r.trackerProfile)}
 

@@ -75,3 +75,41 @@ export const topFrames = (
       .map(([name, micros]) => ({ name, selfMs: micros / 1000, share: total === 0 ? 0 : micros / total }))
   return { frames: sorted(frames), packages: sorted(packages), totalMs: total / 1000 }
 }
+
+/**
+ * Share of the profile's (non-idle) samples whose call stack contains a frame matching each
+ * predicate: inclusive time, e.g. "everything under undici's fetch".
+ */
+export const inclusiveShares = (
+  file: string,
+  groups: Record<string, (frame: { functionName: string; url: string }) => boolean>
+): Record<string, number> => {
+  const profile = JSON.parse(Fs.readFileSync(file, "utf8")) as CpuProfile & {
+    nodes: ReadonlyArray<ProfileNode & { children?: ReadonlyArray<number> }>
+  }
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parent = new Map<number, number>()
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const memo = new Map<number, Set<string>>()
+  const groupsOf = (id: number): Set<string> => {
+    const known = memo.get(id)
+    if (known !== undefined) return known
+    const p = parent.get(id)
+    const set = new Set(p === undefined ? [] : groupsOf(p))
+    const frame = byId.get(id)!.callFrame
+    for (const [name, test] of Object.entries(groups)) if (test(frame)) set.add(name)
+    memo.set(id, set)
+    return set
+  }
+  const totals: Record<string, number> = Object.fromEntries(Object.keys(groups).map((k) => [k, 0]))
+  let total = 0
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i]!
+    const frame = byId.get(id)!.callFrame
+    if (frame.functionName === "(idle)" || frame.functionName === "(program)") continue
+    const micros = profile.timeDeltas[i] ?? 0
+    total += micros
+    for (const g of groupsOf(id)) totals[g] = (totals[g] ?? 0) + micros
+  }
+  return Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, total === 0 ? 0 : v / total]))
+}

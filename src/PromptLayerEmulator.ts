@@ -13,6 +13,9 @@
  * | POST `/rest/track-score\|metadata\|prompt\|group\|request` | documented aliases |
  * | POST, GET `/prompt-templates/{name or id}`; GET `/prompt-templates`; POST `/rest/prompt-templates` (201) | prompt registry |
  * | POST `/v1/traces` | OTLP JSON; spans kept (GET `/emulator/spans`) |
+ * | GET `/workflows/{name or id}`; POST `/workflows/{name or id}/run` (201; 202 with `callback_url`) | workflows of {@link Options.workflows} or `store.publishWorkflow` |
+ * | GET `/workflow-version-execution-results?workflow_version_execution_id&return_all_outputs` | node results, or the final output |
+ * | POST `/ws-token-request-library?capability=...` (201) | a fake token: no WebSocket is served |
  * | GET `/emulator/requests[/{id}]`, `/emulator/templates`, `/emulator/stats`; POST `/emulator/reset` | read API (no auth) |
  * | GET, POST, DELETE `/emulator/faults` | fault rules ({@link FaultRule}) |
  * | GET `/`, `/requests/{id}` | dashboard |
@@ -20,6 +23,12 @@
  * Failures answer like the real server: 401 `{ success: false, message }` for a missing or wrong
  * key, 400 for malformed JSON, 422 `{ detail: [{ loc, msg, type }] }` for a body of the wrong
  * shape, 404 `{ success: false, message }` for an unknown request, group, template, version or label.
+ *
+ * Workflows run synchronously when posted: each output node's value is taken from the workflow's
+ * definition ({@link WorkflowDefinition}), a string rendered as an f-string over the run's
+ * `input_variables`, so results are final (200) at once. There is no WebSocket (Centrifugo) server,
+ * so the official SDKs' `runWorkflow`, which waits on one, is not supported: run, then poll
+ * `/workflow-version-execution-results`. A `callback_url` gets 202 but is never called.
  *
  * @example
  * ```ts
@@ -64,16 +73,18 @@ import * as Dashboard from "./internal/dashboard.js"
 import { type ActiveFault, type FaultRule, Faults, parseRule } from "./internal/faults.js"
 import * as NodeHttp from "./internal/nodeHttp.js"
 import { Persister, writeAtomicallySync } from "./internal/persistence.js"
-import { isStoreFailure, type Snapshot, Store, type StoredRequest } from "./internal/store.js"
+import { isStoreFailure, type Snapshot, Store, type StoredRequest, type WorkflowDefinition } from "./internal/store.js"
 import type * as S from "./PromptLayerSchema.js"
 
 export type { ActiveFault, FaultRule } from "./internal/faults.js"
 export type { StoredRequest, StoredTemplate, StoredSpan, Snapshot } from "./internal/store.js"
 export type { PromptLink, StoredVersion, StoreOptions, ValidationDetail } from "./internal/store.js"
+export type { StoredExecution, StoredWorkflow, WorkflowDefinition, WorkflowNodeResult } from "./internal/store.js"
 
 /**
  * The in-memory PromptLayer state machine the emulator serves (no HTTP): `logRequest`,
- * `trackScore`, `publishTemplate`, `getTemplate`, `listTemplates`, `requests()`, `snapshot()`, ...
+ * `trackScore`, `publishTemplate`, `getTemplate`, `listTemplates`, `publishWorkflow`, `runWorkflow`, `requests()`,
+ * `snapshot()`, ...
  * Methods throw a {@link StoreFailure} carrying the `{ status, body }` the server answers with.
  *
  * @since 0.1.0
@@ -145,6 +156,12 @@ export interface Options {
   readonly seed?: number | undefined
   /** Templates to publish at start (skipped when a template of that name already exists). */
   readonly templates?: ReadonlyArray<S.PublishTemplateInput> | undefined
+  /**
+   * Workflows to serve, published at start (skipped when a workflow of that name already exists):
+   * `{ name, outputs? }`, the output nodes' values by node name, strings being f-string templates
+   * over the run's input variables, e.g. `{ name: "greet", outputs: { Answer: "Hello {name}" } }`.
+   */
+  readonly workflows?: ReadonlyArray<WorkflowDefinition> | undefined
 }
 
 /**
@@ -229,7 +246,14 @@ const loadDataFile = (store: Store, file: string): Effect.Effect<void, EmulatorE
   })
 
 const numeric = (value: string | null) => (value !== null && /^\d+$/.test(value) ? Number(value) : (value ?? undefined))
-const bool = (value: string | null) => (value === null ? undefined : value === "true" || value === "1" ? true : value)
+const bool = (value: string | null) =>
+  value === null
+    ? undefined
+    : value === "true" || value === "1"
+      ? true
+      : value === "false" || value === "0"
+        ? false
+        : value
 
 const defined = (record: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)))
@@ -264,6 +288,15 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       } catch (error) {
         const detail = isStoreFailure(error) ? JSON.stringify(error.body) : String(error)
         return yield* new EmulatorError({ reason: "Options", message: `templates: ${detail}` })
+      }
+    }
+    for (const workflow of options.workflows ?? []) {
+      if (store.workflowsList().some((w) => w.name === workflow.name)) continue
+      try {
+        store.publishWorkflow(workflow)
+      } catch (error) {
+        const detail = isStoreFailure(error) ? JSON.stringify(error.body) : String(error)
+        return yield* new EmulatorError({ reason: "Options", message: `workflows: ${detail}` })
       }
     }
 
@@ -541,6 +574,42 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       )
     )
 
+    // Workflows run synchronously; there is no WebSocket, so clients poll the results route.
+    const workflows = HttpRouter.empty.pipe(
+      HttpRouter.get(
+        "/workflows/:identifier",
+        api(({ params }) => ok(200, store.getWorkflow(identifier(params))))
+      ),
+      HttpRouter.post(
+        "/workflows/:identifier/run",
+        api(({ body, params }) => {
+          const { api_key: _key, ...rest } = body
+          const started = store.runWorkflow(identifier(params), rest)
+          return ok(typeof rest.callback_url === "string" ? 202 : 201, started)
+        })
+      ),
+      HttpRouter.get(
+        "/workflow-version-execution-results",
+        api(({ url }) =>
+          ok(
+            200,
+            store.workflowResults(
+              defined({
+                workflow_version_execution_id: numeric(url.searchParams.get("workflow_version_execution_id")),
+                return_all_outputs: bool(url.searchParams.get("return_all_outputs"))
+              })
+            )
+          )
+        )
+      ),
+      HttpRouter.post(
+        "/ws-token-request-library",
+        api(({ url }) =>
+          ok(201, store.wsToken(defined({ capability: url.searchParams.get("capability") ?? undefined })))
+        )
+      )
+    )
+
     // Read API and dashboard: no auth, local development only.
     const local = HttpRouter.empty.pipe(
       HttpRouter.get(
@@ -609,7 +678,7 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       )
     )
 
-    const app = HttpRouter.concat(router, local).pipe(
+    const app = HttpRouter.concat(HttpRouter.concat(router, workflows), local).pipe(
       Effect.catchTag("RouteNotFound", () =>
         Effect.map(
           read((request) => request),

@@ -645,6 +645,206 @@ export const ListTemplatesResponse = Schema.Struct(
 export type ListTemplatesResponse = typeof ListTemplatesResponse.Type
 
 // =============================================================================
+// Workflows
+// =============================================================================
+
+/**
+ * Any JSON value: null, a boolean, a number, a string, an array or an object of JSON values.
+ *
+ * @since 0.1.0
+ * @category Building blocks
+ */
+export const JsonValue: Schema.Schema<JsonValue> = Schema.Union(
+  Schema.Null,
+  Schema.Boolean,
+  Schema.Number,
+  Schema.String,
+  Schema.Array(Schema.suspend(() => JsonValue)),
+  Schema.Record({ key: Schema.String, value: Schema.suspend(() => JsonValue) })
+).annotations({ identifier: "JsonValue" })
+
+/**
+ * @since 0.1.0
+ * @category Building blocks
+ */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | ReadonlyArray<JsonValue>
+  | { readonly [key: string]: JsonValue }
+
+/**
+ * The workflow (agent) of `GET /workflows/{workflow_id_or_name}`.
+ *
+ * @since 0.1.0
+ * @category Workflows
+ */
+export const Workflow = Schema.Struct(
+  {
+    id: Id,
+    name: Schema.String,
+    workspace_id: Schema.optional(Schema.NullOr(Schema.Int)),
+    user_id: Schema.optional(Schema.NullOr(Schema.Int)),
+    is_draft: Schema.optional(Schema.Boolean),
+    is_deleted: Schema.optional(Schema.Boolean)
+  },
+  Extra
+).annotations({ identifier: "Workflow" })
+
+/**
+ * Response of `GET /workflows/{workflow_id_or_name}`: `{ success, workflow: { id, name, ... } }`
+ * (the shape the Python SDK reads to resolve a workflow name to its id).
+ *
+ * @since 0.1.0
+ * @category Workflows
+ */
+export const WorkflowResponse = Schema.Struct(
+  {
+    success: Schema.Boolean,
+    workflow: Workflow
+  },
+  Extra
+).annotations({ identifier: "WorkflowResponse" })
+
+/**
+ * @since 0.1.0
+ * @category Workflows
+ */
+export type WorkflowResponse = typeof WorkflowResponse.Type
+
+/**
+ * Body of `POST /workflows/{workflow_name_or_id}/run`. `workflow_label_name` and
+ * `workflow_version_number` are mutually exclusive; with a `callback_url` the server answers 202.
+ * (The Python SDK also sends `channel_name_suffix`, kept as an extra field.)
+ *
+ * @since 0.1.0
+ * @category Workflows
+ */
+export const RunWorkflowBody = Schema.Struct(
+  {
+    input_variables: Schema.optional(Schema.NullOr(Variables)),
+    metadata: Schema.optional(Schema.NullOr(Metadata)),
+    workflow_label_name: Schema.optional(Schema.NullOr(Name)),
+    workflow_version_number: Schema.optional(Schema.NullOr(Id)),
+    return_all_outputs: Schema.optional(Schema.NullOr(Schema.Boolean)),
+    callback_url: Schema.optional(Schema.NullOr(Schema.String))
+  },
+  Extra
+).annotations({ identifier: "RunWorkflowBody" })
+
+/**
+ * @since 0.1.0
+ * @category Workflows
+ */
+export type RunWorkflowInput = typeof RunWorkflowBody.Encoded
+
+/**
+ * Response of `POST /workflows/{workflow_name_or_id}/run` (201; 202 with a `callback_url`): the id
+ * of the execution whose results `GET /workflow-version-execution-results` returns.
+ *
+ * @since 0.1.0
+ * @category Workflows
+ */
+export const RunWorkflowResponse = Schema.Struct(
+  {
+    success: Schema.Boolean,
+    message: Schema.String,
+    warning: Schema.optional(Schema.NullOr(Schema.String)),
+    workflow_version_execution_id: Id
+  },
+  Extra
+).annotations({ identifier: "RunWorkflowResponse" })
+
+/**
+ * @since 0.1.0
+ * @category Workflows
+ */
+export type RunWorkflowResponse = typeof RunWorkflowResponse.Type
+
+/**
+ * The result of one node of a workflow execution. `status` is `SUCCESS` or `FAILURE` once
+ * finished (`QUEUED` or `RUNNING` before).
+ *
+ * @since 0.1.0
+ * @category Workflows
+ */
+export const WorkflowNodeResult = Schema.Struct(
+  {
+    status: Schema.String,
+    value: Schema.Unknown,
+    error_message: Schema.optional(Schema.NullOr(Schema.String)),
+    raw_error_message: Schema.optional(Schema.NullOr(Schema.String)),
+    is_output_node: Schema.Boolean
+  },
+  Extra
+).annotations({ identifier: "WorkflowNodeResult" })
+
+/**
+ * The results of every node of an execution, by node name (`return_all_outputs=true`).
+ *
+ * @example
+ * ```ts
+ * // { "Node 1": { status: "SUCCESS", value: "AAA", error_message: null, raw_error_message: null, is_output_node: true } }
+ * ```
+ *
+ * @since 0.1.0
+ * @category Workflows
+ */
+export const WorkflowNodeResults = Schema.Record({ key: Schema.String, value: WorkflowNodeResult }).annotations({
+  identifier: "WorkflowNodeResults"
+})
+
+/**
+ * Response of `GET /workflow-version-execution-results?workflow_version_execution_id=&return_all_outputs=`:
+ * the node results ({@link WorkflowNodeResults}) with `return_all_outputs=true`, otherwise the
+ * final output, which may be any JSON value (`"AAA"`). 200 when finished, 202 while running.
+ *
+ * @since 0.1.0
+ * @category Workflows
+ */
+export const WorkflowResultsResponse = Schema.Union(WorkflowNodeResults, JsonValue).annotations({
+  identifier: "WorkflowResultsResponse"
+})
+
+/**
+ * @since 0.1.0
+ * @category Workflows
+ */
+export type WorkflowResultsResponse = typeof WorkflowResultsResponse.Type
+
+/**
+ * Response of `POST /ws-token-request-library?capability=<channel>` (201): a token for PromptLayer's
+ * Centrifugo WebSocket, with the channels it may subscribe to (`capability`, channel → operations).
+ *
+ * @since 0.1.0
+ * @category Workflows
+ */
+export const WsTokenResponse = Schema.Struct(
+  {
+    success: Schema.Boolean,
+    token_details: Schema.Struct(
+      {
+        token: Schema.String,
+        expires: Schema.Number,
+        issued: Schema.Number,
+        capability: Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }),
+        clientId: Schema.optional(Schema.NullOr(Schema.String))
+      },
+      Extra
+    )
+  },
+  Extra
+).annotations({ identifier: "WsTokenResponse" })
+
+/**
+ * @since 0.1.0
+ * @category Workflows
+ */
+export type WsTokenResponse = typeof WsTokenResponse.Type
+
+// =============================================================================
 // Errors on the wire
 // =============================================================================
 

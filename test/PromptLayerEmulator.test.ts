@@ -4,7 +4,8 @@
  */
 import * as Zlib from "node:zlib"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Either, Schema } from "effect"
+import { PromptLayerSchema as S } from "promptlayer-effect"
 import { PromptLayerEmulator, startEmulator } from "promptlayer-effect/emulator"
 import { chat, fastRetry, withClient } from "./support/emulatorClient.js"
 
@@ -735,6 +736,237 @@ describe("Store (the state machine shared with the in-memory test layer)", () =>
     assert.deepStrictEqual(copy.counts(), { requests: 0, groups: 0, templates: 0, versions: 0, spans: 0 })
     assert.strictEqual((copy.logRequest(logBody) as { id: number }).id, 1)
     assert.throws(() => copy.restore({ format: "other" } as never))
+  })
+})
+
+describe("workflows", () => {
+  const workflows: ReadonlyArray<PromptLayerEmulator.WorkflowDefinition> = [
+    { name: "greet", outputs: { Config: { retries: 1 }, Greeting: "Hello {name}, {{literally}}!" } },
+    { name: "echo" }
+  ]
+  const key = (emulator: Started) => ({ "x-api-key": emulator.apiKey })
+  const results = (emulator: Started, id: number, all: boolean) =>
+    call(
+      emulator,
+      "GET",
+      `/workflow-version-execution-results?workflow_version_execution_id=${id}&return_all_outputs=${all}`,
+      { headers: key(emulator) }
+    )
+  const decodes = (schema: Schema.Schema<any, any>, json: unknown) => {
+    const decoded = Schema.decodeUnknownEither(schema)(json)
+    assert.isTrue(Either.isRight(decoded), `${String(Either.isLeft(decoded) && decoded.left)}`)
+  }
+
+  it("GET /workflows/{name or id}: the workflow; 404 unknown; 401 without or with a wrong key", async () => {
+    await withEmulator({ workflows }, async (emulator) => {
+      const byName = await call(emulator, "GET", "/workflows/echo", { headers: key(emulator) })
+      assert.strictEqual(byName.status, 200)
+      decodes(S.WorkflowResponse, byName.json)
+      assert.deepStrictEqual(byName.json, {
+        success: true,
+        workflow: { id: 2, workspace_id: 1, user_id: null, name: "echo", is_draft: false, is_deleted: false }
+      })
+      const byId = await call(emulator, "GET", "/workflows/1", { headers: { "X-Api-Key": emulator.apiKey } })
+      assert.strictEqual(byId.json.workflow.name, "greet")
+      const unknown = await call(emulator, "GET", "/workflows/nope", { headers: key(emulator) })
+      assert.strictEqual(unknown.status, 404)
+      assert.deepStrictEqual(unknown.json, { success: false, message: "Workflow 'nope' not found" })
+      assertUnauthorized(await call(emulator, "GET", "/workflows/echo"), "no key")
+      assertUnauthorized(await call(emulator, "GET", "/workflows/echo", { headers: { "x-api-key": "wrong" } }), "wrong")
+    })
+  })
+
+  it("POST /workflows/{name or id}/run runs at once: outputs rendered over input_variables, polled as results", async () => {
+    await withEmulator({ workflows }, async (emulator) => {
+      const run = await call(emulator, "POST", "/workflows/greet/run", {
+        body: { input_variables: { name: "Ada" }, metadata: { env: "test" }, return_all_outputs: false },
+        headers: key(emulator)
+      })
+      assert.strictEqual(run.status, 201, run.text)
+      decodes(S.RunWorkflowResponse, run.json)
+      assert.deepStrictEqual(run.json, {
+        success: true,
+        message: "Workflow execution created successfully",
+        warning: null,
+        workflow_version_execution_id: 1
+      })
+      const all = await results(emulator, 1, true)
+      assert.strictEqual(all.status, 200)
+      decodes(S.WorkflowNodeResults, all.json)
+      const node = (value: unknown) => ({
+        status: "SUCCESS",
+        value,
+        error_message: null,
+        raw_error_message: null,
+        is_output_node: true
+      })
+      assert.deepStrictEqual(all.json, { Config: node({ retries: 1 }), Greeting: node("Hello Ada, {literally}!") })
+      const final = await results(emulator, 1, false)
+      assert.strictEqual(final.status, 200)
+      decodes(S.WorkflowResultsResponse, final.json)
+      assert.strictEqual(final.json, "Hello Ada, {literally}!")
+      assert.deepStrictEqual((await results(emulator, 1, false)).json, final.json) // results can be read again
+      // by id, key in the body; a workflow without outputs echoes its input variables
+      const echo = await call(emulator, "POST", "/workflows/2/run", {
+        body: { input_variables: { x: [1, 2] }, api_key: emulator.apiKey }
+      })
+      assert.strictEqual(echo.status, 201, echo.text)
+      assert.strictEqual(echo.json.workflow_version_execution_id, 2)
+      assert.deepStrictEqual((await results(emulator, 2, false)).json, { x: [1, 2] })
+      const stored = emulator.store.workflowExecutions()
+      assert.deepStrictEqual(
+        stored.map((e) => [e.id, e.workflow_name, e.metadata]),
+        [
+          [2, "echo", null],
+          [1, "greet", { env: "test" }]
+        ]
+      )
+    })
+  })
+
+  it("run: a missing variable fails its node and is named in warning; callback_url is 202", async () => {
+    await withEmulator({ workflows }, async (emulator) => {
+      const run = await call(emulator, "POST", "/workflows/greet/run", { body: {}, headers: key(emulator) })
+      assert.strictEqual(run.status, 201)
+      assert.strictEqual(run.json.warning, "Missing input variables: name")
+      const all = await results(emulator, run.json.workflow_version_execution_id, true)
+      assert.strictEqual(all.json.Greeting.status, "FAILURE")
+      assert.strictEqual(all.json.Greeting.error_message, "Missing input variable: name")
+      assert.isNull(all.json.Greeting.value)
+      assert.strictEqual(all.json.Config.status, "SUCCESS")
+      assert.isNull((await results(emulator, run.json.workflow_version_execution_id, false)).json)
+      const callback = await call(emulator, "POST", "/workflows/echo/run", {
+        body: { callback_url: "http://127.0.0.1:9/never-called" },
+        headers: key(emulator)
+      })
+      assert.strictEqual(callback.status, 202)
+      decodes(S.RunWorkflowResponse, callback.json)
+    })
+  })
+
+  it("run: versions and release labels; 404 unknown workflow, version, label; 400 both; 422 shape; 400 JSON; 401", async () => {
+    await withEmulator({ workflows }, async (emulator) => {
+      emulator.store.publishWorkflow({ name: "greet", outputs: { Out: "v2 {name}" }, release_labels: ["prod"] })
+      emulator.store.publishWorkflow({ name: "greet", outputs: { Out: "v3 {name}" } })
+      assert.deepStrictEqual(emulator.store.workflowsList()[0]!.labels, { prod: 2 })
+      const finalOf = async (body: Record<string, unknown>) => {
+        const run = await call(emulator, "POST", "/workflows/greet/run", {
+          body: { input_variables: { name: "Ada" }, ...body },
+          headers: key(emulator)
+        })
+        assert.strictEqual(run.status, 201, run.text)
+        return (await results(emulator, run.json.workflow_version_execution_id, false)).json
+      }
+      assert.strictEqual(await finalOf({}), "v3 Ada")
+      assert.strictEqual(await finalOf({ workflow_label_name: "prod" }), "v2 Ada")
+      assert.strictEqual(await finalOf({ workflow_version_number: 1 }), "Hello Ada, {literally}!")
+      const post = (path: string, body: unknown) => call(emulator, "POST", path, { body, headers: key(emulator) })
+      const notFound = [
+        await post("/workflows/nope/run", {}),
+        await post("/workflows/greet/run", { workflow_version_number: 9 }),
+        await post("/workflows/greet/run", { workflow_label_name: "staging" })
+      ]
+      assert.deepStrictEqual(
+        notFound.map((r) => [r.status, r.json.message]),
+        [
+          [404, "Workflow 'nope' not found"],
+          [404, "Version 9 of workflow 'greet' not found"],
+          [404, "Release label 'staging' not found for workflow 'greet'"]
+        ]
+      )
+      const both = await post("/workflows/greet/run", { workflow_label_name: "prod", workflow_version_number: 1 })
+      assert.strictEqual(both.status, 400)
+      assert.strictEqual(both.json.success, false)
+      for (const bad of [{ input_variables: "x" }, { metadata: { k: 1 } }, { workflow_version_number: 0 }]) {
+        const response = await post("/workflows/greet/run", bad)
+        assert.strictEqual(response.status, 422, JSON.stringify(bad))
+        assert.isAbove(response.json.detail.length, 0)
+      }
+      const malformed = await call(emulator, "POST", "/workflows/greet/run", { raw: "{", headers: key(emulator) })
+      assert.strictEqual(malformed.status, 400)
+      assertUnauthorized(await call(emulator, "POST", "/workflows/greet/run", { body: {} }), "no key")
+      assertUnauthorized(
+        await call(emulator, "POST", "/workflows/greet/run", { body: { api_key: "wrong" } }),
+        "wrong body key"
+      )
+      assert.strictEqual(emulator.store.workflowExecutions().length, 3) // failed runs create no execution
+    })
+  })
+
+  it("GET /workflow-version-execution-results: 404 unknown execution; 422 bad query; 401", async () => {
+    await withEmulator({ workflows }, async (emulator) => {
+      const unknown = await results(emulator, 717, true)
+      assert.strictEqual(unknown.status, 404)
+      assert.deepStrictEqual(unknown.json, { success: false, message: "Workflow version execution 717 not found" })
+      for (const query of [
+        "",
+        "?workflow_version_execution_id=abc",
+        "?workflow_version_execution_id=1&return_all_outputs=maybe"
+      ]) {
+        const bad = await call(emulator, "GET", `/workflow-version-execution-results${query}`, {
+          headers: key(emulator)
+        })
+        assert.strictEqual(bad.status, 422, query)
+        assert.strictEqual(bad.json.detail[0].loc[0], "query")
+      }
+      assertUnauthorized(
+        await call(emulator, "GET", "/workflow-version-execution-results?workflow_version_execution_id=1"),
+        "no key"
+      )
+    })
+  })
+
+  it("POST /ws-token-request-library: 201 with a fake token for the capability; 422 without one; 401", async () => {
+    await withEmulator({}, async (emulator) => {
+      const path = `/ws-token-request-library?capability=${encodeURIComponent("workflows:1:run:abc")}`
+      const token = await call(emulator, "POST", path, { headers: key(emulator) })
+      assert.strictEqual(token.status, 201)
+      decodes(S.WsTokenResponse, token.json)
+      const details = token.json.token_details
+      assert.deepStrictEqual(details.capability, {
+        "user:1": ["presence", "subscribe"],
+        "workflows:1:run:abc": ["presence", "subscribe"]
+      })
+      assert.strictEqual(details.expires - details.issued, 3_600_000)
+      const again = await call(emulator, "POST", path, { body: { api_key: emulator.apiKey } })
+      assert.strictEqual(again.status, 201)
+      assert.notStrictEqual(again.json.token_details.token, details.token)
+      const missing = await call(emulator, "POST", "/ws-token-request-library", { headers: key(emulator) })
+      assert.strictEqual(missing.status, 422)
+      assert.deepStrictEqual(missing.json.detail[0].loc, ["query", "capability"])
+      assertUnauthorized(await call(emulator, "POST", path), "no key")
+    })
+  })
+
+  it("options: a workflow that is not a definition is an EmulatorError (Options)", async () => {
+    const bad = await startEmulator({ workflows: [{ name: "" }] }).then(
+      () => undefined,
+      (error: unknown) => error
+    )
+    assert.instanceOf(bad, PromptLayerEmulator.EmulatorError)
+    assert.strictEqual((bad as PromptLayerEmulator.EmulatorError).reason, "Options")
+  })
+
+  it("Store: workflows and executions survive snapshot → restore, ids continue; older snapshots restore", () => {
+    const store = new PromptLayerEmulator.Store()
+    store.publishWorkflow({ name: "w", outputs: { Out: "{a}" } })
+    store.runWorkflow("w", { input_variables: { a: "b" } })
+    const snapshot = JSON.parse(JSON.stringify(store.snapshot()))
+    const copy = new PromptLayerEmulator.Store()
+    copy.restore(snapshot)
+    assert.deepStrictEqual(copy.workflowsList(), store.workflowsList())
+    assert.deepStrictEqual(copy.workflowExecutions(), store.workflowExecutions())
+    assert.strictEqual(copy.runWorkflow("1", {}).workflow_version_execution_id, 2)
+    assert.strictEqual(copy.publishWorkflow({ name: "v" }).id, 2)
+    // A file written before workflows were served: no workflows, executions or their counters.
+    const { workflows: _w, executions: _e, next, ...rest } = snapshot
+    const { workflow: _nw, execution: _ne, ...olderNext } = next
+    const old = new PromptLayerEmulator.Store()
+    old.restore({ ...rest, next: olderNext })
+    assert.deepStrictEqual(old.workflowsList(), [])
+    assert.strictEqual(old.publishWorkflow({ name: "w" }).id, 1)
+    old.reset()
+    assert.deepStrictEqual(old.workflowsList(), [])
   })
 })
 

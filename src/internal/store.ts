@@ -151,6 +151,55 @@ export interface StoredSpan {
   readonly received_at: string
 }
 
+/**
+ * A workflow to serve: its output nodes by name. A string value is an f-string template over the
+ * run's input variables (`"Hello {name}"`); any other JSON value is returned as is. Without
+ * `outputs`, one output node `"Output"` echoes the input variables.
+ */
+export interface WorkflowDefinition {
+  readonly name: string
+  readonly outputs?: Readonly<Record<string, unknown>> | undefined
+  /** Release labels that move to this version (`workflow_label_name` of a run). */
+  readonly release_labels?: ReadonlyArray<string> | undefined
+}
+
+/** A workflow with its versions (each publish of a name adds one) and release labels (label → version). */
+export interface StoredWorkflow {
+  readonly id: number
+  readonly name: string
+  readonly created_at: string
+  readonly versions: ReadonlyArray<{
+    readonly version: number
+    readonly outputs: Readonly<Record<string, unknown>> | null
+    readonly created_at: string
+  }>
+  readonly labels: Readonly<Record<string, number>>
+}
+
+/** The result of one node of a workflow execution. */
+export interface WorkflowNodeResult {
+  readonly status: "SUCCESS" | "FAILURE"
+  readonly value: unknown
+  readonly error_message: string | null
+  readonly raw_error_message: string | null
+  readonly is_output_node: boolean
+}
+
+/** A finished workflow execution (runs complete synchronously). */
+export interface StoredExecution {
+  readonly id: number
+  readonly workflow_id: number
+  readonly workflow_name: string
+  readonly version: number
+  readonly input_variables: Record<string, unknown>
+  readonly metadata: Record<string, string> | null
+  readonly callback_url: string | null
+  readonly nodes: Readonly<Record<string, WorkflowNodeResult>>
+  /** The value of the last output node (null when it failed or there is none). */
+  readonly final_output: unknown
+  readonly created_at: string
+}
+
 /** The whole state, as JSON, for persistence. */
 export interface Snapshot {
   readonly format: "promptlayer-emulator/1"
@@ -159,11 +208,16 @@ export interface Snapshot {
     readonly group: number
     readonly template: number
     readonly version: number
+    readonly workflow?: number
+    readonly execution?: number
   }
   readonly requests: ReadonlyArray<StoredRequest>
   readonly groups: ReadonlyArray<{ readonly id: number; readonly created_at: string }>
   readonly templates: ReadonlyArray<StoredTemplate>
   readonly spans: ReadonlyArray<StoredSpan>
+  /** Absent in files written before workflows were served. */
+  readonly workflows?: ReadonlyArray<StoredWorkflow>
+  readonly executions?: ReadonlyArray<StoredExecution>
 }
 
 /** Options of the {@link Store}. */
@@ -176,6 +230,10 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] extends ReadonlyArray<infer U
 type MRequest = Mutable<StoredRequest> & { metadata: Record<string, string>; scores: Record<string, number> }
 type MTemplate = Omit<Mutable<StoredTemplate>, "versions" | "labels"> & {
   versions: Array<StoredVersion>
+  labels: Record<string, number>
+}
+type MWorkflow = Omit<StoredWorkflow, "versions" | "labels"> & {
+  versions: Array<StoredWorkflow["versions"][number]>
   labels: Record<string, number>
 }
 
@@ -472,6 +530,22 @@ const llmKwargs = (template: Record<string, unknown>, metadata: Record<string, u
 const LogBody = S.LogRequestBody
 const TrackBody = S.TrackRequestBody
 
+const WorkflowDefinitionSchema = Schema.Struct({
+  name: S.Name,
+  outputs: Schema.optional(Schema.Record({ key: S.Name, value: Schema.Unknown })),
+  release_labels: Schema.optional(Schema.Array(S.Name))
+})
+
+const ResultsQuery = Schema.Struct({
+  workflow_version_execution_id: S.Id,
+  return_all_outputs: Schema.optional(Schema.Boolean)
+})
+
+const WsTokenQuery = Schema.Struct({ capability: Schema.String.pipe(Schema.minLength(1)) })
+
+/** How long a WebSocket token is valid, as PromptLayer issues them (one hour). */
+const WS_TOKEN_TTL_MS = 3_600_000
+
 const RawGetQuery = Schema.Struct({
   version: Schema.optional(S.Id),
   label: Schema.optional(S.Name),
@@ -490,6 +564,11 @@ export class Store {
   private readonly groups = new Map<number, { id: number; created_at: string }>()
   private readonly templates = new Map<number, MTemplate>()
   private spans: Array<StoredSpan> = []
+  private nextWorkflow = 1
+  private nextExecution = 1
+  private wsTokens = 0
+  private readonly workflows = new Map<number, MWorkflow>()
+  private readonly executions = new Map<number, StoredExecution>()
   /** Bumped on every change; lets callers persist only when something changed. */
   revision = 0
 
@@ -876,6 +955,144 @@ export class Store {
     return page(items, p.page ?? 1, p.per_page ?? 30)
   }
 
+  // --- workflows ------------------------------------------------------------
+
+  /**
+   * Publishes a workflow ({@link WorkflowDefinition}): a new workflow, or a new version of the one
+   * with that name (its id stays). Returns the workflow as `GET /workflows/{name}` shows it.
+   */
+  publishWorkflow(input: unknown): Record<string, unknown> {
+    const definition = decode(WorkflowDefinitionSchema, input)
+    const now = this.now().toISOString()
+    let workflow = [...this.workflows.values()].find((w) => w.name === definition.name)
+    if (workflow === undefined) {
+      workflow = { id: this.nextWorkflow++, name: definition.name, created_at: now, versions: [], labels: {} }
+      this.workflows.set(workflow.id, workflow)
+    }
+    const version = workflow.versions.length + 1
+    workflow.versions.push({
+      version,
+      outputs: definition.outputs === undefined ? null : clone(definition.outputs),
+      created_at: now
+    })
+    for (const label of definition.release_labels ?? []) workflow.labels[label] = version
+    this.revision++
+    return workflowView(workflow)
+  }
+
+  /** GET `/workflows/{name or id}` → `{ success, workflow: { id, workspace_id, user_id, name, is_draft, is_deleted } }`. */
+  getWorkflow(identifier: string | number): Record<string, unknown> {
+    return { success: true, workflow: workflowView(this.mustFindWorkflow(identifier)) }
+  }
+
+  /**
+   * POST `/workflows/{name or id}/run` → `{ success, message, warning, workflow_version_execution_id }`
+   * (the route answers 202 instead of 201 when `callback_url` is given; the callback is not called).
+   * Runs synchronously: each output node's string value is rendered over `input_variables`; a node
+   * naming a missing variable fails (`FAILURE`), and `warning` names the missing variables.
+   */
+  runWorkflow(identifier: string | number, input: unknown): Record<string, unknown> {
+    const body = decode(S.RunWorkflowBody, input)
+    const workflow = this.mustFindWorkflow(identifier)
+    const label = body.workflow_label_name ?? undefined
+    const versionNumber = body.workflow_version_number ?? undefined
+    if (label !== undefined && versionNumber !== undefined) {
+      throw failure(400, "workflow_label_name and workflow_version_number are mutually exclusive")
+    }
+    let version = workflow.versions[workflow.versions.length - 1]!
+    if (label !== undefined) {
+      const n = workflow.labels[label]
+      if (n === undefined) throw failure(404, `Release label '${label}' not found for workflow '${workflow.name}'`)
+      version = workflow.versions[n - 1]!
+    } else if (versionNumber !== undefined) {
+      const found = workflow.versions[versionNumber - 1]
+      if (found === undefined) throw failure(404, `Version ${versionNumber} of workflow '${workflow.name}' not found`)
+      version = found
+    }
+    const vars = { ...(body.input_variables ?? {}) }
+    const outputs = version.outputs ?? { Output: vars }
+    const nodes: Record<string, WorkflowNodeResult> = {}
+    const allMissing = new Set<string>()
+    let finalOutput: unknown = null
+    for (const [name, template] of Object.entries(outputs)) {
+      const missing = new Set<string>()
+      const value = typeof template === "string" ? renderText(template, "f-string", vars, missing) : clone(template)
+      const error =
+        missing.size === 0 ? null : `Missing input variable${missing.size > 1 ? "s" : ""}: ${[...missing].join(", ")}`
+      for (const m of missing) allMissing.add(m)
+      nodes[name] = {
+        status: error === null ? "SUCCESS" : "FAILURE",
+        value: error === null ? value : null,
+        error_message: error,
+        raw_error_message: error,
+        is_output_node: true
+      }
+      finalOutput = nodes[name]!.value
+    }
+    const execution: StoredExecution = {
+      id: this.nextExecution++,
+      workflow_id: workflow.id,
+      workflow_name: workflow.name,
+      version: version.version,
+      input_variables: clone(vars),
+      metadata: body.metadata ? { ...body.metadata } : null,
+      callback_url: body.callback_url ?? null,
+      nodes,
+      final_output: finalOutput,
+      created_at: this.now().toISOString()
+    }
+    this.executions.set(execution.id, execution)
+    this.revision++
+    return {
+      success: true,
+      message: "Workflow execution created successfully",
+      warning: allMissing.size === 0 ? null : `Missing input variables: ${[...allMissing].join(", ")}`,
+      workflow_version_execution_id: execution.id
+    }
+  }
+
+  /**
+   * GET `/workflow-version-execution-results?workflow_version_execution_id&return_all_outputs`: the
+   * node results by name with `return_all_outputs`, else the final output. Always finished (200).
+   */
+  workflowResults(query: unknown): unknown {
+    const q = decode(ResultsQuery, query ?? {}, "query")
+    const execution = this.executions.get(q.workflow_version_execution_id)
+    if (execution === undefined) {
+      throw failure(404, `Workflow version execution ${q.workflow_version_execution_id} not found`)
+    }
+    return q.return_all_outputs === true ? clone(execution.nodes) : clone(execution.final_output)
+  }
+
+  /**
+   * POST `/ws-token-request-library?capability=<channel>` (201): a fake token for PromptLayer's
+   * Centrifugo WebSocket. The emulator serves no WebSocket: clients poll {@link workflowResults}.
+   */
+  wsToken(query: unknown): Record<string, unknown> {
+    const q = decode(WsTokenQuery, query ?? {}, "query")
+    const issued = this.now().getTime()
+    return {
+      success: true,
+      token_details: {
+        expires: issued + WS_TOKEN_TTL_MS,
+        token: `emulator-ws-token-${++this.wsTokens}`,
+        issued,
+        capability: { "user:1": ["presence", "subscribe"], [q.capability]: ["presence", "subscribe"] },
+        clientId: "1"
+      }
+    }
+  }
+
+  /** Every workflow with its versions and labels, oldest first (copies). */
+  workflowsList(): Array<StoredWorkflow> {
+    return [...this.workflows.values()].map(clone)
+  }
+
+  /** Every workflow execution, newest first (copies). */
+  workflowExecutions(): Array<StoredExecution> {
+    return [...this.executions.values()].sort((a, b) => b.id - a.id).map(clone)
+  }
+
   // --- tracing --------------------------------------------------------------
 
   /** POST `/v1/traces` (OTLP JSON): keeps every span; returns the number accepted. */
@@ -965,12 +1182,16 @@ export class Store {
         request: this.nextRequest,
         group: this.nextGroup,
         template: this.nextTemplate,
-        version: this.nextVersion
+        version: this.nextVersion,
+        workflow: this.nextWorkflow,
+        execution: this.nextExecution
       },
       requests: [...this.requestsById.values()].map(clone),
       groups: [...this.groups.values()].map(clone),
       templates: [...this.templates.values()].map(clone),
-      spans: this.spans.map(clone)
+      spans: this.spans.map(clone),
+      workflows: [...this.workflows.values()].map(clone),
+      executions: [...this.executions.values()].map(clone)
     }
   }
 
@@ -984,6 +1205,8 @@ export class Store {
     for (const g of snapshot.groups) this.groups.set(g.id, clone(g))
     for (const t of snapshot.templates) this.templates.set(t.id, clone(t) as MTemplate)
     this.spans = snapshot.spans.map(clone)
+    for (const w of snapshot.workflows ?? []) this.workflows.set(w.id, clone(w) as MWorkflow)
+    for (const e of snapshot.executions ?? []) this.executions.set(e.id, clone(e))
     const maxId = (ids: Iterable<number>) => Math.max(0, ...ids) + 1
     this.nextRequest = Math.max(snapshot.next.request, maxId(this.requestsById.keys()))
     this.nextGroup = Math.max(snapshot.next.group, maxId(this.groups.keys()))
@@ -992,6 +1215,8 @@ export class Store {
       snapshot.next.version,
       maxId([...this.templates.values()].flatMap((t) => t.versions.map((v) => v.id)))
     )
+    this.nextWorkflow = Math.max(snapshot.next.workflow ?? 1, maxId(this.workflows.keys()))
+    this.nextExecution = Math.max(snapshot.next.execution ?? 1, maxId(this.executions.keys()))
     this.revision++
   }
 
@@ -1006,6 +1231,10 @@ export class Store {
     this.groups.clear()
     this.templates.clear()
     this.spans = []
+    this.workflows.clear()
+    this.executions.clear()
+    this.nextWorkflow = 1
+    this.nextExecution = 1
     this.nextRequest = 1
     this.nextGroup = 1
     this.nextTemplate = 1
@@ -1030,6 +1259,18 @@ export class Store {
     if (byName !== undefined) return byName
     const id = typeof identifier === "number" ? identifier : /^\d+$/.test(identifier) ? Number(identifier) : Number.NaN
     return this.templates.get(id)
+  }
+
+  private findWorkflow(identifier: string | number): MWorkflow | undefined {
+    for (const w of this.workflows.values()) if (w.name === String(identifier)) return w
+    const id = typeof identifier === "number" ? identifier : /^\d+$/.test(identifier) ? Number(identifier) : Number.NaN
+    return this.workflows.get(id)
+  }
+
+  private mustFindWorkflow(identifier: string | number): MWorkflow {
+    const workflow = this.findWorkflow(identifier)
+    if (workflow === undefined) throw failure(404, `Workflow '${identifier}' not found`)
+    return workflow
   }
 
   private resolveVersion(template: MTemplate, version: number | undefined, label: string | undefined): StoredVersion {
@@ -1077,6 +1318,15 @@ const checkErrorType = (status: string | undefined, errorType: string | null | u
     ])
   }
 }
+
+const workflowView = (workflow: MWorkflow): Record<string, unknown> => ({
+  id: workflow.id,
+  workspace_id: 1,
+  user_id: null,
+  name: workflow.name,
+  is_draft: false,
+  is_deleted: false
+})
 
 const stripKey = (input: unknown): Record<string, unknown> => {
   if (!isRecord(input)) return {}

@@ -442,6 +442,8 @@ ${
   window: LangChain's \`invoke\` yields to the event loop, and our tracker spends ${f0(h.ours.totalCpuUsPerCall - h.none.totalCpuUsPerCall)} µs of CPU per log
   in the background against ${f0(h.naive.totalCpuUsPerCall - h.none.totalCpuUsPerCall)} µs for the naive handler (1b, total CPU). The naive handler's
   cost lands outside the window because LangChain's serial callback queue lets it send one log at a time.
+  This figure swings widely between runs on a shared machine (how much background work lands in the
+  window depends on timing); the handler's own cost (1a) and the total CPU per log are the stable ones.
 `
     : ""
 }${

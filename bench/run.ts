@@ -159,6 +159,11 @@ interface Hotpath {
   readonly naive: Summary
   readonly oursStats: Record<string, number>
 }
+interface Transport {
+  readonly n: number
+  readonly fetch: { logsPerSecond: number; cpuUsPerLog: number }
+  readonly node: { logsPerSecond: number; cpuUsPerLog: number }
+}
 interface Latency {
   readonly latencyMs: number
   readonly n: number
@@ -251,6 +256,7 @@ const main = async () => {
   log("autocannon: the emulator's capacity on /log-request")
   const cap = await capacity(emulator, quick ? 3 : 10)
   const throughput = await scenario<Throughput>("throughput", [...args, String(quick ? 2000 : 5000)])
+  const transport = await scenario<Transport>("transport", [...args, quick ? "1000" : "3000"])
   const memory = await scenario<Memory>("memory", [...args, String(MEMORY_RUNS), "instant"])
   const memoryHttp = await scenario<Memory>("memory", [...args, String(MEMORY_HTTP_RUNS), "http"])
   const port = await closedPort()
@@ -320,6 +326,7 @@ const main = async () => {
       cap,
       capProfiled,
       throughput,
+      transport,
       memory,
       memoryHttp,
       down,
@@ -350,6 +357,7 @@ const render = (r: {
   cap: Awaited<ReturnType<typeof capacity>>
   capProfiled: Awaited<ReturnType<typeof capacity>>
   throughput: Throughput
+  transport: Transport
   memory: Memory
   memoryHttp: Memory
   down: Down
@@ -359,7 +367,18 @@ const render = (r: {
   emulatorShares: Record<string, number>
   quick: boolean
 }) => {
-  const { inline, hotpath: h, latency: l, sizes, cap, throughput: t, memory: m, memoryHttp: mh, down: d } = r
+  const {
+    transport: tr,
+    inline,
+    hotpath: h,
+    latency: l,
+    sizes,
+    cap,
+    throughput: t,
+    memory: m,
+    memoryHttp: mh,
+    down: d
+  } = r
   const inlineExtra = {
     p50: inline.ours.wallUs.p50 - inline.none.wallUs.p50,
     p99: inline.ours.wallUs.p99 - inline.none.wallUs.p99
@@ -549,6 +568,18 @@ the number of deliveries in flight (bounded by the tracker's CPU per log).
 | **Share of capacity** | **${(share * 100).toFixed(0)}%** |
 
 Stored: ${t.stored} of ${t.n}; tracker counters ${JSON.stringify(t.stats)}.
+
+### What-if: the transport
+
+The tracker alone (no LangChain), ${tr.n} logs at concurrency 8, twice each, interleaved: through the
+client over Node's \`fetch\` (\`FetchHttpClient\`, what the handler uses) and over a minimal
+\`node:http\` HttpClient (\`bench/support/nodeHttpClient.ts\`, a prototype, not part of the library).
+
+| transport | logs/s | CPU per log (tracker process) |
+| --- | ---: | ---: |
+| \`FetchHttpClient\` (undici \`fetch\`) | ${f0(tr.fetch.logsPerSecond)} | ${f0(tr.fetch.cpuUsPerLog)} µs |
+| \`node:http\` keep-alive | ${f0(tr.node.logsPerSecond)} | ${f0(tr.node.cpuUsPerLog)} µs |
+| ratio | ${(tr.node.logsPerSecond / tr.fetch.logsPerSecond).toFixed(2)}× | ${(tr.node.cpuUsPerLog / tr.fetch.cpuUsPerLog).toFixed(2)}× |
 
 ### Where the time goes
 

@@ -7,6 +7,7 @@
  *   inline <n> <rounds>         the handler's own hot path, delivery parked (no handler / no-op handler / ours)
  *   sizes                        ours vs no handler at 1 KB, 100 KB, 2 MB per message
  *   latency <ms> <n>             N logs stored with a slow server: ours (8 and 32 in flight) vs naive
+ *   transport <n>                what-if: the tracker over fetch vs over a node:http HttpClient
  *   throughput <n>               the tracker's delivered logs/s with a backlog
  *   memory <runs> <http|instant> heap before/after <runs> invocations (flushed, GC)
  *   down <runs> <maxQueued>      server down: heap and drops as runs pile up
@@ -18,6 +19,8 @@ import { type BaseMessage, HumanMessage, SystemMessage } from "@langchain/core/m
 import type { LLMResult } from "@langchain/core/outputs"
 import { FakeListChatModel } from "@langchain/core/utils/testing"
 import { PromptLayer } from "promptlayer"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -25,6 +28,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Scope from "effect/Scope"
 import { PromptLayerClient, PromptLayerTracker } from "promptlayer-effect"
 import { PromptLayerCallbackHandler } from "promptlayer-effect/langchain"
+import * as NodeHttpClient from "./support/nodeHttpClient.js"
 
 const [scenario = "", url = "", apiKey = "", ...args] = process.argv.slice(2)
 
@@ -382,6 +386,52 @@ const latency = async (latencyMs: number, n: number) => {
   return { latencyMs, n, ours: summary(ours, n), oursWide: summary(oursWide, n), naive: summary(naive, n) }
 }
 
+/**
+ * What-if: the tracker alone (no LangChain), delivering `n` logs through the client over Node's
+ * `fetch` (the library's \`FetchHttpClient\`) and over a minimal \`node:http\` HttpClient, interleaved.
+ */
+const transport = async (n: number) => {
+  const m = (role: string, content: string) => ({ role, content: [{ type: "text" as const, text: content }] })
+  const body = () => ({
+    provider: "openai",
+    model: "fake-list-chat-model",
+    input: { type: "chat" as const, messages: [m("system", "You are a benchmark."), m("user", payload(1024, "q"))] },
+    output: { type: "chat" as const, messages: [m("assistant", payload(1024, "answer"))] },
+    request_start_time: Date.now(),
+    request_end_time: Date.now(),
+    tags: ["bench"]
+  })
+  const once = (http: Layer.Layer<HttpClient.HttpClient>) =>
+    Effect.gen(function* () {
+      const tracker = yield* PromptLayerTracker.make({ concurrency: 8 })
+      for (let i = 0; i < 200; i++) tracker.offer({ build: body })
+      yield* tracker.flush
+      const c = process.cpuUsage()
+      const t0 = performance.now()
+      for (let i = 0; i < n; i++) tracker.offer({ build: body })
+      yield* tracker.flush
+      const cpu = process.cpuUsage(c)
+      return { logsPerSecond: n / ((performance.now() - t0) / 1000), cpuUsPerLog: (cpu.user + cpu.system) / n }
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(PromptLayerClient.layerWith({ apiKey, baseUrl: url }).pipe(Layer.provide(http))),
+      Effect.runPromise
+    )
+  type Run = { logsPerSecond: number; cpuUsPerLog: number }
+  const runs: { fetch: Array<Run>; node: Array<Run> } = { fetch: [], node: [] }
+  for (let r = 0; r < 2; r++) {
+    runs.fetch.push(await once(FetchHttpClient.layer))
+    await resetEmulator()
+    runs.node.push(await once(NodeHttpClient.layer))
+    await resetEmulator()
+  }
+  const mean = (xs: ReadonlyArray<{ logsPerSecond: number; cpuUsPerLog: number }>) => ({
+    logsPerSecond: xs.reduce((a, x) => a + x.logsPerSecond, 0) / xs.length,
+    cpuUsPerLog: xs.reduce((a, x) => a + x.cpuUsPerLog, 0) / xs.length
+  })
+  return { n, fetch: mean(runs.fetch), node: mean(runs.node) }
+}
+
 const throughput = async (n: number) => {
   const handlers = handlersFor()
   const model = makeModel(1024)
@@ -518,6 +568,8 @@ const main = async () => {
       return sizes()
     case "latency":
       return latency(Number(args[0] ?? 20), Number(args[1] ?? 500))
+    case "transport":
+      return transport(Number(args[0] ?? 3000))
     case "throughput":
       return throughput(Number(args[0] ?? 10_000))
     case "memory":

@@ -612,11 +612,11 @@ ${frames(r.trackerProfile)}
 | Time | ${f0(mh.elapsedMs / 1000)} s | ${f0(m.elapsedMs / 1000)} s |
 
 Runs in chunks of 5000, each chunk followed by \`flush()\` (and, over HTTP, an emulator reset so the
-emulator's own memory stays flat). The first column isolates the handler and the tracker:
+emulator's own memory stays flat). The second column isolates the handler and the tracker:
 \`PromptLayerCallbackHandler.make\` over a \`PromptLayerTracker\` whose \`PromptLayerClient\` answers
 \`logRequest\` at once in-process (the run state, the tracker's queue, outcome map and request-id
-PubSub on the real code path, without the HTTP stack). Counters: ${JSON.stringify(m.stats)} and
-${JSON.stringify(mh.stats)}.
+PubSub on the real code path, without the HTTP stack). Counters over HTTP: ${JSON.stringify(mh.stats)};
+in-process: ${JSON.stringify(m.stats)}.
 
 **Server down** (a closed port; \`maxQueued\` ${d.maxQueued}, 3 attempts per log, 200 ms initial backoff):
 

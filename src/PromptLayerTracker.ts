@@ -247,9 +247,22 @@ interface Entry {
   readonly event: TrackEvent
 }
 
-type Outcome =
-  | { readonly _tag: "ok"; readonly id: number }
-  | { readonly _tag: "error"; readonly error: RequestIdUnavailable }
+/**
+ * What is remembered of a run for `requestIdFor`: its request id, or why there is none. Kept small
+ * (no error object, no stack): `rememberRuns` of them live as long as the tracker.
+ */
+type Outcome = number | { readonly reason: RequestIdUnavailable["reason"]; readonly detail: string | undefined }
+
+const unavailable = (runId: string, outcome: Exclude<Outcome, number>): RequestIdUnavailable =>
+  new RequestIdUnavailable({ runId, reason: outcome.reason, detail: outcome.detail })
+
+/** `Name: message` of a failure (what `Cause.pretty` starts with), at most 500 characters. */
+const describeFailure = (cause: Cause.Cause<unknown>): string => {
+  if (Cause.isInterruptedOnly(cause)) return "interrupted"
+  const error = Cause.squash(cause)
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : `Error: ${String(error)}`
+  return text.length > 500 ? text.slice(0, 500) : text
+}
 
 /** A FIFO with O(1) push, shift and head access. */
 class Deque<A> {
@@ -301,6 +314,8 @@ const unrefClock = (base: Clock.Clock): Clock.Clock => ({
       return Effect.sync(() => clearTimeout(handle))
     })
 })
+
+const shutdownOutcome: Outcome = { reason: "shutdown", detail: undefined }
 
 const bodyFacts = (body: S.LogRequestInput) => ({
   tags: body.tags ?? [],
@@ -396,10 +411,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const drop = (event: TrackEvent, why: string) => {
     counters.dropped++
     if (event.runId !== undefined) {
-      remember(event.runId, {
-        _tag: "error",
-        error: new RequestIdUnavailable({ runId: event.runId, reason: "dropped", detail: why })
-      })
+      remember(event.runId, { reason: "dropped", detail: why })
     }
     // Only the first drop of a streak is logged (offer stays cheap); all are counted.
     if (!reported.drop) {
@@ -476,10 +488,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     Effect.suspend(() => {
       counters.failed++
       const runId = entry.event.runId
-      const detail = Cause.isInterruptedOnly(cause) ? "interrupted" : Cause.pretty(cause).split("\n")[0]
-      if (runId !== undefined) {
-        remember(runId, { _tag: "error", error: new RequestIdUnavailable({ runId, reason: "failed", detail }) })
-      }
+      const detail = describeFailure(cause)
+      if (runId !== undefined) remember(runId, { reason: "failed", detail })
       return warnOnce("failure", "PromptLayer log delivery failed", { error: detail, runId })
     })
 
@@ -495,7 +505,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         source: entry.event.source,
         ...bodyFacts(body)
       }
-      remember(entry.event.runId, { _tag: "ok", id })
+      remember(entry.event.runId, id)
       return PubSub.publish(pubsub, log).pipe(Effect.zipRight(runCallback(entry.event, log)))
     })
 
@@ -554,9 +564,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     for (const entry of inFlight) {
       counters.failed++
       const runId = entry.event.runId
-      if (runId !== undefined) {
-        remember(runId, { _tag: "error", error: new RequestIdUnavailable({ runId, reason: "shutdown" }) })
-      }
+      if (runId !== undefined) remember(runId, shutdownOutcome)
     }
     inFlight.clear()
     for (let entry = buffer.shift(); entry !== undefined; entry = buffer.shift()) {
@@ -566,8 +574,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     yield* PubSub.shutdown(pubsub)
     for (const [runId, waiters] of outcomeWaiters) {
       outcomeWaiters.delete(runId)
-      const outcome: Outcome = { _tag: "error", error: new RequestIdUnavailable({ runId, reason: "shutdown" }) }
-      for (const resume of waiters) resume(outcome)
+      for (const resume of waiters) resume(shutdownOutcome)
     }
   })
   const shutdown: Effect.Effect<void> = Effect.suspend(() => {
@@ -580,14 +587,14 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const requestIdFor = (runId: string): Effect.Effect<number, RequestIdUnavailable> =>
     Effect.async<number, RequestIdUnavailable>((resume) => {
       const complete = (outcome: Outcome) =>
-        resume(outcome._tag === "ok" ? Effect.succeed(outcome.id) : Effect.fail(outcome.error))
+        resume(typeof outcome === "number" ? Effect.succeed(outcome) : Effect.fail(unavailable(runId, outcome)))
       const known = outcomes.get(runId)
       if (known !== undefined) {
         complete(known)
         return
       }
       if (closed && shutdownFiber !== undefined) {
-        complete({ _tag: "error", error: new RequestIdUnavailable({ runId, reason: "shutdown" }) })
+        complete(shutdownOutcome)
         return
       }
       const waiters = outcomeWaiters.get(runId) ?? []

@@ -1,3 +1,5 @@
+import * as V8 from "node:v8"
+import * as Vm from "node:vm"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
@@ -12,7 +14,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as PromptLayerClient from "../src/PromptLayerClient.js"
-import { InvalidRequestError, type PromptLayerError } from "../src/PromptLayerError.js"
+import { InvalidRequestError, type PromptLayerError, TransportError } from "../src/PromptLayerError.js"
 import type * as S from "../src/PromptLayerSchema.js"
 import * as PromptLayerTracker from "../src/PromptLayerTracker.js"
 import { mockHttp } from "./support/mockHttpClient.js"
@@ -465,6 +467,40 @@ describe("PromptLayerTracker", () => {
           yield* tracker.flush
         })
       )
+    })
+  )
+
+  it.effect("remembered failures are compact: heap per remembered failed run stays far below an error object", () =>
+    Effect.gen(function* () {
+      // An error object (with its captured stack) per remembered run made 10 000 of them ~47 MB.
+      V8.setFlagsFromString("--expose-gc")
+      const gc = Vm.runInNewContext("gc") as () => void
+      const runs = 10_000
+      const layer = fakeClient(() =>
+        Effect.fail(
+          new TransportError({ endpoint: "POST /log-request", description: "connect ECONNREFUSED 127.0.0.1:9" })
+        )
+      )
+      yield* withTracker(layer, { rememberRuns: runs, maxQueued: runs }, (tracker) =>
+        Effect.gen(function* () {
+          gc()
+          const before = process.memoryUsage().heapUsed
+          for (let n = 0; n < runs; n++) tracker.offer({ runId: `down-${n}`, build: () => body(n) })
+          yield* tracker.flush
+          gc()
+          const perRun = (process.memoryUsage().heapUsed - before) / runs
+          assert.strictEqual(tracker.unsafeStats().failed, runs)
+          assert.isBelow(perRun, 1024, `${Math.round(perRun)} bytes per remembered failed run`)
+          const oldest = yield* Effect.flip(tracker.requestIdFor("down-0"))
+          assert.strictEqual(oldest.reason, "failed")
+          assert.strictEqual(oldest.runId, "down-0")
+          assert.strictEqual(
+            oldest.detail,
+            "TransportError: POST /log-request: transport failure: connect ECONNREFUSED 127.0.0.1:9"
+          )
+          assert.instanceOf(oldest, PromptLayerTracker.RequestIdUnavailable)
+        })
+      ).pipe(Effect.provide(Logger.minimumLogLevel(LogLevel.None)))
     })
   )
 

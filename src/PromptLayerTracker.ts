@@ -19,7 +19,9 @@
  * - **Request ids as a Stream**: every delivered log is published as a {@link DeliveredLog} on
  *   {@link Service.requestIds}, which any number of subscribers can consume.
  * - Timers of the live clock used by the delivery fibers (retry backoff, timeouts) are unref'd so a
- *   process can exit; call `flush()` before it does.
+ *   process can exit; call `flush()` before it does. While a `flush` (or `shutdown`) is awaited, it
+ *   holds the process open (a ref'd timer of at most `shutdownTimeout`), so an awaited flush is not
+ *   cut short by the process exiting while every pending log sleeps in backoff.
  *
  * @example
  * ```ts
@@ -165,7 +167,10 @@ export interface Service {
   readonly offer: (event: TrackEvent) => boolean
   /** {@link offer} as an Effect. */
   readonly track: (event: TrackEvent) => Effect.Effect<boolean>
-  /** Resolves when every event accepted so far is delivered or has finally failed. */
+  /**
+   * Resolves when every event accepted so far is delivered or has finally failed. While it waits
+   * (on the live clock), it keeps the process alive for at most `shutdownTimeout`.
+   */
   readonly flush: Effect.Effect<void>
   /** Flushes (at most `shutdownTimeout`), then stops the delivery fibers. Idempotent. */
   readonly shutdown: Effect.Effect<void>
@@ -215,7 +220,10 @@ export interface Options {
   readonly maxQueued?: number | undefined
   /** When full: drop the incoming event (`"newest"`, default) or the oldest waiting one. */
   readonly dropPolicy?: "newest" | "oldest" | undefined
-  /** How long `shutdown` (and closing the scope) waits for the flush. Default 30 s. */
+  /**
+   * How long `shutdown` (and closing the scope) waits for the flush, and how long an awaited flush
+   * keeps the process alive at most. Default 30 s.
+   */
   readonly shutdownTimeout?: Duration.DurationInput | undefined
   /** Elements a slow `requestIds` subscriber may lag before the oldest are dropped for it. Default 4096. */
   readonly requestIdBuffer?: number | undefined
@@ -346,7 +354,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const runtime = yield* Effect.runtime<never>()
   const runFork = Runtime.runFork(runtime)
   const clock = yield* Effect.clock
-  const workerClock = clock.constructor === liveClockConstructor ? unrefClock(clock) : clock
+  const isLiveClock = clock.constructor === liveClockConstructor
+  const workerClock = isLiveClock ? unrefClock(clock) : clock
   const pubsub = yield* PubSub.sliding<DeliveredLog>(requestIdBuffer)
 
   const buffer = new Deque<Entry>()
@@ -537,15 +546,32 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     { concurrency: "unbounded", discard: true }
   ).pipe(Effect.withClock(workerClock), Effect.forkIn(scope))
 
+  // The delivery fibers' timers are unref'd; a flush being awaited holds the process open (at most
+  // `shutdownTimeout`), or a process whose logs all wait in backoff would exit under an awaited flush.
+  const keepAliveMillis = Math.min(Duration.toMillis(shutdownTimeout), 2 ** 31 - 1)
+  const keepAlive = (): (() => void) => {
+    if (!isLiveClock || keepAliveMillis <= 0) return () => {}
+    const handle = setTimeout(() => {}, keepAliveMillis)
+    return () => clearTimeout(handle)
+  }
+
   const flush: Effect.Effect<void> = Effect.async<void>((resume) => {
     const upTo = lastSeq
     if (minOutstanding() > upTo) {
       resume(Effect.void)
       return
     }
-    const waiter = { upTo, resume: () => resume(Effect.void) }
+    const release = keepAlive()
+    const waiter = {
+      upTo,
+      resume: () => {
+        release()
+        resume(Effect.void)
+      }
+    }
     flushWaiters.push(waiter)
     return Effect.sync(() => {
+      release()
       flushWaiters = flushWaiters.filter((w) => w !== waiter)
     })
   }).pipe(Effect.withSpan("PromptLayerTracker.flush"))

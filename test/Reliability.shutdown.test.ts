@@ -98,6 +98,22 @@ describe("Reliability: shutdown of a child process", () => {
       assert.strictEqual(stored.seqs.size, COUNT)
     }))
 
+  for (const mode of ["await-flush", "await-shutdown", "await-shutdownAll"]) {
+    it(`every log in retry backoff, ${mode.slice(6)}() awaited outside a top-level await: it resolves, all 500 stored`, () =>
+      withEmulator(async (emulator) => {
+        // The tracker's timers are unref'd: only the awaited call itself keeps the process alive.
+        parkWorkers(emulator, 3)
+        const run = runChild(emulator, mode)
+        const done = JSON.parse((await run.waitFor("DONE ")).slice(5)) as { delivered: number }
+        const { code } = await run.exited
+        assert.strictEqual(code, 0)
+        assert.strictEqual(done.delivered, COUNT)
+        const stored = storedFor(emulator, mode)
+        assert.strictEqual(stored.seqs.size, COUNT)
+        assert.strictEqual(stored.rows, COUNT)
+      }))
+  }
+
   it("no flush, SIGTERM: the shutdown hook delivers all 500 within its deadline, then the process exits 0", () =>
     withEmulator(async (emulator) => {
       parkWorkers(emulator, 3)

@@ -6,6 +6,9 @@
  * - `sigterm`: prints `READY` and waits; a SIGTERM runs the shutdown hook (below), then exits 0.
  * - `beforeExit`: no flush, nothing keeps the process alive; the `beforeExit` hook shuts down.
  * - `none`: no flush and no hook: the process exits when its event loop is empty.
+ * - `await-flush`, `await-shutdown`, `await-shutdownAll`: awaits `handler.flush()`,
+ *   `handler.shutdown()` or `shutdownAll()` in an async function (not a top-level await, whose
+ *   pending promise would make Node exit with code 13): nothing else keeps the process alive.
  *
  * Prints one line `DONE {"delivered": n, ...}` when it ends through flush or a hook.
  *
@@ -70,7 +73,18 @@ for (let i = 0; i < count; i++) {
   await model.invoke(`question ${i}`, { callbacks: [handler], metadata: { seq: String(i) } })
 }
 
-if (mode === "flush") {
+const awaited: Record<string, () => Promise<void>> = {
+  "await-flush": () => handler.flush(),
+  "await-shutdown": () => handler.shutdown(),
+  "await-shutdownAll": () => shutdownAll()
+}
+
+if (awaited[mode] !== undefined) {
+  void (async () => {
+    await awaited[mode]!()
+    process.stdout.write(`DONE ${JSON.stringify({ delivered, stats: handler.stats() })}\n`)
+  })()
+} else if (mode === "flush") {
   await handler.flush()
   process.stdout.write(`DONE ${JSON.stringify({ delivered, stats: handler.stats() })}\n`)
 } else if (mode === "sigterm") {

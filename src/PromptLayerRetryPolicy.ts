@@ -238,18 +238,28 @@ export const apply = <A, R>(
   endpoint: string,
   attempt: Effect.Effect<A, PromptLayerError, R>
 ): Effect.Effect<A, PromptLayerError, R> => {
-  const timed = attempt.pipe(
-    Effect.timeoutFail({
-      duration: policy.attemptTimeout,
-      onTimeout: () =>
-        new TimeoutError({ endpoint, reason: "attempt", timeoutMs: Duration.toMillis(policy.attemptTimeout) })
-    })
-  )
+  const attemptMs = Duration.toMillis(policy.attemptTimeout)
   const deadlineMs = Duration.toMillis(policy.deadline)
+  // One timer per attempt (each `timeoutFail` forks two fibers and joins their FiberRefs, a large
+  // share of a log's CPU): the attempt's own timeout, or what is left of the deadline if that is
+  // sooner. Delays never run past the deadline (see below), so the attempts are all it must cover.
+  const timed = (startedAt: number, now: number) => {
+    const remainingMs = startedAt + deadlineMs - now
+    if (remainingMs <= 0) return Effect.fail(new TimeoutError({ endpoint, reason: "deadline", timeoutMs: deadlineMs }))
+    return remainingMs < attemptMs
+      ? Effect.timeoutFail(attempt, {
+          duration: Duration.millis(remainingMs),
+          onTimeout: () => new TimeoutError({ endpoint, reason: "deadline", timeoutMs: deadlineMs })
+        })
+      : Effect.timeoutFail(attempt, {
+          duration: policy.attemptTimeout,
+          onTimeout: () => new TimeoutError({ endpoint, reason: "attempt", timeoutMs: attemptMs })
+        })
+  }
   // A retry that could only start after the deadline is pointless: fail at once with the error
   // that caused it (e.g. the RateLimitError with its Retry-After) rather than wait for a TimeoutError.
-  const loop = (n: number, startedAt: number): Effect.Effect<A, PromptLayerError, R> =>
-    Effect.catchAll(timed, (error) => {
+  const loop = (n: number, startedAt: number, now: number): Effect.Effect<A, PromptLayerError, R> =>
+    Effect.catchAll(timed(startedAt, now), (error) => {
       if (n >= policy.maxAttempts || !policy.retryOn(error)) return Effect.fail(error)
       return Effect.flatMap(delayFor(policy, error, n), (delay) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -258,16 +268,11 @@ export const apply = <A, R>(
             : Effect.flatMap(FiberRef.get(currentRetryObserver), (observe) =>
                 observe(error, n, delay).pipe(
                   Effect.zipRight(Effect.sleep(delay)),
-                  Effect.zipRight(loop(n + 1, startedAt))
+                  Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => loop(n + 1, startedAt, now)))
                 )
               )
         )
       )
     })
-  return Effect.flatMap(Clock.currentTimeMillis, (startedAt) => loop(1, startedAt)).pipe(
-    Effect.timeoutFail({
-      duration: policy.deadline,
-      onTimeout: () => new TimeoutError({ endpoint, reason: "deadline", timeoutMs: Duration.toMillis(policy.deadline) })
-    })
-  )
+  return Effect.flatMap(Clock.currentTimeMillis, (startedAt) => loop(1, startedAt, startedAt))
 }

@@ -136,7 +136,9 @@ const trackerOptionsOf = (options: PromptLayerTracker.Options): PromptLayerTrack
 const envVar = (name: string): string | undefined =>
   typeof process !== "undefined" && process.env !== undefined ? process.env[name] : undefined
 
-const sharedBackend = (options: PromptLayerCallbackHandlerOptions): { key: string; acquire: () => Backend } => {
+const sharedBackend = (
+  options: PromptLayerCallbackHandlerOptions
+): { key: string; acquire: () => Backend; peek: () => Backend | undefined } => {
   const apiKey = options.apiKey ?? envVar("PROMPTLAYER_API_KEY") ?? ""
   const baseUrl = options.baseURL ?? envVar("PROMPTLAYER_BASE_URL")
   const config = PromptLayerConfig.make({ apiKey, baseUrl })
@@ -176,7 +178,7 @@ const sharedBackend = (options: PromptLayerCallbackHandlerOptions): { key: strin
     registry.set(key, backend)
     return backend
   }
-  return { key, acquire }
+  return { key, acquire, peek: () => registry.get(key) }
 }
 
 /**
@@ -238,7 +240,8 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /**
    * One element per log of this handler delivered to PromptLayer; each run of the stream is a new
-   * subscriber. Ends when the tracker shuts down.
+   * subscriber. Ends when the tracker shuts down; run after a shutdown, it ends at once (it does not
+   * start a new tracker).
    */
   readonly requestIds: Stream.Stream<PromptLayerTracker.DeliveredLog>
   /**
@@ -262,6 +265,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   private readonly now: () => number
   private current: Backend
   private readonly acquire: () => Backend
+  private readonly peek: () => Backend | undefined
   private readonly runs = new Map<string, RunState>()
   private readonly ended = new Set<string>()
   private readonly promptLinks = new Map<string, PromptLink>()
@@ -282,17 +286,24 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     if (fixed !== undefined) {
       const backend: Backend = { tracker: fixed, shutdown: () => Effect.runPromise(fixed.flush) }
       this.acquire = () => backend
+      this.peek = () => backend
     } else {
-      this.acquire = sharedBackend(options).acquire
+      const shared = sharedBackend(options)
+      this.acquire = shared.acquire
+      this.peek = shared.peek
     }
     this.current = this.acquire()
     const id = this.id
     this.requestIds = Stream.unwrap(
-      Effect.sync(() => Stream.filter(this.live().tracker.requestIds, (log) => log.source === id))
+      Effect.sync(() => {
+        const tracker = this.reader().tracker
+        return tracker.isShutdown() ? Stream.empty : Stream.filter(tracker.requestIds, (log) => log.source === id)
+      })
     )
-    this.subscribeRequestIds = Effect.suspend(() => this.live().tracker.subscribe).pipe(
-      Effect.map((stream) => Stream.filter(stream, (log) => log.source === id))
-    )
+    this.subscribeRequestIds = Effect.suspend(() => {
+      const tracker = this.reader().tracker
+      return tracker.isShutdown() ? Effect.succeed(Stream.empty) : tracker.subscribe
+    }).pipe(Effect.map((stream) => Stream.filter(stream, (log) => log.source === id)))
   }
 
   /**
@@ -358,7 +369,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /** The handler's and its tracker's counters. */
   stats(): PromptLayerCallbackHandlerStats {
-    return { ...this.current.tracker.unsafeStats(), activeRuns: this.runs.size, ...this.counters }
+    return { ...this.reader().tracker.unsafeStats(), activeRuns: this.runs.size, ...this.counters }
   }
 
   /**
@@ -371,14 +382,14 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /** {@link requestIdFor} as an Effect. */
   requestIdForEffect(runId: string): Effect.Effect<number, PromptLayerTracker.RequestIdUnavailable> {
-    return Effect.suspend(() => this.current.tracker.requestIdFor(runId))
+    return Effect.suspend(() => this.reader().tracker.requestIdFor(runId))
   }
 
   /** Evicts runs idle for longer than `runTtl`, then waits for every accepted log to be delivered or to fail. */
   get flushEffect(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.sweep(true)
-      return this.current.tracker.flush
+      return this.reader().tracker.flush
     })
   }
 
@@ -392,9 +403,10 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   }
 
   /**
-   * Flushes, then releases the shared client and tracker of this configuration (a handler used
-   * afterwards starts a new one). For a handler from {@link make}, only flushes: the app's scope
-   * owns the tracker. Idempotent.
+   * Flushes, then releases the shared client and tracker of this configuration. Only a new LLM run
+   * on a handler of this configuration starts a new one; `stats()`, `requestIds`, `requestIdFor` and
+   * `flush()` afterwards read the shut-down tracker (its final counters and remembered ids). For a
+   * handler from {@link make}, only flushes: the app's scope owns the tracker. Idempotent.
    */
   async shutdown(): Promise<void> {
     await awaitAllCallbacks()
@@ -521,6 +533,19 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   /** The tracker to offer to: after a shutdown of the shared one, a fresh one for this configuration. */
   private live(): Backend {
     if (this.current.tracker.isShutdown()) this.current = this.acquire()
+    return this.current
+  }
+
+  /**
+   * The tracker to read from, never a new one: after a shutdown, the live shared tracker of this
+   * configuration if another handler's run started one, else the shut-down one (its final counters).
+   * Only a new LLM run ({@link live}) starts a tracker.
+   */
+  private reader(): Backend {
+    if (this.current.tracker.isShutdown()) {
+      const shared = this.peek()
+      if (shared !== undefined && !shared.tracker.isShutdown()) this.current = shared
+    }
     return this.current
   }
 

@@ -557,6 +557,38 @@ describe("PromptLayerCallbackHandler over the emulator", () => {
     assert.strictEqual(emulator.store.requests().filter((r) => r.tags.includes("shutdown")).length, 2)
   })
 
+  it("after shutdown, stats(), requestIds, requestIdFor and flush() do not start a new tracker; a new LLM run does", async () => {
+    const handler = handlerFor({ plTags: ["no-resurrect"], concurrency: 11 })
+    const model = new FakeListChatModel({ responses: ["one", "two", "three"] })
+    const firstRun = "7c1e0c43-4a31-4c8e-9a1e-3f1f4f3f0001"
+    await model.invoke("1", { callbacks: [handler], runId: firstRun })
+    await model.invoke("2", { callbacks: [handler] })
+    const firstId = await handler.requestIdFor(firstRun)
+    await handler.shutdown()
+    const final = handler.stats()
+    assert.strictEqual(final.accepted, 2)
+    assert.strictEqual(final.delivered, 2)
+    assert.deepStrictEqual(handler.stats(), final)
+    const late = await Effect.runPromise(Stream.runCollect(handler.requestIds).pipe(Effect.timeoutOption("10 seconds")))
+    assert.isTrue(late._tag === "Some" && late.value.length === 0, "requestIds after shutdown ends at once")
+    const subscribed = await Effect.runPromise(
+      Effect.scoped(Effect.flatMap(handler.subscribeRequestIds, Stream.runCollect)).pipe(
+        Effect.timeoutOption("10 seconds")
+      )
+    )
+    assert.isTrue(subscribed._tag === "Some" && subscribed.value.length === 0)
+    assert.strictEqual(await handler.requestIdFor(firstRun), firstId)
+    await handler.flush()
+    await handler.shutdown()
+    assert.deepStrictEqual(handler.stats(), final, "still the shut-down tracker's counters: no new tracker")
+    await model.invoke("3", { callbacks: [handler] })
+    await handler.flush()
+    const fresh = handler.stats()
+    assert.strictEqual(fresh.accepted, 1, "a new run started a new tracker")
+    assert.strictEqual(fresh.delivered, 1)
+    assert.strictEqual(emulator.store.requests().filter((r) => r.tags.includes("no-resurrect")).length, 3)
+  })
+
   it("plain construction reads PROMPTLAYER_API_KEY / PROMPTLAYER_BASE_URL, options override them", async () => {
     const saved = { key: process.env.PROMPTLAYER_API_KEY, url: process.env.PROMPTLAYER_BASE_URL }
     try {

@@ -22,6 +22,11 @@ export * as PromptLayerError from "./PromptLayerError.js"
 /**
  * @since 0.1.0
  */
+export * as PromptLayerHttp from "./PromptLayerHttp.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 
 /**

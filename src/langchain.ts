@@ -15,12 +15,14 @@ export * as PromptLayerLangChainPrompt from "./PromptLayerLangChainPrompt.js"
  *
  * @since 0.1.0
  */
-export { PromptLayerCallbackHandler, shutdownAll } from "./PromptLayerCallbackHandler.js"
+export { installShutdownHooks, PromptLayerCallbackHandler, shutdownAll } from "./PromptLayerCallbackHandler.js"
 
 /**
  * @since 0.1.0
  */
 export type {
   PromptLayerCallbackHandlerOptions,
-  PromptLayerCallbackHandlerStats
+  PromptLayerCallbackHandlerStats,
+  ShutdownHooksOptions,
+  ShutdownOutcome
 } from "./PromptLayerCallbackHandler.js"

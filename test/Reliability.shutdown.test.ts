@@ -1,18 +1,20 @@
 /**
  * Shutdown: a real child process (test/support/shutdown-child.ts) runs 500 LangChain invocations
  * with a PromptLayerCallbackHandler pointed at the emulator (in this process), then ends with
- * `flush()`, on SIGTERM, or on `beforeExit` — and the emulator's store says what arrived.
+ * `flush()` (or an awaited `shutdown()`/`shutdownAll()`), on SIGTERM/SIGINT, or on `beforeExit`
+ * with the library's `installShutdownHooks` — and the emulator's store says what arrived.
  *
  * The handler's timers are unref'd (they never hold a process open by themselves), so a process
- * whose logs are all waiting in retry backoff exits without them unless it flushes or installs a
- * shutdown hook; the `none` case shows that, the hook cases show the hook delivering within its
- * deadline.
+ * whose logs are all waiting in retry backoff exits without them unless it awaits a flush or
+ * installs the shutdown hooks; the `none` case shows that, the hook cases show the hook delivering
+ * within its deadline.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { startEmulator } from "promptlayer-effect/emulator"
+import { installShutdownHooks } from "promptlayer-effect/langchain"
 import type { StartedEmulator } from "../src/PromptLayerEmulator.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -85,6 +87,38 @@ const withEmulator = async (f: (emulator: StartedEmulator) => Promise<void>) => 
 const parkWorkers = (emulator: StartedEmulator, seconds: number) =>
   emulator.faults.add([{ route: "/log-request", status: 503, times: 8, retryAfterSeconds: seconds }])
 
+describe("installShutdownHooks", () => {
+  it("is idempotent: a second install adds no listener and returns the same uninstall, which removes them all", () => {
+    const events = ["SIGTERM", "SIGINT", "beforeExit"] as const
+    const counts = () => events.map((e) => process.listenerCount(e))
+    const before = counts()
+    const uninstall = installShutdownHooks({ deadline: "1 second" })
+    try {
+      assert.deepStrictEqual(
+        counts(),
+        before.map((n) => n + 1)
+      )
+      assert.strictEqual(installShutdownHooks({ deadline: "2 seconds", signals: ["SIGHUP"] }), uninstall)
+      assert.deepStrictEqual(
+        counts(),
+        before.map((n) => n + 1)
+      )
+      assert.strictEqual(process.listenerCount("SIGHUP"), 0)
+    } finally {
+      uninstall()
+    }
+    assert.deepStrictEqual(counts(), before)
+    uninstall()
+    assert.deepStrictEqual(counts(), before)
+    const again = installShutdownHooks({ signals: ["SIGTERM"], beforeExit: false })
+    assert.notStrictEqual(again, uninstall)
+    assert.strictEqual(process.listenerCount("SIGTERM"), before[0]! + 1)
+    assert.strictEqual(process.listenerCount("beforeExit"), before[2])
+    again()
+    assert.deepStrictEqual(counts(), before)
+  })
+})
+
 describe("Reliability: shutdown of a child process", () => {
   it("500 invocations, flush(), exit: the emulator holds all 500, each once", () =>
     withEmulator(async (emulator) => {
@@ -114,26 +148,31 @@ describe("Reliability: shutdown of a child process", () => {
       }))
   }
 
-  it("no flush, SIGTERM: the shutdown hook delivers all 500 within its deadline, then the process exits 0", () =>
-    withEmulator(async (emulator) => {
-      parkWorkers(emulator, 3)
-      const run = runChild(emulator, "sigterm")
-      await run.waitFor("READY")
-      const atSignal = storedFor(emulator, "sigterm").rows
-      const sentAt = Date.now()
-      run.child.kill("SIGTERM")
-      const done = JSON.parse((await run.waitFor("DONE ")).slice(5)) as { delivered: number; deadlineHit: boolean }
-      const { code, atMs } = await run.exited
-      assert.strictEqual(code, 0)
-      assert.isBelow(atSignal, COUNT, "logs were still waiting when SIGTERM came")
-      assert.isFalse(done.deadlineHit)
-      assert.isBelow(atMs - sentAt, 10_000)
-      const stored = storedFor(emulator, "sigterm")
-      assert.strictEqual(stored.seqs.size, COUNT)
-      assert.strictEqual(stored.rows, COUNT)
-    }))
+  for (const [mode, signal] of [
+    ["sigterm", "SIGTERM"],
+    ["sigint", "SIGINT"]
+  ] as const) {
+    it(`no flush, ${signal}: installShutdownHooks delivers all 500 within its deadline, then re-raises ${signal}`, () =>
+      withEmulator(async (emulator) => {
+        parkWorkers(emulator, 3)
+        const run = runChild(emulator, mode)
+        await run.waitFor("READY")
+        const atSignal = storedFor(emulator, mode).rows
+        const sentAt = Date.now()
+        run.child.kill(signal)
+        const done = JSON.parse((await run.waitFor("DONE ")).slice(5)) as { delivered: number; deadlineHit: boolean }
+        const exit = await run.exited
+        assert.strictEqual(exit.signal, signal, "the process ends as the signal would have ended it")
+        assert.isBelow(atSignal, COUNT, "logs were still waiting when the signal came")
+        assert.isFalse(done.deadlineHit)
+        assert.isBelow(exit.atMs - sentAt, 10_000)
+        const stored = storedFor(emulator, mode)
+        assert.strictEqual(stored.seqs.size, COUNT)
+        assert.strictEqual(stored.rows, COUNT)
+      }))
+  }
 
-  it("no flush, SIGTERM, server hanging: the hook gives up at its deadline and the process still exits", () =>
+  it("no flush, SIGTERM, server hanging: the hook gives up at its deadline and the process still ends", () =>
     withEmulator(async (emulator) => {
       emulator.faults.add([{ route: "/log-request", latencyMs: 120_000 }])
       const run = runChild(emulator, "sigterm", 1000)
@@ -141,8 +180,8 @@ describe("Reliability: shutdown of a child process", () => {
       const sentAt = Date.now()
       run.child.kill("SIGTERM")
       await run.waitFor("DONE ")
-      const { code, atMs } = await run.exited
-      assert.strictEqual(code, 0)
+      const { signal, atMs } = await run.exited
+      assert.strictEqual(signal, "SIGTERM")
       assert.isBelow(atMs - sentAt, 6000, "bounded by the 1 s deadline (plus process overhead)")
       assert.strictEqual(storedFor(emulator, "sigterm").rows, 0)
     }))

@@ -3,8 +3,10 @@
  * model with a PromptLayerCallbackHandler pointed at the emulator, then ends in one of these ways:
  *
  * - `flush`: `await handler.flush()`, then lets the process exit.
- * - `sigterm`: prints `READY` and waits; a SIGTERM runs the shutdown hook (below), then exits 0.
- * - `beforeExit`: no flush, nothing keeps the process alive; the `beforeExit` hook shuts down.
+ * - `sigterm`, `sigint`: prints `READY` and waits; a SIGTERM or SIGINT runs `installShutdownHooks`'
+ *   hook, which re-raises the signal once the logs are delivered (or its deadline passed).
+ * - `beforeExit`: no flush, nothing keeps the process alive; the `beforeExit` hook of
+ *   `installShutdownHooks` shuts down.
  * - `none`: no flush and no hook: the process exits when its event loop is empty.
  * - `await-flush`, `await-shutdown`, `await-shutdownAll`: awaits `handler.flush()`,
  *   `handler.shutdown()` or `shutdownAll()` in an async function (not a top-level await, whose
@@ -15,7 +17,7 @@
  * Usage: tsx test/support/shutdown-child.ts <url> <apiKey> <mode> <count> <deadlineMs>
  */
 import { FakeListChatModel } from "@langchain/core/utils/testing"
-import { PromptLayerCallbackHandler, shutdownAll } from "promptlayer-effect/langchain"
+import { installShutdownHooks, PromptLayerCallbackHandler, shutdownAll } from "promptlayer-effect/langchain"
 
 const [url = "", apiKey = "", mode = "flush", countArg = "500", deadlineArg = "10000"] = process.argv.slice(2)
 const count = Number(countArg)
@@ -33,38 +35,15 @@ const handler = new PromptLayerCallbackHandler({
   retry: { maxAttempts: 6, initialDelay: "100 millis", maxDelay: "1 second", attemptTimeout: "5 seconds" }
 })
 
-/**
- * The shutdown hook an app installs: deliver what can be delivered within `deadlineMs`, then let
- * the process go. A ref'd timer keeps the process alive meanwhile (the tracker's own timers are
- * unref'd, so that they never hold a process open by themselves).
- */
-let shuttingDown: Promise<void> | undefined
-const shutdownWithin = (ms: number): Promise<void> => {
-  shuttingDown ??= (async () => {
-    const keepAlive = setInterval(() => {}, 1000)
-    const hardStop = setTimeout(() => {
-      process.stdout.write(`DONE ${JSON.stringify({ delivered, deadlineHit: true })}\n`)
-      process.exit(0)
-    }, ms + 2000)
-    try {
-      await shutdownAll()
-    } finally {
-      clearInterval(keepAlive)
-      clearTimeout(hardStop)
+// The library's shutdown hooks: the default signals (SIGTERM, SIGINT), or beforeExit alone.
+const bySignal = mode === "sigterm" || mode === "sigint"
+if (bySignal || mode === "beforeExit") {
+  installShutdownHooks({
+    deadline: deadlineMs,
+    ...(bySignal ? { beforeExit: false } : { signals: [] }),
+    onShutdown: ({ timedOut }) => {
+      process.stdout.write(`DONE ${JSON.stringify({ delivered, deadlineHit: timedOut })}\n`)
     }
-    process.stdout.write(`DONE ${JSON.stringify({ delivered, deadlineHit: false })}\n`)
-  })()
-  return shuttingDown
-}
-
-if (mode === "sigterm") {
-  process.once("SIGTERM", () => {
-    void shutdownWithin(deadlineMs).then(() => process.exit(0))
-  })
-}
-if (mode === "beforeExit") {
-  process.on("beforeExit", () => {
-    void shutdownWithin(deadlineMs)
   })
 }
 
@@ -87,7 +66,7 @@ if (awaited[mode] !== undefined) {
 } else if (mode === "flush") {
   await handler.flush()
   process.stdout.write(`DONE ${JSON.stringify({ delivered, stats: handler.stats() })}\n`)
-} else if (mode === "sigterm") {
+} else if (bySignal) {
   process.stdout.write("READY\n")
   setInterval(() => {}, 60_000)
 }

@@ -8,8 +8,8 @@
  * ```
  *
  * Every call runs on one `ManagedRuntime` built from the same layers as the Effect API
- * ({@link PromptLayerClient.layerWith} over `FetchHttpClient`), with the same validation, retry and
- * timeout policy. A call rejects with the typed error itself (`RateLimitError`, `ValidationError`,
+ * ({@link PromptLayerClient.layerWith} over `PromptLayerHttp.layerDefault`: node:http on Node, fetch
+ * elsewhere), with the same validation, retry and timeout policy. A call rejects with the typed error itself (`RateLimitError`, `ValidationError`,
  * ...): a real `Error` subclass, so both `instanceof` and `error._tag` work, and its message never
  * contains the API key.
  *
@@ -29,7 +29,6 @@
  *
  * @since 0.1.0
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -38,6 +37,7 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as PromptLayerClient from "./PromptLayerClient.js"
 import * as PromptLayerConfig from "./PromptLayerConfig.js"
+import * as PromptLayerHttp from "./PromptLayerHttp.js"
 import { isPromptLayerError } from "./PromptLayerError.js"
 import type { LangChainPrompt } from "./PromptLayerLangChainPrompt.js"
 import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
@@ -161,7 +161,7 @@ export class PromptLayer<ThrowOnError extends boolean = true> {
         apiKey: config.right.apiKey,
         baseUrl: config.right.baseUrl,
         retry
-      }).pipe(Layer.provide(FetchHttpClient.layer))
+      }).pipe(Layer.provide(PromptLayerHttp.layerDefault))
     }
     this.runtime = ManagedRuntime.make(layer)
   }

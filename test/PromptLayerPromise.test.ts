@@ -13,6 +13,7 @@ import * as Stream from "effect/Stream"
 import {
   PromptLayerClient,
   PromptLayerError,
+  PromptLayerHttp,
   type PromptLayerRetryPolicy,
   type PromptLayerSchema
 } from "promptlayer-effect"
@@ -73,12 +74,12 @@ interface Setup {
   readonly retry: PromptLayerRetryPolicy.Options
 }
 
-/** The Effect API, observed from Promise land the way an Effect user sees it: success or the typed failure. */
+/** The Effect API over the bridge's transport, observed from Promise land as an Effect user sees it: success or the typed failure. */
 const effectApi = ({ apiKey, retry }: Setup): Api => {
   const run = <A>(f: (client: Parameters<Parameters<typeof withClient>[1]>[0]) => Effect.Effect<A, unknown>) =>
-    Effect.runPromise(Effect.either(withClient(emulator, f, { apiKey, retry }))).then((result) =>
-      Either.isRight(result) ? result.right : Promise.reject(result.left)
-    )
+    Effect.runPromise(
+      Effect.either(withClient(emulator, f, { apiKey, retry, http: PromptLayerHttp.layerDefault }))
+    ).then((result) => (Either.isRight(result) ? result.right : Promise.reject(result.left)))
   return {
     logRequest: (body) => run((client) => client.logRequest(body)),
     trackRequest: (body) => run((client) => client.trackRequest(body)),

@@ -2,6 +2,7 @@
  * The real PromptLayer client pointed at a running emulator (over fetch, loopback only).
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { PromptLayerClient, type PromptLayerRetryPolicy } from "promptlayer-effect"
@@ -18,22 +19,29 @@ export const fastRetry: PromptLayerRetryPolicy.Options = {
   deadline: "20 seconds"
 }
 
+/** Options of {@link clientLayer}: another key, a retry policy, another `HttpClient` (default: fetch). */
+export interface ClientOptions {
+  readonly apiKey?: string
+  readonly retry?: PromptLayerRetryPolicy.Options
+  readonly http?: Layer.Layer<HttpClient.HttpClient>
+}
+
 /** The client layer for an emulator (its URL, and its key unless another is given). */
 export const clientLayer = (
   emulator: Pick<PromptLayerEmulator.RunningEmulator, "url" | "apiKey">,
-  options: { readonly apiKey?: string; readonly retry?: PromptLayerRetryPolicy.Options } = {}
+  options: ClientOptions = {}
 ): Layer.Layer<PromptLayerClient.PromptLayerClient> =>
   PromptLayerClient.layerWith({
     apiKey: options.apiKey ?? emulator.apiKey,
     baseUrl: emulator.url,
     retry: options.retry ?? { ...fastRetry, maxAttempts: 1 }
-  }).pipe(Layer.provide(FetchHttpClient.layer))
+  }).pipe(Layer.provide(options.http ?? FetchHttpClient.layer))
 
 /** Runs `f` with a client for the emulator. */
 export const withClient = <A, E>(
   emulator: Pick<PromptLayerEmulator.RunningEmulator, "url" | "apiKey">,
   f: (client: PromptLayerClient.Service) => Effect.Effect<A, E>,
-  options: { readonly apiKey?: string; readonly retry?: PromptLayerRetryPolicy.Options } = {}
+  options: ClientOptions = {}
 ): Effect.Effect<A, E> =>
   Effect.flatMap(PromptLayerClient.PromptLayerClient, f).pipe(Effect.provide(clientLayer(emulator, options)))
 

@@ -27,7 +27,12 @@ interface Run {
   readonly waitFor: (prefix: string) => Promise<string>
 }
 
-const runChild = (emulator: StartedEmulator, mode: string, deadlineMs = 10_000): Run => {
+const runChild = (
+  emulator: StartedEmulator,
+  mode: string,
+  deadlineMs = 10_000,
+  shutdownTimeoutMs = deadlineMs
+): Run => {
   const child = spawn(
     process.execPath,
     [
@@ -38,7 +43,8 @@ const runChild = (emulator: StartedEmulator, mode: string, deadlineMs = 10_000):
       emulator.apiKey,
       mode,
       String(COUNT),
-      String(deadlineMs)
+      String(deadlineMs),
+      String(shutdownTimeoutMs)
     ],
     { cwd: root, stdio: ["ignore", "pipe", "pipe"] }
   )
@@ -197,6 +203,20 @@ describe("Reliability: shutdown of a child process", () => {
       const stored = storedFor(emulator, "beforeExit")
       assert.strictEqual(stored.seqs.size, COUNT)
       assert.strictEqual(stored.rows, COUNT)
+    }))
+
+  it("beforeExit, server hanging, tracker shutdownTimeout 60 s: the hook gives up at its 1 s deadline and exits", () =>
+    withEmulator(async (emulator) => {
+      emulator.faults.add([{ route: "/log-request", latencyMs: 120_000 }])
+      const run = runChild(emulator, "beforeExit", 1000, 60_000)
+      const done = JSON.parse((await run.waitFor("DONE ")).slice(5)) as { deadlineHit: boolean }
+      const doneAt = Date.now()
+      const { code, atMs } = await run.exited
+      assert.isTrue(done.deadlineHit)
+      assert.strictEqual(code, 0)
+      // Left alone, its retries (5 s attempt timeouts) and the awaited shutdown would hold it far longer.
+      assert.isBelow(atMs - doneAt, 5000)
+      assert.strictEqual(storedFor(emulator, "beforeExit").rows, 0)
     }))
 
   it("control — no flush and no hook: the process exits while its logs sleep in (unref'd) backoff, and they are lost", () =>

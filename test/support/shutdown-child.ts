@@ -14,14 +14,17 @@
  *
  * Prints one line `DONE {"delivered": n, ...}` when it ends through flush or a hook.
  *
- * Usage: tsx test/support/shutdown-child.ts <url> <apiKey> <mode> <count> <deadlineMs>
+ * Usage: tsx test/support/shutdown-child.ts <url> <apiKey> <mode> <count> <deadlineMs> [shutdownTimeoutMs]
+ * (the tracker's `shutdownTimeout` defaults to the hook's deadline).
  */
 import { FakeListChatModel } from "@langchain/core/utils/testing"
 import { installShutdownHooks, PromptLayerCallbackHandler, shutdownAll } from "promptlayer-effect/langchain"
 
-const [url = "", apiKey = "", mode = "flush", countArg = "500", deadlineArg = "10000"] = process.argv.slice(2)
+const [url = "", apiKey = "", mode = "flush", countArg = "500", deadlineArg = "10000", shutdownTimeoutArg] =
+  process.argv.slice(2)
 const count = Number(countArg)
 const deadlineMs = Number(deadlineArg)
+const shutdownTimeoutMs = Number(shutdownTimeoutArg ?? deadlineArg)
 
 let delivered = 0
 const handler = new PromptLayerCallbackHandler({
@@ -31,7 +34,7 @@ const handler = new PromptLayerCallbackHandler({
   plIdCallback: () => {
     delivered++
   },
-  shutdownTimeout: deadlineMs,
+  shutdownTimeout: shutdownTimeoutMs,
   retry: { maxAttempts: 6, initialDelay: "100 millis", maxDelay: "1 second", attemptTimeout: "5 seconds" }
 })
 

@@ -27,6 +27,8 @@
  *
  * In serverless code, `await handler.flush()` (or `shutdown()`) before the function returns; it
  * first awaits LangChain's own background callback queue (`awaitAllCallbacks`).
+ * In a server, {@link installShutdownHooks} flushes every handler on `SIGTERM`/`SIGINT` and
+ * `beforeExit` within a deadline.
  *
  * @example
  * ```ts

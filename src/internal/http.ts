@@ -2,6 +2,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -194,6 +195,10 @@ export const decode = <A, I>(
       )
     )
   }
+  // The synchronous decoder first: it avoids an Effect pipeline per response; anything it cannot
+  // settle (a failure, an async schema) goes through the Effect decoder, which reports it.
+  const fast = ParseResult.decodeUnknownEither(schema)(json)
+  if (Either.isRight(fast)) return Effect.succeed(fast.right)
   return Schema.decodeUnknown(schema)(json).pipe(
     Effect.mapError(
       (error) =>
@@ -233,8 +238,12 @@ export const validate = <A, I>(
   schema: Schema.Schema<A, I>,
   input: unknown,
   scrub: Scrub = (text) => text
-): Effect.Effect<A, ValidationError> =>
-  Schema.decodeUnknown(schema, { errors: "all" })(input).pipe(
+): Effect.Effect<A, ValidationError> => {
+  // Valid input (the usual case) is decoded synchronously, stopping at the first issue; only
+  // input that fails is decoded again with `errors: "all"`, to report every issue.
+  const fast = ParseResult.decodeUnknownEither(schema)(input)
+  if (Either.isRight(fast)) return Effect.succeed(fast.right)
+  return Schema.decodeUnknown(schema, { errors: "all" })(input).pipe(
     Effect.mapError(
       (error) =>
         new ValidationError({
@@ -243,6 +252,7 @@ export const validate = <A, I>(
         })
     )
   )
+}
 
 /** URL query pairs of an object: arrays repeat their key, undefined is left out. */
 export const queryOf = (params: Readonly<Record<string, unknown>>): Array<[string, string]> => {

@@ -2,7 +2,8 @@
  * Delivery alone, for profiling: the tracker (no LangChain) delivers `n` logs through the client to
  * an emulator in a child process, over `fetch` or `node:http`. Prints CPU per log and logs/s.
  *
- * Usage: node [--cpu-prof --cpu-prof-dir=DIR] --import tsx bench/delivery.ts [fetch|node] [n] [concurrency]
+ * Usage: node [--cpu-prof --cpu-prof-dir=DIR] --import tsx bench/delivery.ts [fetch|node|prototype] [n] [concurrency] [latencyMs]
+ * (latencyMs: the emulator delays every /log-request by that much, after the warm-up)
  */
 import { spawn } from "node:child_process"
 import * as Readline from "node:readline"
@@ -14,7 +15,8 @@ import { PromptLayerClient, PromptLayerTracker } from "promptlayer-effect"
 import * as NodeHttpClient from "../src/internal/nodeHttpClient.js"
 import * as Prototype from "./support/nodeHttpClient.js"
 
-const [transport = "fetch", nArg = "3000", concurrencyArg = "8"] = process.argv.slice(2)
+const [transport = "fetch", nArg = "3000", concurrencyArg = "8", latencyArg = "0"] = process.argv.slice(2)
+const latencyMs = Number(latencyArg)
 const n = Number(nArg)
 const concurrency = Number(concurrencyArg)
 
@@ -43,16 +45,24 @@ const result = await Effect.gen(function* () {
   const tracker = yield* PromptLayerTracker.make({ concurrency })
   for (let i = 0; i < 300; i++) tracker.offer({ build: body })
   yield* tracker.flush
+  if (latencyMs > 0) {
+    yield* Effect.promise(() =>
+      fetch(`${url}/emulator/faults`, { method: "POST", body: JSON.stringify({ route: "/log-request", latencyMs }) })
+    )
+  }
   const c = process.cpuUsage()
   const t0 = performance.now()
   for (let i = 0; i < n; i++) tracker.offer({ build: body })
   yield* tracker.flush
   const cpu = process.cpuUsage(c)
+  const elapsed = performance.now() - t0
   return {
     transport,
     n,
     concurrency,
-    logsPerSecond: Math.round(n / ((performance.now() - t0) / 1000)),
+    latencyMs,
+    elapsedMs: Math.round(elapsed),
+    logsPerSecond: Math.round(n / (elapsed / 1000)),
     cpuUsPerLog: Math.round((cpu.user + cpu.system) / n),
     stats: tracker.unsafeStats()
   }

@@ -214,7 +214,7 @@ export class PromptLayerTracker extends Context.Tag("promptlayer-effect/PromptLa
  * @category Models
  */
 export interface Options {
-  /** Deliveries in flight at once. Default 8. */
+  /** Deliveries in flight at once. Default 16. */
   readonly concurrency?: number | undefined
   /** Events waiting (not in flight) at most. Default 10 000. */
   readonly maxQueued?: number | undefined
@@ -238,7 +238,7 @@ export interface Options {
  * @category Constants
  */
 export const defaults = {
-  concurrency: 8,
+  concurrency: 16,
   maxQueued: 10_000,
   dropPolicy: "newest",
   shutdownTimeout: Duration.seconds(30),

@@ -507,7 +507,7 @@ describe("PromptLayerTracker", () => {
   it.effect("layerConfig reads the tracker options from the environment", () =>
     Effect.gen(function* () {
       const options = yield* PromptLayerTracker.config
-      assert.strictEqual(options.concurrency, 8)
+      assert.strictEqual(options.concurrency, 16)
       assert.strictEqual(options.dropPolicy, "newest")
     })
   )

@@ -2,7 +2,7 @@
  * Delivery alone, for profiling: the tracker (no LangChain) delivers `n` logs through the client to
  * an emulator in a child process, over `fetch` or `node:http`. Prints CPU per log and logs/s.
  *
- * Usage: node [--cpu-prof --cpu-prof-dir=DIR] --import tsx bench/delivery.ts [fetch|node|prototype] [n] [concurrency] [latencyMs]
+ * Usage: node [--cpu-prof --cpu-prof-dir=DIR] --import tsx bench/delivery.ts [fetch|node] [n] [concurrency] [latencyMs]
  * (latencyMs: the emulator delays every /log-request by that much, after the warm-up)
  */
 import { spawn } from "node:child_process"
@@ -13,7 +13,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { PromptLayerClient, PromptLayerTracker } from "promptlayer-effect"
 import * as NodeHttpClient from "../src/internal/nodeHttpClient.js"
-import * as Prototype from "./support/nodeHttpClient.js"
 
 const [transport = "fetch", nArg = "3000", concurrencyArg = "8", latencyArg = "0"] = process.argv.slice(2)
 const latencyMs = Number(latencyArg)
@@ -39,8 +38,7 @@ const body = () => ({
   tags: ["bench"]
 })
 
-const http: Layer.Layer<HttpClient.HttpClient> =
-  transport === "node" ? NodeHttpClient.layer() : transport === "prototype" ? Prototype.layer : FetchHttpClient.layer
+const http: Layer.Layer<HttpClient.HttpClient> = transport === "node" ? NodeHttpClient.layer() : FetchHttpClient.layer
 const result = await Effect.gen(function* () {
   const tracker = yield* PromptLayerTracker.make({ concurrency })
   for (let i = 0; i < 300; i++) tracker.offer({ build: body })

@@ -18,7 +18,7 @@ const here = Path.dirname(fileURLToPath(import.meta.url))
 const root = Path.resolve(here, "..")
 const quick = process.env.BENCH_QUICK === "1"
 const started = Date.now()
-const CONCURRENCY = 8 // the tracker's default concurrency
+const CONCURRENCY = 16 // the tracker's default concurrency
 
 const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}\n`)
 
@@ -296,13 +296,18 @@ const main = async () => {
   const trackerShares = inclusiveShares(biggest(Path.join(profiles, "tracker")), {
     "Node's fetch (undici), incl. its stream machinery": (f) =>
       f.url.includes("undici") || (f.functionName === "fetch" && f.url.includes("node:internal/bootstrap")),
+    "node:http client side (node core _http_client, _http_agent, net)": (f) =>
+      f.url.startsWith("node:_http_client") || f.url.startsWith("node:_http_agent") || f.url.startsWith("node:net"),
     "@effect/platform HttpClient": (f) => f.url.includes("@effect/platform"),
     ...common,
     "handler + blueprint conversion (own code)": (f) =>
       f.url.includes("/src/PromptLayerCallbackHandler.ts") || f.url.includes("/src/internal/blueprint.ts"),
     "tracker (own code)": (f) => f.url.includes("/src/PromptLayerTracker.ts"),
-    "client + http helpers (own code)": (f) =>
-      f.url.includes("/src/PromptLayerClient.ts") || f.url.includes("/src/internal/http.ts"),
+    "client + http helpers + node:http client (own code)": (f) =>
+      f.url.includes("/src/PromptLayerClient.ts") ||
+      f.url.includes("/src/internal/http.ts") ||
+      f.url.includes("/src/internal/nodeHttpClient.ts"),
+    "retry policy (timeouts, own code)": (f) => f.url.includes("/src/PromptLayerRetryPolicy.ts"),
     "LangChain (@langchain/core)": (f) => f.url.includes("@langchain/core")
   })
   const emulatorShares = inclusiveShares(biggest(Path.join(profiles, "emulator")), {
@@ -346,6 +351,14 @@ const main = async () => {
 // -----------------------------------------------------------------------------
 // RESULTS.md
 // -----------------------------------------------------------------------------
+
+/** The `n` largest inclusive shares, as "42.0% name, ...". */
+const topShares = (shares: Record<string, number>, n: number) =>
+  Object.entries(shares)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([name, share]) => `${(share * 100).toFixed(1)}% ${name}`)
+    .join(", ")
 
 const render = (r: {
   env: Record<string, unknown> & { node: string; cpu: string; cores: number; date: string; loadavg: Array<number> }
@@ -446,7 +459,7 @@ move between runs, the ratios much less.
 | --- | --- | --- |
 | Hot path: ≤ 25 µs median extra per call | ${f1(inlineExtra.p50)} µs (handler's own work, delivery parked); ${f1(ours.wallP50)} µs with delivery running in the same process | ${ok(inlineExtra.p50 <= 25)} / ${ok(ours.wallP50 <= 25)} |
 | N = ${h.ours.n} logs stored ≥ 10× sooner than the naive SDK handler (emulator on loopback) | ${f0(h.ours.storedMs)} ms vs ${f0(h.naive.storedMs)} ms: ${speedup.toFixed(2)}× (the emulator's capacity caps any handler at ${ceiling.toFixed(1)}× here) | ${ok(speedup >= 10)} |
-| The same with ${l.latencyMs} ms server latency (N = ${l.n}) | ${f0(l.ours.storedMs)} ms (8 in flight, the default) and ${f0(l.oursWide.storedMs)} ms (32 in flight) vs ${f0(l.naive.storedMs)} ms: ${slowSpeedup.toFixed(1)}× and ${slowSpeedupWide.toFixed(1)}× | ${ok(slowSpeedup >= 10)} / ${ok(slowSpeedupWide >= 10)} |
+| The same with ${l.latencyMs} ms server latency (N = ${l.n}) | ${f0(l.ours.storedMs)} ms (${CONCURRENCY} in flight, the default) and ${f0(l.oursWide.storedMs)} ms (32 in flight) vs ${f0(l.naive.storedMs)} ms: ${slowSpeedup.toFixed(1)}× and ${slowSpeedupWide.toFixed(1)}× | ${ok(slowSpeedup >= 10)} / ${ok(slowSpeedupWide >= 10)} |
 | Delivery ≥ 80% of the emulator's capacity | ${f0(t.logsPerSecond)} logs/s vs ${f0(cap.requestsPerSecond)} req/s (autocannon): ${(share * 100).toFixed(0)}% | ${ok(share >= 0.8)} |
 | Heap growth after ${mh.runs} runs < 5 MB | ${mh.growthMB.toFixed(2)} MB over HTTP (the whole stack); ${m.growthMB.toFixed(2)} MB after ${m.runs} runs of handler + tracker over an in-process client | ${ok(mh.growthMB < 5)} / ${ok(m.growthMB < 5)} |
 | Server down: memory plateaus, drops counted | heap ${plateau.map((x) => x.toFixed(1)).join(", ")} MB over the second half; ${d.final.dropped} dropped, counted | ${ok(Math.max(...plateau) - Math.min(...plateau) < 5 && d.final.dropped > 0)} |
@@ -471,17 +484,17 @@ ${
   handler already stores ${f0(h.naive.n / (h.naive.storedMs / 1000))} logs/s (one loopback round trip each), and the emulator cannot take
   more than ${f0(cap.requestsPerSecond)} req/s (autocannon), so no handler can be more than ${ceiling.toFixed(1)}× faster here. (2) Our tracker's
   process is CPU-bound: ${f0(t.logsPerSecond)} logs/s with its one thread busy (~${f0(perLogUs)} µs per log), and
-  ${f0(h.ours.totalCpuUsPerCall - h.none.totalCpuUsPerCall)} µs of CPU per log in 1b, against ${f0(h.naive.totalCpuUsPerCall - h.none.totalCpuUsPerCall)} µs for the naive handler. The profile (section 2) puts the bulk in Node's \`fetch\` (undici)
-  and the Effect HTTP client and runtime above it; the handler's conversion and the tracker's own code are a
-  few percent. With server latency the comparison is about round trips: ${slowSpeedup.toFixed(1)}× at the default 8 deliveries in
-  flight (8× is the most that concurrency allows), ${slowSpeedupWide.toFixed(1)}× with \`concurrency: 32\`.
+  ${f0(h.ours.totalCpuUsPerCall - h.none.totalCpuUsPerCall)} µs of CPU per log in 1b, against ${f0(h.naive.totalCpuUsPerCall - h.none.totalCpuUsPerCall)} µs for the naive handler. Where it goes (section 2,
+  inclusive): ${topShares(r.trackerShares, 4)}. With server latency the comparison is about round trips:
+  ${slowSpeedup.toFixed(1)}× at the default ${CONCURRENCY} deliveries in flight, ${slowSpeedupWide.toFixed(1)}× with \`concurrency: 32\`.
 `
     : ""
 }${
   share < 0.8
     ? `- **${(share * 100).toFixed(0)}% of the emulator's capacity instead of ≥ 80%.** The emulator is not the bottleneck: it
   answers ${f0(cap.requestsPerSecond)} req/s (~${f0(emulatorUs)} µs each) from a load generator, so at the tracker's
-  ${f0(t.logsPerSecond)} logs/s it is busy about ${(share * 100).toFixed(0)}% of the time. The tracker's process is the bottleneck (~${f0(perLogUs)} µs per log, one thread busy; profile in section 2).
+  ${f0(t.logsPerSecond)} logs/s it is busy about ${(share * 100).toFixed(0)}% of the time. The tracker's process is the bottleneck (~${f0(perLogUs)} µs per log, one thread busy);
+  inclusive CPU shares of its profile (section 2): ${topShares(r.trackerShares, 4)}.
 `
     : ""
 }- Server down: the heap plateaus ${f1(downPlateau)} MB above the start, reached after ~10 000 drops rather than at
@@ -546,7 +559,7 @@ and by the emulator's capacity: ${f0(cap.requestsPerSecond)} req/s ÷ the naive 
 | | loop start → all stored | ratio naive / this |
 | --- | ---: | ---: |
 | naive | ${f0(l.naive.storedMs)} ms | |
-| ours, 8 in flight (default \`concurrency\`) | ${f0(l.ours.storedMs)} ms | **${slowSpeedup.toFixed(1)}×** |
+| ours, ${CONCURRENCY} in flight (default \`concurrency\`) | ${f0(l.ours.storedMs)} ms | **${slowSpeedup.toFixed(1)}×** |
 | ours, \`concurrency: 32\` | ${f0(l.oursWide.storedMs)} ms | **${slowSpeedupWide.toFixed(1)}×** |
 
 With a real network between the app and PromptLayer, the round trip dominates and the gain is
@@ -566,8 +579,8 @@ Stored: ${t.stored} of ${t.n}; tracker counters ${JSON.stringify(t.stats)}.
 ### What-if: the transport
 
 The tracker alone (no LangChain), ${tr.n} logs at concurrency 8, twice each, interleaved: through the
-client over Node's \`fetch\` (\`FetchHttpClient\`, what the handler uses) and over a minimal
-\`node:http\` HttpClient (\`bench/support/nodeHttpClient.ts\`, a prototype, not part of the library).
+client over Node's \`fetch\` (\`PromptLayerHttp.layerFetch\`, \`FetchHttpClient\`) and over the library's
+\`node:http\` HttpClient (\`PromptLayerHttp.layerNode\`, what the handler and the Promise bridge use on Node).
 
 | transport | logs/s | CPU per log (tracker process) |
 | --- | ---: | ---: |

@@ -26,9 +26,8 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Scope from "effect/Scope"
-import { PromptLayerClient, PromptLayerTracker } from "promptlayer-effect"
+import { PromptLayerClient, PromptLayerHttp, PromptLayerTracker } from "promptlayer-effect"
 import { PromptLayerCallbackHandler } from "promptlayer-effect/langchain"
-import * as NodeHttpClient from "./support/nodeHttpClient.js"
 
 const [scenario = "", url = "", apiKey = "", ...args] = process.argv.slice(2)
 
@@ -388,7 +387,8 @@ const latency = async (latencyMs: number, n: number) => {
 
 /**
  * What-if: the tracker alone (no LangChain), delivering `n` logs through the client over Node's
- * `fetch` (the library's \`FetchHttpClient\`) and over a minimal \`node:http\` HttpClient, interleaved.
+ * `fetch` (`PromptLayerHttp.layerFetch`) and over the library's `node:http` HttpClient
+ * (`PromptLayerHttp.layerNode`), interleaved.
  */
 const transport = async (n: number) => {
   const m = (role: string, content: string) => ({ role, content: [{ type: "text" as const, text: content }] })
@@ -422,7 +422,7 @@ const transport = async (n: number) => {
   for (let r = 0; r < 2; r++) {
     runs.fetch.push(await once(FetchHttpClient.layer))
     await resetEmulator()
-    runs.node.push(await once(NodeHttpClient.layer))
+    runs.node.push(await once(PromptLayerHttp.layerNode()))
     await resetEmulator()
   }
   const mean = (xs: ReadonlyArray<{ logsPerSecond: number; cpuUsPerLog: number }>) => ({

@@ -14,9 +14,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Ajv2020 } from "ajv/dist/2020.js"
 import formatsPlugin from "ajv-formats"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import { PromptLayerClient } from "promptlayer-effect"
-import { mockHttp, type SeenRequest } from "./support/mockHttpClient.js"
+import type { PromptLayerClient } from "promptlayer-effect"
+import { clientOver, mockHttp, type SeenRequest } from "./support/mockHttpClient.js"
 import { loadReferenceJson } from "./support/reference.js"
 
 const API_KEY = "pl_test_openapi_0123456789"
@@ -120,12 +119,7 @@ const capture = <A>(
 ): Effect.Effect<SeenRequest> =>
   Effect.gen(function* () {
     const mock = mockHttp(() => reply)
-    const layer = PromptLayerClient.layerWith({
-      apiKey: API_KEY,
-      baseUrl: "http://127.0.0.1:9",
-      retry: { maxAttempts: 1 }
-    }).pipe(Layer.provide(mock.layer))
-    const client = yield* Effect.provide(PromptLayerClient.PromptLayerClient, layer)
+    const client = yield* clientOver(mock, API_KEY)
     yield* Effect.ignore(operation(client))
     assert.strictEqual(mock.requests.length, 1, "the operation sent one request")
     return mock.requests[0]!

@@ -9,22 +9,21 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
-import { PromptLayerClient, type PromptLayerError } from "promptlayer-effect"
-import { type MockHttp, mockHttp, type Reply, type SeenRequest } from "./support/mockHttpClient.js"
+import type { PromptLayerClient, PromptLayerError } from "promptlayer-effect"
+import {
+  clientOver as mockClientOver,
+  type MockHttp,
+  mockHttp,
+  type Reply,
+  type SeenRequest
+} from "./support/mockHttpClient.js"
 
 const API_KEY = "pl_test_client_0123456789abcdef"
 
-const clientOver = (mock: MockHttp) =>
-  Effect.provide(
-    PromptLayerClient.PromptLayerClient,
-    PromptLayerClient.layerWith({ apiKey: API_KEY, baseUrl: "http://127.0.0.1:9", retry: { maxAttempts: 1 } }).pipe(
-      Layer.provide(mock.layer)
-    )
-  )
+const clientOver = (mock: MockHttp) => mockClientOver(mock, API_KEY)
 
 /** Runs `f` against a client whose server answers every request with `reply`. */
 const withReply = <A, E>(reply: Reply, f: (client: PromptLayerClient.Service) => Effect.Effect<A, E>) =>

@@ -12,12 +12,11 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Inspectable from "effect/Inspectable"
-import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
-import { PromptLayerClient, PromptLayerError, type PromptLayerRetryPolicy } from "promptlayer-effect"
-import { mockHttp, type Reply } from "./support/mockHttpClient.js"
+import { type PromptLayerClient, PromptLayerError, type PromptLayerRetryPolicy } from "promptlayer-effect"
+import { clientOver, mockHttp, type Reply } from "./support/mockHttpClient.js"
 
 const API_KEY = "pl_sk_4f1c9a7e2b6d8f03a5c7e9b1d3f5a7c9e1b3d5f7"
 /** Every 12-character piece of the key: a key cut in half by a truncation is still a leak. */
@@ -234,12 +233,7 @@ const renderings = (error: PromptLayerError.PromptLayerError, cause: Cause.Cause
 
 const makeClient = (reply: Reply | undefined, retry: Scenario["retry"]) => {
   const mock = mockHttp(() => reply ?? { status: 500, text: "unexpected request" })
-  const layer = PromptLayerClient.layerWith({
-    apiKey: API_KEY,
-    baseUrl: "http://127.0.0.1:9",
-    retry: { maxAttempts: 1, ...retry }
-  }).pipe(Layer.provide(mock.layer))
-  return { mock, client: Effect.provide(PromptLayerClient.PromptLayerClient, layer) }
+  return { mock, client: clientOver(mock, API_KEY, retry) }
 }
 
 describe("PromptLayerError: the API key never leaks", () => {

@@ -14,9 +14,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import { PromptLayerClient } from "promptlayer-effect"
-import { mockHttp } from "./support/mockHttpClient.js"
+import type { PromptLayerClient } from "promptlayer-effect"
+import { clientOver, mockHttp } from "./support/mockHttpClient.js"
 import { loadReferenceJson } from "./support/reference.js"
 
 interface Exchange {
@@ -152,12 +151,7 @@ describe("recorded PromptLayer exchanges", () => {
     it.effect(`${exchange.cassette}#${exchange.index}: ${exchange.method} ${exchange.path}`, () =>
       Effect.gen(function* () {
         const mock = mockHttp(() => ({ status: exchange.status, json: exchange.response }))
-        const layer = PromptLayerClient.layerWith({
-          apiKey: API_KEY,
-          baseUrl: "http://127.0.0.1:9",
-          retry: { maxAttempts: 1 }
-        }).pipe(Layer.provide(mock.layer))
-        const client = yield* Effect.provide(PromptLayerClient.PromptLayerClient, layer)
+        const client = yield* clientOver(mock, API_KEY)
         const result = yield* replay(client, exchange).pipe(Effect.either)
 
         // the request

@@ -10,6 +10,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { PromptLayerClient, type PromptLayerRetryPolicy } from "promptlayer-effect"
 
 /** One request as the mock server saw it. */
 export interface SeenRequest {
@@ -88,3 +89,19 @@ export const always = (reply: Reply): MockHttp => mockHttp(() => reply)
 /** Replies in order; the last one repeats. */
 export const sequence = (...replies: ReadonlyArray<Reply>): MockHttp =>
   mockHttp((_, index) => replies[Math.min(index, replies.length - 1)]!)
+
+/**
+ * The real PromptLayer client over a mock server: key `apiKey`, one attempt unless `retry` says
+ * otherwise.
+ */
+export const clientOver = (
+  mock: MockHttp,
+  apiKey: string,
+  retry: PromptLayerRetryPolicy.Options = {}
+): Effect.Effect<PromptLayerClient.Service> =>
+  Effect.provide(
+    PromptLayerClient.PromptLayerClient,
+    PromptLayerClient.layerWith({ apiKey, baseUrl: "http://127.0.0.1:9", retry: { maxAttempts: 1, ...retry } }).pipe(
+      Layer.provide(mock.layer)
+    )
+  )

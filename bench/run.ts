@@ -7,12 +7,12 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import autocannon from "autocannon"
 import { inclusiveShares, topFrames } from "./support/profile.js"
+import { freePort } from "../test/support/ports.js"
 
 const here = Path.dirname(fileURLToPath(import.meta.url))
 const root = Path.resolve(here, "..")
@@ -74,16 +74,6 @@ const scenario = <A>(name: string, args: ReadonlyArray<string>, nodeArgs: Readon
       if (code !== 0 || line === undefined) return reject(new Error(`scenario ${name} exited with ${code}`))
       log(`${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
       resolve(JSON.parse(line.slice("RESULT ".length)) as A)
-    })
-  })
-
-const closedPort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as Net.AddressInfo
-      server.close(() => resolve(port))
     })
   })
 
@@ -259,7 +249,7 @@ const main = async () => {
   const transport = await scenario<Transport>("transport", [...args, quick ? "1000" : "3000"])
   const memory = await scenario<Memory>("memory", [...args, String(MEMORY_RUNS), "instant"])
   const memoryHttp = await scenario<Memory>("memory", [...args, String(MEMORY_HTTP_RUNS), "http"])
-  const port = await closedPort()
+  const port = await freePort()
   const down = await scenario<Down>("down", [
     `http://127.0.0.1:${port}`,
     emulator.apiKey,

@@ -11,7 +11,7 @@
  * forwards to the emulator and delays the answer.
  */
 import * as Http from "node:http"
-import * as Net from "node:net"
+import type * as Net from "node:net"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -23,6 +23,7 @@ import * as PromptLayerTracker from "../src/PromptLayerTracker.js"
 import { startEmulator } from "promptlayer-effect/emulator"
 import type { FaultRule, StartedEmulator } from "../src/PromptLayerEmulator.js"
 import type * as PromptLayerRetryPolicy from "../src/PromptLayerRetryPolicy.js"
+import { freePort } from "./support/ports.js"
 
 const message = (role: string, text: string) => ({ role, content: [{ type: "text" as const, text }] })
 
@@ -100,16 +101,6 @@ const withEmulator = async <A>(faults: ReadonlyArray<FaultRule>, f: (emulator: S
     await emulator.close()
   }
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as Net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 
 /** Every generated log is stored; the tracker accounts for each one. */
 const assertNothingLost = (outcome: Outcome) => {

@@ -1,6 +1,6 @@
 /**
  * Acceptance 3 of issue 2: the bodies the client sends validate against the request schemas of
- * PromptLayer's published OpenAPI document (../shared/reference/promptlayer-openapi.json), for every
+ * PromptLayer's published OpenAPI document (test/fixtures/promptlayer-openapi.json), for every
  * path the document describes. Bodies are captured from the client itself (through a mock
  * `HttpClient`), for hand-written inputs and for the inputs of the recorded SDK exchanges.
  *

@@ -1,5 +1,5 @@
 /**
- * Acceptance 2 of issue 2: every recorded PromptLayer exchange (../shared/reference/
+ * Acceptance 2 of issue 2: every recorded PromptLayer exchange (test/fixtures/
  * promptlayer-recorded-exchanges.json, recorded by the official Python SDK against a real
  * backend) for an endpoint the client covers, replayed through the client over a mock
  * `HttpClient`:

@@ -1,5 +1,5 @@
 /**
- * Every recorded exchange (../shared/reference/promptlayer-recorded-exchanges.json) replayed against
+ * Every recorded exchange (test/fixtures/promptlayer-recorded-exchanges.json) replayed against
  * the emulator: the recorded status, a response that decodes with the client's schema, and at least
  * the recorded top-level fields (for the workflow routes, the recorded body itself, ids mapped).
  *

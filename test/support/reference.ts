@@ -1,25 +1,15 @@
 /**
- * Loads the read-only reference material in `../shared/reference/` (beside the repository, in a
- * working tree and in CI), failing with a clear message when it is missing.
+ * Loads the reference data kept in `test/fixtures/` (see its README for where each file comes from).
+ * Tests never read outside the repository.
  */
 import * as fs from "node:fs"
-import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
-const candidates = (file: string): Array<string> => [
-  fileURLToPath(new URL(`../../../shared/reference/${file}`, import.meta.url)),
-  path.resolve(process.cwd(), "..", "shared", "reference", file)
-]
-
-/** The parsed JSON of `../shared/reference/<file>`; throws naming every place it looked. */
+/** The parsed JSON of `test/fixtures/<file>`; throws naming the path when it is missing. */
 export const loadReferenceJson = (file: string): unknown => {
-  const tried = candidates(file)
-  const found = tried.find((candidate) => fs.existsSync(candidate))
-  if (found === undefined) {
-    throw new Error(
-      `reference file ${file} not found; this test needs the shared reference material beside the repository ` +
-        `(looked in: ${tried.join(", ")})`
-    )
+  const found = fileURLToPath(new URL(`../fixtures/${file}`, import.meta.url))
+  if (!fs.existsSync(found)) {
+    throw new Error(`fixture ${file} not found at ${found}`)
   }
   return JSON.parse(fs.readFileSync(found, "utf8"))
 }

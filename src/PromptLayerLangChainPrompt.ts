@@ -208,7 +208,8 @@ const checkMessage = (message: Message, where: string): string | undefined => {
 /**
  * Fetches a template from the registry with `client.templates.get` and converts it with
  * {@link fromTemplate}. With `input_variables`, PromptLayer renders the template (f-string or
- * jinja2) and the prompt has no variables left.
+ * jinja2) and the prompt has no variables left; its metadata `promptlayer_prompt_input_variables`
+ * keeps them, so that the `PromptLayerCallbackHandler` logs them with the template link.
  *
  * @since 0.1.0
  * @category Constructors
@@ -218,12 +219,17 @@ export const getWith = (
   identifier: string | number,
   params: S.GetTemplateParams = {}
 ): Effect.Effect<LangChainPrompt, PromptLayerError> =>
-  Effect.flatMap(client.templates.get(identifier, params), (template) =>
-    fromTemplate(template, {
-      rendered: params.input_variables !== undefined && params.skip_input_variable_rendering !== true,
-      label: params.label
+  Effect.flatMap(client.templates.get(identifier, params), (template) => {
+    const rendered = params.input_variables !== undefined && params.skip_input_variable_rendering !== true
+    return Effect.map(fromTemplate(template, { rendered, label: params.label }), (prompt) => {
+      // A rendered prompt has no variables left, so its run's inputs are empty: keep the variables
+      // it was rendered with for the log's prompt link.
+      if (rendered) {
+        prompt.metadata = { ...prompt.metadata, promptlayer_prompt_input_variables: { ...params.input_variables } }
+      }
+      return prompt
     })
-  ).pipe(Effect.withSpan("PromptLayerLangChainPrompt.get", { attributes: { "promptlayer.template": identifier } }))
+  }).pipe(Effect.withSpan("PromptLayerLangChainPrompt.get", { attributes: { "promptlayer.template": identifier } }))
 
 /**
  * {@link getWith} on the `PromptLayerClient` of the context.

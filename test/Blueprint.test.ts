@@ -30,27 +30,93 @@ const end = (message: AIMessage): Blueprint.RunEnd => ({
 
 const pdf = "JVBERi0xLjQK"
 
-/** The content block types PromptLayer documents (the discriminator of a message's `content` items). */
-const documented: ReadonlySet<string> = (() => {
-  const openApi = loadReferenceJson("promptlayer-openapi.json") as {
-    components: {
-      schemas: { UserMessage: { properties: { content: { items: { discriminator: { mapping: object } } } } } }
-    }
-  }
-  return new Set(Object.keys(openApi.components.schemas.UserMessage.properties.content.items.discriminator.mapping))
-})()
+interface JsonSchema {
+  readonly $ref?: string
+  readonly type?: string
+  readonly const?: unknown
+  readonly enum?: ReadonlyArray<unknown>
+  readonly required?: ReadonlyArray<string>
+  readonly properties?: Record<string, JsonSchema>
+  readonly anyOf?: ReadonlyArray<JsonSchema>
+}
 
-const blockTypes = (body: ReturnType<typeof Blueprint.toLogRequest>): Array<string> =>
-  [body.input, body.output].flatMap((prompt) =>
-    prompt.type === "chat"
-      ? prompt.messages.flatMap((m) => (m.content ?? []).map((b) => b.type))
-      : prompt.content.map((b) => b.type)
+const schemas = (
+  loadReferenceJson("promptlayer-openapi.json") as { components: { schemas: Record<string, JsonSchema> } }
+).components.schemas
+
+/** Content block type → schema name, from the discriminator of a message's `content` items. */
+const blockSchemas = (
+  schemas.UserMessage as unknown as {
+    properties: { content: { items: { discriminator: { mapping: Record<string, string> } } } }
+  }
+).properties.content.items.discriminator.mapping
+
+/** The content block types PromptLayer documents. */
+const documented: ReadonlySet<string> = new Set(Object.keys(blockSchemas))
+
+/** The problems of `value` against `schema`: required keys, consts, enums, strings, nested objects. */
+const problems = (value: unknown, schema: JsonSchema, at: string): Array<string> => {
+  const resolved = schema.$ref !== undefined ? schemas[schema.$ref.split("/").pop()!]! : schema
+  if (resolved.anyOf !== undefined) {
+    return resolved.anyOf.some((s) => problems(value, s, at).length === 0) ? [] : [`${at}: matches no anyOf branch`]
+  }
+  if (resolved.const !== undefined && value !== resolved.const) return [`${at}: not ${String(resolved.const)}`]
+  if (resolved.enum !== undefined && !resolved.enum.includes(value)) return [`${at}: ${String(value)} not in enum`]
+  if (resolved.type === "string" && typeof value !== "string") return [`${at}: not a string`]
+  if (resolved.type === "null" && value !== null) return [`${at}: not null`]
+  if (resolved.type === "object" || resolved.properties !== undefined) {
+    if (typeof value !== "object" || value === null) return [`${at}: not an object`]
+    const record = value as Record<string, unknown>
+    return [
+      ...(resolved.required ?? []).flatMap((key) => (key in record ? [] : [`${at}.${key}: missing`])),
+      ...Object.entries(resolved.properties ?? {}).flatMap(([key, s]) =>
+        key in record ? problems(record[key], s, `${at}.${key}`) : []
+      )
+    ]
+  }
+  return []
+}
+
+/** Asserts that every block is of a documented type and valid against that type's schema. */
+const assertDocumented = (blocks: ReadonlyArray<{ readonly type: string }>) => {
+  for (const [i, block] of blocks.entries()) {
+    const name = blockSchemas[block.type]
+    assert.isDefined(name, `block ${i} has the undocumented type ${block.type}`)
+    assert.deepStrictEqual(problems(block, { $ref: name! }, `block ${i}`), [])
+  }
+}
+
+/** The types of the content blocks of a body, in order, after asserting that they are all valid for PromptLayer. */
+const blockTypes = (body: ReturnType<typeof Blueprint.toLogRequest>): Array<string> => {
+  const blocks = [body.input, body.output].flatMap((prompt) =>
+    prompt.type === "chat" ? prompt.messages.flatMap((m) => m.content ?? []) : prompt.content
   )
+  assertDocumented(blocks)
+  return blocks.map((b) => b.type)
+}
+
+/** `Blueprint.contentBlocks`, asserting that every block it returns is valid for PromptLayer. */
+const mapped = (content: unknown) => {
+  const blocks = Blueprint.contentBlocks(content)
+  assertDocumented(blocks)
+  return blocks
+}
 
 describe("content blocks", () => {
+  it("the schema check used below rejects what PromptLayer would (so that it proves something)", () => {
+    const check = (block: { readonly type: string; readonly [key: string]: unknown }) =>
+      problems(block, { $ref: blockSchemas[block.type]! }, "b")
+    assert.deepStrictEqual(check({ type: "media", media: { title: "x", type: "application/pdf", format: "url" } }), [])
+    assert.isNotEmpty(check({ type: "media", media: { format: "pdf" } }))
+    assert.isNotEmpty(check({ type: "thinking", reasoning: "x" }))
+    assert.isNotEmpty(check({ type: "image_url", image_url: {} }))
+    assert.isUndefined(blockSchemas.file)
+    assert.isUndefined(blockSchemas.reasoning)
+  })
+
   it("LangChain v1 file blocks become media blocks (base64 as a data URL, url as is)", () => {
     assert.deepStrictEqual(
-      Blueprint.contentBlocks([
+      mapped([
         { type: "file", data: pdf, mimeType: "application/pdf", metadata: { filename: "report.pdf" } },
         { type: "file", url: "https://x/y.pdf", mimeType: "application/pdf" },
         { type: "audio", data: new Uint8Array([1, 2, 3]), mimeType: "audio/wav" },
@@ -81,7 +147,7 @@ describe("content blocks", () => {
 
   it("v0 data blocks (source_type), OpenAI file / input_audio and Anthropic document blocks are mapped too", () => {
     assert.deepStrictEqual(
-      Blueprint.contentBlocks([
+      mapped([
         { type: "file", source_type: "base64", data: pdf, mime_type: "application/pdf" },
         { type: "file", source_type: "text", text: "plain words" },
         { type: "image", source_type: "url", url: "https://x/i.png" },
@@ -126,13 +192,23 @@ describe("content blocks", () => {
     )
   })
 
-  it("reasoning blocks become thinking blocks; Anthropic thinking keeps its signature; refusals are text", () => {
+  it("reasoning (v1, OpenAI Responses summaries, Bedrock) becomes thinking; empty reasoning is left out; refusals are text", () => {
     assert.deepStrictEqual(
-      Blueprint.contentBlocks([
+      mapped([
         { type: "reasoning", reasoning: "First, 2+2.", id: "rs_1" },
         { type: "reasoning", reasoning: "Signed.", extras: { signature: "sig" } },
         { type: "thinking", thinking: "Hmm.", signature: "abc" },
         { type: "refusal", refusal: "I can't help with that." },
+        {
+          type: "reasoning",
+          id: "rs_2",
+          summary: [
+            { type: "summary_text", text: "a" },
+            { type: "summary_text", text: "b" }
+          ]
+        },
+        { type: "reasoning_content", reasoningText: { text: "Bedrock.", signature: "s2" } },
+        { type: "reasoning", id: "rs_3", summary: [], encrypted_content: "opaque" },
         { type: "text", text: "4", annotations: [{ type: "citation", url: "u" }] }
       ]),
       [
@@ -140,13 +216,15 @@ describe("content blocks", () => {
         { type: "thinking", thinking: "Signed.", signature: "sig" },
         { type: "thinking", thinking: "Hmm.", signature: "abc" },
         { type: "text", text: "I can't help with that." },
+        { type: "thinking", thinking: "a\n\nb" },
+        { type: "thinking", thinking: "Bedrock.", signature: "s2" },
         { type: "text", text: "4" }
       ]
     )
   })
 
   it("a block that cannot be mapped becomes a text block describing it, never the raw block", () => {
-    const blocks = Blueprint.contentBlocks([
+    const blocks = mapped([
       { type: "file", fileId: "file-abc", mimeType: "application/pdf", metadata: { filename: "r.pdf" } },
       { type: "non_standard", value: { custom: true } },
       { type: "redacted_thinking", data: "opaque" },
@@ -164,7 +242,7 @@ describe("content blocks", () => {
   })
 
   it("the description of an unmapped block is bounded, however large the block", () => {
-    const [block] = Blueprint.contentBlocks([{ type: "custom_blob", payload: "x".repeat(100_000) }])
+    const [block] = mapped([{ type: "custom_blob", payload: "x".repeat(100_000) }])
     assert.strictEqual(block!.type, "text")
     assert.isBelow((block!.text as string).length, 700)
   })

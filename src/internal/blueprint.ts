@@ -285,13 +285,19 @@ const textBlock = (part: Json): Block | undefined => {
     : { type: "text", text: part.text }
 }
 
-const thinkingBlock = (thinking: unknown, signature: unknown): Block => {
+/** A thinking block; none for reasoning with neither text nor signature (an encrypted, unsummarised one). */
+const thinkingBlock = (thinking: unknown, signature: unknown): Block | undefined => {
   const sig = str(signature)
-  return {
-    type: "thinking",
-    thinking: typeof thinking === "string" ? thinking : "",
-    ...(sig === undefined ? {} : { signature: sig })
-  }
+  const text = typeof thinking === "string" ? thinking : ""
+  if (text === "" && sig === undefined) return undefined
+  return { type: "thinking", thinking: text, ...(sig === undefined ? {} : { signature: sig }) }
+}
+
+/** LangChain v1 `reasoning`, else the summary parts of OpenAI Responses `reasoning` items. */
+const reasoningText = (part: Json): string => {
+  if (typeof part.reasoning === "string") return part.reasoning
+  const summary = Array.isArray(part.summary) ? part.summary : []
+  return summary.flatMap((s) => (isObject(s) && typeof s.text === "string" ? [s.text] : [])).join("\n\n")
 }
 
 const imageUrlBlock = (part: Json): Block => {
@@ -304,7 +310,7 @@ const imageUrlBlock = (part: Json): Block => {
 
 /**
  * One LangChain content block as a PromptLayer one: LangChain's standard blocks are mapped
- * (`reasoning` → `thinking`, `image` → `image_url`, `file` / `audio` / `video` / `document` /
+ * (`reasoning` and Bedrock's `reasoning_content` → `thinking`, `image` → `image_url`, `file` / `audio` / `video` / `document` /
  * `input_audio` → `media`, `text-plain` → `text`), PromptLayer's own types pass, anything else
  * becomes a text block describing it. Nothing undocumented is passed raw: the real API rejects the
  * whole log for one unknown block.
@@ -322,7 +328,11 @@ const contentBlock = (part: unknown): Block | undefined => {
     case "text-plain":
       return typeof part.text === "string" ? { type: "text", text: part.text } : mediaBlock(type, part)
     case "reasoning":
-      return thinkingBlock(part.reasoning, isObject(part.extras) ? part.extras.signature : part.signature)
+      return thinkingBlock(reasoningText(part), isObject(part.extras) ? part.extras.signature : part.signature)
+    case "reasoning_content": {
+      const reasoning = isObject(part.reasoningText) ? part.reasoningText : {}
+      return thinkingBlock(reasoning.text, reasoning.signature)
+    }
     case "thinking":
       return typeof part.thinking === "string"
         ? thinkingBlock(part.thinking, part.signature)
@@ -344,7 +354,11 @@ const contentBlock = (part: unknown): Block | undefined => {
   return isObject(safe) ? (safe as Block) : undefined
 }
 
-/** Content as an array of content blocks (a plain string is a "Malformed Request" to PromptLayer). */
+/**
+ * Content as an array of PromptLayer content blocks (a plain string is a "Malformed Request" to
+ * PromptLayer). Every block is of a type PromptLayer documents: LangChain's are mapped onto them,
+ * and a block that cannot be mapped becomes a text block describing it.
+ */
 export const contentBlocks = (content: unknown): Array<Block> => {
   if (typeof content === "string") return content === "" ? [] : [{ type: "text", text: content }]
   if (Array.isArray(content)) return content.flatMap((part) => contentBlock(part) ?? [])
@@ -602,6 +616,11 @@ export const modelOf = (run: RunStart, responseMetadata: Json): string =>
  *
  * All candidates of the prompt (`n > 1`) are kept: the output holds one assistant message (chat) or
  * one text block (completion) per candidate, in order, and metadata `langchain_candidates` counts them.
+ *
+ * Content blocks PromptLayer has no type for are logged as text blocks describing them; metadata
+ * `langchain_unmapped_blocks` counts them and `langchain_unmapped_block_types` names their types.
+ * The run's metadata is copied as strings (a `Date` as its ISO string, objects as JSON), except the
+ * `promptlayer_prompt_*` keys (the template link) and LangChain's own `ls_*` and `versions` keys.
  */
 export const toLogRequest = (run: RunStart, end: RunEnd, plTags: ReadonlyArray<string>): S.LogRequestInput => {
   const generations = end._tag === "end" ? end.generations : []

@@ -155,6 +155,7 @@ describe("content blocks", () => {
         { type: "input_audio", input_audio: { data: "AAAA", format: "mp3" } },
         { type: "document", source: { type: "base64", media_type: "application/pdf", data: pdf } },
         { type: "image", source: { type: "base64", media_type: "image/gif", data: "R0lG" } },
+        { type: "image", data: "iVBO" },
         { type: "text-plain", text: "inline text file", mimeType: "text/plain" }
       ]),
       [
@@ -187,6 +188,7 @@ describe("content blocks", () => {
           }
         },
         { type: "image_url", image_url: { url: "data:image/gif;base64,R0lG" } },
+        { type: "image_url", image_url: { url: "data:image/png;base64,iVBO" } },
         { type: "text", text: "inline text file" }
       ]
     )

@@ -265,7 +265,8 @@ const mediaBlock = (type: string, part: Json): Block => {
   if (source.kind === "id") {
     return unmappedBlock(type, `${label === "" ? "" : `${label}, `}provider file id ${source.id} (not viewable)`)
   }
-  const url = source.kind === "url" ? source.url : `data:${mime ?? "application/octet-stream"};base64,${source.data}`
+  const fallbackMime = type === "image" ? "image/png" : "application/octet-stream"
+  const url = source.kind === "url" ? source.url : `data:${mime ?? fallbackMime};base64,${source.data}`
   if (type === "image") return { type: "image_url", image_url: { url } }
   const format = source.kind === "base64" || url.startsWith("data:") ? "base64" : "url"
   return {
@@ -310,10 +311,10 @@ const imageUrlBlock = (part: Json): Block => {
 
 /**
  * One LangChain content block as a PromptLayer one: LangChain's standard blocks are mapped
- * (`reasoning` and Bedrock's `reasoning_content` → `thinking`, `image` → `image_url`, `file` / `audio` / `video` / `document` /
- * `input_audio` → `media`, `text-plain` → `text`), PromptLayer's own types pass, anything else
- * becomes a text block describing it. Nothing undocumented is passed raw: the real API rejects the
- * whole log for one unknown block.
+ * (`reasoning` and Bedrock's `reasoning_content` → `thinking`, `image` → `image_url`, `file` /
+ * `audio` / `video` / `document` / `input_audio` → `media`, `text-plain` and `refusal` → `text`),
+ * PromptLayer's own types pass, anything else becomes a text block describing it. Nothing
+ * undocumented is passed raw: the real API rejects the whole log for one unknown block.
  */
 const contentBlock = (part: unknown): Block | undefined => {
   if (typeof part === "string") return part === "" ? undefined : { type: "text", text: part }

@@ -80,8 +80,10 @@ const treeOrder = (spans: ReadonlyArray<StoredTraceSpan>): Array<Node> => {
   const ids = new Set(spans.map((s) => s.span_id))
   const children = new Map<string, Array<StoredTraceSpan>>()
   for (const s of spans) {
-    if (s.parent_id !== null && ids.has(s.parent_id))
-      children.set(s.parent_id, [...(children.get(s.parent_id) ?? []), s])
+    if (s.parent_id === null || !ids.has(s.parent_id)) continue
+    const list = children.get(s.parent_id)
+    if (list === undefined) children.set(s.parent_id, [s])
+    else list.push(s)
   }
   const out: Array<Node> = []
   const seen = new Set<number>()
@@ -89,7 +91,7 @@ const treeOrder = (spans: ReadonlyArray<StoredTraceSpan>): Array<Node> => {
     if (seen.has(span.id)) return
     seen.add(span.id)
     out.push({ span, depth, missingParent })
-    for (const child of [...(children.get(span.span_id) ?? [])].sort(byStart)) visit(child, depth + 1, null)
+    for (const child of (children.get(span.span_id) ?? []).sort(byStart)) visit(child, depth + 1, null)
   }
   const roots = spans.filter((s) => s.parent_id === null || !ids.has(s.parent_id)).sort(byStart)
   for (const root of roots) visit(root, 0, root.parent_id)

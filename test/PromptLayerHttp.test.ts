@@ -14,6 +14,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Deferred, Effect, Fiber, Layer, TestClock } from "effect"
 import { PromptLayerClient, PromptLayerConfig, PromptLayerHttp } from "promptlayer-effect"
+import { PromptLayer, ResponseTooLargeError } from "promptlayer-effect/promise"
 
 const apiKey = "pl_http_test_key_0123456789"
 
@@ -533,6 +534,30 @@ describe("the response size is capped while reading (issue 11, point 4)", () => 
         const sent = yield* Effect.promise(() => raw.connections[0]!.sent)
         assert.isBelow(sent, 32 * MiB + boundSent)
       }
+    })
+  )
+
+  it.scoped("the Promise bridge: new PromptLayer({ maxResponseBytes }) rejects with ResponseTooLargeError", () =>
+    Effect.gen(function* () {
+      assert.throws(() => new PromptLayer({ apiKey, maxResponseBytes: 0 }), /maxResponseBytes/)
+      const raw = yield* rawServer("transfer-encoding: chunked\r\n", pump(offered, true))
+      const promptlayer = new PromptLayer({
+        apiKey,
+        baseURL: raw.url,
+        maxResponseBytes: limit,
+        retry: { maxAttempts: 1 }
+      })
+      const error = yield* Effect.promise(() =>
+        promptlayer.templates.all().then(
+          () => undefined,
+          (e: unknown) => e
+        )
+      )
+      yield* Effect.promise(() => promptlayer.close())
+      assert.instanceOf(error, ResponseTooLargeError)
+      if (error instanceof ResponseTooLargeError) assert.strictEqual(error.maxResponseBytes, limit)
+      const sent = yield* Effect.promise(() => raw.connections[0]!.sent)
+      assert.isBelow(sent, boundSent)
     })
   )
 

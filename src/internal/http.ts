@@ -23,7 +23,7 @@ import {
   TransportError,
   ValidationError
 } from "../PromptLayerError.js"
-import { declaredLength, MaxResponseBytes, ResponseTooLarge } from "./responseLimit.js"
+import { DEFAULT_MAX_RESPONSE_BYTES, declaredLength, MaxResponseBytes, ResponseTooLarge } from "./responseLimit.js"
 
 /** Removes every occurrence of the API key from a text. */
 export type Scrub = (text: string) => string
@@ -85,7 +85,9 @@ export const send = (
         )
       ),
       Effect.scoped,
-      Effect.provideService(MaxResponseBytes, limit),
+      // The node:http transport reads the limit from the context; its default needs no provide.
+      (effect) =>
+        limit === DEFAULT_MAX_RESPONSE_BYTES ? effect : Effect.provideService(effect, MaxResponseBytes, limit),
       Effect.catchTags({
         RequestError: (error) => Effect.fail(transportError(error, spec.endpoint, spec.scrub)),
         ResponseError: (error) => Effect.fail(transportError(error, spec.endpoint, spec.scrub))

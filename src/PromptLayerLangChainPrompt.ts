@@ -49,6 +49,7 @@ import * as Effect from "effect/Effect"
 import { PromptLayerClient, type Service } from "./PromptLayerClient.js"
 import { type PromptLayerError, ValidationError } from "./PromptLayerError.js"
 import type * as S from "./PromptLayerSchema.js"
+import type { Soft } from "./PromptLayerPromise.js"
 
 /**
  * What a registry template becomes: a `ChatPromptTemplate` (chat) or a `PromptTemplate`
@@ -58,6 +59,19 @@ import type * as S from "./PromptLayerSchema.js"
  * @category Models
  */
 export type LangChainPrompt = ChatPromptTemplate | PromptTemplate
+
+// The Promise bridge's `templates.get(name, { langchain: true })` overload lives here, not in
+// PromptLayerPromise.ts, so that only code importing this module (promptlayer-effect/langchain)
+// needs the types of @langchain/core.
+declare module "./PromptLayerPromise.js" {
+  interface TemplatesGet<ThrowOnError extends boolean> {
+    // biome-ignore lint/style/useShorthandFunctionType: merged into PromptLayerPromise's interface as an added overload
+    (
+      name: string | number,
+      params: GetTemplateOptions & { readonly langchain: true }
+    ): Promise<LangChainPrompt | Soft<ThrowOnError, null>>
+  }
+}
 
 /**
  * Options of {@link fromTemplate}.

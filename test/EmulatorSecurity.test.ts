@@ -4,8 +4,11 @@
  * and the connection cap, oversized bodies, client-chosen keys (`__proto__`, `toString`, ...), the
  * stored-bytes cap, and what the command line prints when exposed.
  */
+import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import * as Zlib from "node:zlib"
 import { assert, describe, it } from "@effect/vitest"
 import { type PromptLayerEmulator, startEmulator } from "promptlayer-effect/emulator"
@@ -96,6 +99,9 @@ const template = (name: string, text: string) => ({ prompt_name: name, prompt_te
 
 const nested = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`
 
+/** The body of the issue: about 4 KB, a log request whose `parameters` nest 2 000 arrays deep. */
+const deepLogBody = () => JSON.stringify(logBody()).replace(/}$/, `,"parameters":{"p":${nested(2000)}}}`)
+
 describe("JSON depth cap", () => {
   it("counts nesting outside strings only, without recursion", () => {
     assert.isFalse(jsonDepthExceeds(nested(64), 64))
@@ -107,10 +113,8 @@ describe("JSON depth cap", () => {
 
   it("a body nested 2 000 levels deep is 422 on every route, and the emulator keeps answering", async () => {
     await withEmulator({}, async (emulator) => {
-      const deep = JSON.stringify({
-        ...logBody(),
-        metadata: JSON.parse(`${'{"a":'.repeat(2000)}"x"${"}".repeat(2000)}`)
-      })
+      const deep = deepLogBody()
+      assert.isBelow(deep.length, 5_000)
       for (const path of [
         "/log-request",
         "/track-request",
@@ -133,6 +137,26 @@ describe("JSON depth cap", () => {
       assert.strictEqual((await raw(emulator, "GET", "/emulator/requests")).status, 200)
       assert.strictEqual((await raw(emulator, "GET", "/")).status, 200)
     })
+  })
+
+  it("with a data file, a too-deep body changes nothing and later writes are acknowledged and on disk", async () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "emulator-depth-"))
+    const dataFile = Path.join(dir, "state.json")
+    try {
+      await withEmulator({ dataFile }, async (emulator) => {
+        const deep = await raw(emulator, "POST", "/log-request", { headers: json(emulator), body: deepLogBody() })
+        assert.strictEqual(deep.status, 422)
+        const logged = await logOne(emulator, "after the deep body")
+        assert.strictEqual(logged.status, 201)
+        const onDisk = JSON.parse(Fs.readFileSync(dataFile, "utf8")) as { requests: Array<{ id: number }> }
+        assert.deepStrictEqual(
+          onDisk.requests.map((r) => r.id),
+          [logged.json.id]
+        )
+      })
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it("maxJsonDepth is an option: depth at the limit passes, one more is 422", async () => {

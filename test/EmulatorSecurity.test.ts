@@ -13,7 +13,7 @@ import * as Zlib from "node:zlib"
 import { assert, describe, it } from "@effect/vitest"
 import { type PromptLayerEmulator, startEmulator } from "promptlayer-effect/emulator"
 import { banner } from "../src/internal/banner.js"
-import { jsonDepthExceeds } from "../src/internal/guard.js"
+import { allowedHosts, jsonDepthExceeds } from "../src/internal/guard.js"
 import { chat, controlHeaders } from "./support/emulatorClient.js"
 
 type Started = Awaited<ReturnType<typeof startEmulator>>
@@ -209,6 +209,20 @@ describe("cross-site protection", () => {
       const reply = await raw(emulator, "GET", "/emulator/stats", { headers: { host: "anything.example" } })
       assert.strictEqual(reply.status, 200)
     })
+  })
+
+  it("allowedHosts parses IPv6 entries, and port 80 may be omitted from Host", () => {
+    const allowed = allowedHosts("127.0.0.1", 80, ["::1", "[fd00::1]:9000", "proxy.test:8443"])
+    assert.isTrue(allowed("127.0.0.1"))
+    assert.isTrue(allowed("127.0.0.1:80"))
+    assert.isTrue(allowed("[::1]:1234"))
+    assert.isTrue(allowed("[fd00::1]:9000"))
+    assert.isFalse(allowed("[fd00::1]:9001"))
+    assert.isFalse(allowed("proxy.test"))
+    assert.isFalse(allowed("127.0.0.1:81"))
+    const v6 = allowedHosts("::1", 5000)
+    assert.isTrue(v6("[::1]:5000"))
+    assert.isFalse(v6("[::1]:5001"))
   })
 
   it("a state-changing call from a foreign Origin is 403, even with the key; nothing changes", async () => {

@@ -56,7 +56,7 @@ export const allowedHosts = (bound: string, port: number, extra: ReadonlyArray<s
   }
   const anyPort = new Set<string>()
   for (const entry of extra.map((e) => e.trim().toLowerCase()).filter((e) => e !== "")) {
-    if (/:\d+$/.test(entry) && (!entry.includes("[") || entry.includes("]:"))) exact.add(entry)
+    if (/^(\[[^\]]+\]|[^:[\]]+):\d+$/.test(entry)) exact.add(entry)
     else anyPort.add(bracket(entry))
   }
   return (host: string) => exact.has(host) || anyPort.has(hostname(host))

@@ -181,8 +181,8 @@ export interface Options {
   readonly maxJsonDepth?: number | undefined
   /**
    * Total size (JSON bytes) of logged requests, spans, template versions and workflow runs kept;
-   * a write past it gets 507 until `POST /emulator/reset`. Default 128 MiB (the heap holds a few
-   * times that); `Infinity` for no limit (and no size accounting).
+   * a write past it gets 507 until `POST /emulator/reset`. Default 128 MiB (the heap holds about
+   * 2.4× that for text-heavy requests); `Infinity` for no limit (and no size accounting).
    */
   readonly maxStoredBytes?: number | undefined
   /** Time allowed to receive a request's headers; then 408. Default 10 000 ms. */

@@ -521,6 +521,19 @@ describe("stored-bytes cap", () => {
   })
 })
 
+describe("limit options", () => {
+  it("a limit that is not a positive number is an EmulatorError(Options)", async () => {
+    for (const options of [{ maxJsonDepth: 0 }, { maxStoredBytes: -1 }, { requestTimeoutMs: Number.NaN }]) {
+      const error = await startEmulator({ port: 0, ...options }).then(
+        () => assert.fail("started"),
+        (e: unknown) => e as PromptLayerEmulator.EmulatorError
+      )
+      assert.strictEqual(error.reason, "Options")
+      assert.include(error.message, Object.keys(options)[0]!)
+    }
+  })
+})
+
 describe("command line banner", () => {
   const interfaces = {
     lo: [{ address: "127.0.0.1", family: "IPv4", internal: true }],

@@ -45,7 +45,11 @@ const result = await Effect.gen(function* () {
   yield* tracker.flush
   if (latencyMs > 0) {
     yield* Effect.promise(() =>
-      fetch(`${url}/emulator/faults`, { method: "POST", body: JSON.stringify({ route: "/log-request", latencyMs }) })
+      fetch(`${url}/emulator/faults`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": apiKey },
+        body: JSON.stringify({ route: "/log-request", latencyMs })
+      })
     )
   }
   const c = process.cpuUsage()

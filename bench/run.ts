@@ -114,7 +114,7 @@ const capacity = async (emulator: Emulator, seconds: number) => {
     headers: { "content-type": "application/json", "x-api-key": emulator.apiKey },
     body: logBody()
   })
-  await fetch(`${emulator.url}/emulator/reset`, { method: "POST" })
+  await fetch(`${emulator.url}/emulator/reset`, { method: "POST", headers: { "x-api-key": emulator.apiKey } })
   return {
     requestsPerSecond: result.requests.average,
     total: result.requests.total,

@@ -38,7 +38,9 @@ const gc = (): void => {
   g()
 }
 
-const post = (path: string) => fetch(`${url}${path}`, { method: "POST" }).then((r) => r.text())
+/** Headers of the emulator's state-changing /emulator/* routes, which need the key. */
+const control = { "content-type": "application/json", "x-api-key": apiKey }
+const post = (path: string) => fetch(`${url}${path}`, { method: "POST", headers: control }).then((r) => r.text())
 const storedCount = async (): Promise<number> =>
   ((await (await fetch(`${url}/emulator/stats`)).json()) as { requests: number }).requests
 const resetEmulator = () => post("/emulator/reset")
@@ -242,6 +244,7 @@ const hotpath = async (n: number, rounds: number) => {
 const inline = async (n: number, rounds: number) => {
   await fetch(`${url}/emulator/faults`, {
     method: "POST",
+    headers: control,
     body: JSON.stringify({ route: "/log-request", latencyMs: 600_000 })
   })
   const ours = new PromptLayerCallbackHandler({ apiKey, baseURL: url, plTags: ["bench"], maxQueued: 1_000_000 })
@@ -277,7 +280,7 @@ const inline = async (n: number, rounds: number) => {
     }
   }
   const stats = ours.stats()
-  await fetch(`${url}/emulator/faults`, { method: "DELETE" })
+  await fetch(`${url}/emulator/faults`, { method: "DELETE", headers: control })
   const q = (kind: keyof typeof samples) => ({
     n: samples[kind].length,
     wallUs: { p50: quantile(samples[kind], 0.5), p99: quantile(samples[kind], 0.99) },
@@ -305,6 +308,7 @@ const sizes = async () => {
     // (1) parked delivery
     await fetch(`${url}/emulator/faults`, {
       method: "POST",
+      headers: control,
       body: JSON.stringify({ route: "/log-request", latencyMs: 600_000 })
     })
     const parked = new PromptLayerCallbackHandler({
@@ -327,7 +331,7 @@ const sizes = async () => {
         await awaitAllCallbacks()
       }
     }
-    await fetch(`${url}/emulator/faults`, { method: "DELETE" })
+    await fetch(`${url}/emulator/faults`, { method: "DELETE", headers: control })
     // (2) live delivery
     await runBlock("ours", Math.min(20, liveN), model, input, live, newBlock())
     const delivered = newBlock()
@@ -362,6 +366,7 @@ const sizes = async () => {
 const latency = async (latencyMs: number, n: number) => {
   await fetch(`${url}/emulator/faults`, {
     method: "POST",
+    headers: control,
     body: JSON.stringify({ route: "/log-request", latencyMs })
   })
   const handlers = handlersFor()
@@ -380,7 +385,7 @@ const latency = async (latencyMs: number, n: number) => {
   await runBlock("ours", n, model, input, handlers, ours)
   await runBlock("ours", n, model, input, { ...handlers, ours: wide }, oursWide)
   await runBlock("naive", n, model, input, handlers, naive)
-  await fetch(`${url}/emulator/faults`, { method: "DELETE" })
+  await fetch(`${url}/emulator/faults`, { method: "DELETE", headers: control })
   await keepAlive(Promise.all([handlers.ours.shutdown(), wide.shutdown()]))
   return { latencyMs, n, ours: summary(ours, n), oursWide: summary(oursWide, n), naive: summary(naive, n) }
 }

@@ -17,13 +17,18 @@
  * | GET `/workflows/{name or id}`; POST `/workflows/{name or id}/run` (201; 202 with `callback_url`) | workflows of {@link Options.workflows} or `store.publishWorkflow` |
  * | GET `/workflow-version-execution-results?workflow_version_execution_id&return_all_outputs` | node results, or the final output |
  * | POST `/ws-token-request-library?capability=...` (201) | a fake token: no WebSocket is served |
- * | GET `/emulator/requests[/{id}]`, `/emulator/templates`, `/emulator/stats`; POST `/emulator/reset` | read API (no auth) |
- * | GET, POST, DELETE `/emulator/faults` | fault rules ({@link FaultRule}) |
+ * | GET `/emulator/requests[/{id}]`, `/emulator/templates`, `/emulator/stats`; POST `/emulator/reset` (key required) | read API |
+ * | GET, POST, DELETE `/emulator/faults` (key required to change) | fault rules ({@link FaultRule}) |
  * | GET `/`, `/requests/{id}` | dashboard |
  *
  * Failures answer like the real server: 401 `{ success: false, message }` for a missing or wrong
  * key, 400 for malformed JSON, 422 `{ detail: [{ loc, msg, type }] }` for a body of the wrong
  * shape, 404 `{ success: false, message }` for an unknown request, group, template, version or label.
+ *
+ * Every route is guarded: a `Host` it does not serve → 403 (see {@link Options.allowedHosts}), a
+ * state-changing call from a foreign `Origin` → 403, a non-JSON body → 415, a state-changing
+ * `/emulator/*` call without the key in `X-API-KEY` → 401, a body nested deeper than
+ * `maxJsonDepth` → 422, larger than `maxBodyBytes` → 413, past `maxStoredBytes` stored → 507.
  *
  * Workflows run synchronously when posted: each output node's value is taken from the workflow's
  * definition ({@link WorkflowDefinition}), a string rendered as an f-string over the run's
@@ -73,6 +78,7 @@ import * as Scope from "effect/Scope"
 import * as Dashboard from "./internal/dashboard.js"
 import { traceRoutes } from "./internal/emulator/traceRoutes.js"
 import { type ActiveFault, type FaultRule, Faults, parseRule } from "./internal/faults.js"
+import { allowedHosts, guard } from "./internal/guard.js"
 import * as NodeHttp from "./internal/nodeHttp.js"
 import { Persister, writeAtomicallySync } from "./internal/persistence.js"
 import { isStoreFailure, type Snapshot, Store, type StoredRequest, type WorkflowDefinition } from "./internal/store.js"
@@ -165,7 +171,42 @@ export interface Options {
    * over the run's input variables, e.g. `{ name: "greet", outputs: { Answer: "Hello {name}" } }`.
    */
   readonly workflows?: ReadonlyArray<WorkflowDefinition> | undefined
+  /**
+   * `Host` header values served besides the loopback names (`localhost`, `127.0.0.1`, `[::1]`) and
+   * the bound address at the served port (every interface address and the machine's name when bound
+   * to `0.0.0.0`/`::`): `name` at any port, `name:port` at that port only, `*` for any host. Other
+   * hosts get 403, so a DNS-rebinding page cannot read what was logged.
+   */
+  readonly allowedHosts?: ReadonlyArray<string> | undefined
+  /** Largest request body in bytes (after gunzip); larger ones get 413. Default 32 MiB. */
+  readonly maxBodyBytes?: number | undefined
+  /** Deepest nesting of objects and arrays accepted in a JSON body; deeper ones get 422. Default 64. */
+  readonly maxJsonDepth?: number | undefined
+  /**
+   * Total size (JSON bytes) of logged requests, spans, template versions and workflow runs kept;
+   * a write past it gets 507 until `POST /emulator/reset`. Default 128 MiB (the heap holds about
+   * 2.4× that for text-heavy requests); `Infinity` for no limit (and no size accounting).
+   */
+  readonly maxStoredBytes?: number | undefined
+  /** Time allowed to receive a request's headers; then 408. Default 10 000 ms. */
+  readonly headersTimeoutMs?: number | undefined
+  /** Time allowed to receive a whole request; then 408. Default 30 000 ms. */
+  readonly requestTimeoutMs?: number | undefined
+  /** Open connections at most; further ones are closed at once. Default 512. */
+  readonly maxConnections?: number | undefined
 }
+
+/**
+ * The defaults of the emulator's limits ({@link Options}).
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const DEFAULT_LIMITS = {
+  ...NodeHttp.defaults,
+  maxJsonDepth: 64,
+  maxStoredBytes: 128 * 1024 * 1024
+} as const
 
 /**
  * Call and fault counters of a running emulator.
@@ -248,6 +289,14 @@ const loadDataFile = (store: Store, file: string): Effect.Effect<void, EmulatorE
       })
   })
 
+const definedLimits = (options: Options) =>
+  Object.fromEntries(
+    Object.keys(DEFAULT_LIMITS).flatMap((key) => {
+      const value = options[key as keyof typeof DEFAULT_LIMITS]
+      return value === undefined ? [] : [[key, value]]
+    })
+  ) as Partial<Record<keyof typeof DEFAULT_LIMITS, number>>
+
 const numeric = (value: string | null) => (value !== null && /^\d+$/.test(value) ? Number(value) : (value ?? undefined))
 const bool = (value: string | null) =>
   value === null
@@ -272,7 +321,12 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
     const apiKey = options.apiKey ?? DEFAULT_API_KEY
     if (apiKey === "") return yield* new EmulatorError({ reason: "Options", message: "apiKey must not be empty" })
     const host = options.host ?? "127.0.0.1"
-    const store = new Store()
+    const limits = { ...DEFAULT_LIMITS, ...definedLimits(options) }
+    const invalid = Object.entries(limits).find(([, v]) => !(typeof v === "number" && v > 0))
+    if (invalid !== undefined) {
+      return yield* new EmulatorError({ reason: "Options", message: `${invalid[0]} must be a positive number` })
+    }
+    const store = new Store({ maxStoredBytes: limits.maxStoredBytes })
     const faults = new Faults(options.seed ?? 1)
     const checked = (options.faults ?? []).map(parseRule)
     const bad = checked.find((r): r is string => typeof r === "string")
@@ -352,7 +406,7 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
     })
 
     /** One PromptLayer API route: faults, JSON body, auth, the store call, persistence. */
-    const api = (handler: Handler, options: { readonly jsonOnly?: boolean } = {}) =>
+    const api = (handler: Handler) =>
       Effect.gen(function* () {
         const request = yield* HttpServerRequest.HttpServerRequest
         const url = new URL(request.url, "http://emulator.local")
@@ -374,13 +428,6 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
               fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {}
             )
           }
-        }
-        const contentType = request.headers["content-type"] ?? ""
-        if (options.jsonOnly && contentType !== "" && !contentType.includes("json")) {
-          return respond(415, {
-            success: false,
-            message: `Unsupported content type ${contentType}: the emulator accepts OTLP as JSON (application/json)`
-          })
         }
         const text = yield* Effect.orElseSucceed(request.text, () => "")
         let body: Record<string, unknown> = {}
@@ -567,13 +614,10 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       ),
       HttpRouter.post(
         "/v1/traces",
-        api(
-          ({ body }) => {
-            store.exportTraces(body)
-            return ok(200, {})
-          },
-          { jsonOnly: true }
-        )
+        api(({ body }) => {
+          store.exportTraces(body)
+          return ok(200, {})
+        })
       )
     )
 
@@ -613,7 +657,8 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       )
     )
 
-    // Read API and dashboard: no auth, local development only.
+    // Read API and dashboard: reads need no key (the Host check keeps other sites out); the guard
+    // requires it on the state-changing /emulator/* routes.
     const local = HttpRouter.empty.pipe(
       HttpRouter.get(
         "/emulator/requests",
@@ -692,13 +737,26 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       Effect.catchAllCause(() => Effect.succeed(json(500, { success: false, message: "Emulator error" })))
     )
 
-    const server = yield* NodeHttp.make({ port: options.port ?? 0, host }).pipe(
+    const server = yield* NodeHttp.make({
+      port: options.port ?? 0,
+      host,
+      maxBodyBytes: limits.maxBodyBytes,
+      headersTimeoutMs: limits.headersTimeoutMs,
+      requestTimeoutMs: limits.requestTimeoutMs,
+      maxConnections: limits.maxConnections
+    }).pipe(
       Effect.mapError(
         (error) => new EmulatorError({ reason: "Listen", message: `cannot listen on ${host}: ${String(error.cause)}` })
       )
     )
-    yield* server.serve(app)
     const address = server.address as { readonly hostname: string; readonly port: number }
+    yield* server.serve(
+      guard({
+        apiKey,
+        isAllowedHost: allowedHosts(host, address.port, options.allowedHosts ?? []),
+        maxJsonDepth: limits.maxJsonDepth
+      })(app)
+    )
     const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
     return {
       url: `http://${shown}:${address.port}`,

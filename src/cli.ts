@@ -4,14 +4,17 @@
  *
  * ```sh
  * npx promptlayer-effect emulator [--port 8787] [--host 127.0.0.1] [--data FILE] [--api-key KEY] [--seed N]
+ *   [--allowed-host HOST]... [--max-stored-bytes N]
  * ```
  *
  * Prints the URL (on a line `PromptLayer emulator listening on <url>`), the key and the two
- * `export` lines; stops cleanly on SIGINT/SIGTERM.
+ * `export` lines; when bound beyond loopback, the addresses it is reachable at and a warning on
+ * stderr. Stops cleanly on SIGINT/SIGTERM.
  *
  * @since 0.1.0
  */
-import { DEFAULT_PORT, startEmulator } from "./PromptLayerEmulator.js"
+import { banner } from "./internal/banner.js"
+import { DEFAULT_API_KEY, DEFAULT_LIMITS, DEFAULT_PORT, startEmulator } from "./PromptLayerEmulator.js"
 
 const USAGE = `Usage: promptlayer-effect emulator [options]
 
@@ -19,10 +22,17 @@ Runs a local PromptLayer-compatible server.
 
 Options:
   --port N        port to listen on (default ${DEFAULT_PORT}; 0 = any free port)
-  --host HOST     address to bind (default 127.0.0.1)
+  --host HOST     address to bind (default 127.0.0.1; 0.0.0.0 exposes it to the network)
   --data FILE     persist the state to FILE (atomic writes; survives restarts)
   --api-key KEY   the accepted API key (default: a fixed, printed local key)
   --seed N        seed of fault injection
+  --allowed-host HOST
+                  also serve requests whose Host header is HOST (name: any port;
+                  name:port: that port; * = any host); repeatable. Default: the
+                  bound address, localhost, 127.0.0.1 and [::1] at the port
+  --max-stored-bytes N
+                  stop storing (507) past N bytes of logged JSON
+                  (default ${DEFAULT_LIMITS.maxStoredBytes})
   -h, --help      this help
 `
 
@@ -32,9 +42,15 @@ const fail = (message: string): never => {
 }
 
 const parseArgs = (argv: ReadonlyArray<string>) => {
-  const options: { port: number; host?: string; dataFile?: string; apiKey?: string; seed?: number } = {
-    port: DEFAULT_PORT
-  }
+  const options: {
+    port: number
+    host?: string
+    dataFile?: string
+    apiKey?: string
+    seed?: number
+    allowedHosts: Array<string>
+    maxStoredBytes?: number
+  } = { port: DEFAULT_PORT, allowedHosts: [] }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const [flag, inline] =
@@ -63,6 +79,15 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
       case "--api-key":
         options.apiKey = value()
         break
+      case "--allowed-host":
+        options.allowedHosts.push(value())
+        break
+      case "--max-stored-bytes": {
+        const v = value()
+        if (!/^\d+$/.test(v) || Number(v) === 0) fail(`--max-stored-bytes: expected a positive integer, got ${v}`)
+        options.maxStoredBytes = Number(v)
+        break
+      }
       case "--seed": {
         const v = value()
         if (!/^\d+$/.test(v)) fail(`--seed: expected an integer, got ${v}`)
@@ -90,18 +115,16 @@ const main = async (argv: ReadonlyArray<string>) => {
   if (command !== "emulator") fail(`unknown command ${command}`)
   const options = parseArgs(rest)
   const emulator = await startEmulator(options)
-  process.stdout.write(
-    [
-      `PromptLayer emulator listening on ${emulator.url}`,
-      `API key: ${emulator.apiKey}`,
-      ...(options.dataFile ? [`Data file: ${options.dataFile}`] : []),
-      `Dashboard: ${emulator.url}/`,
-      "",
-      `export PROMPTLAYER_BASE_URL=${emulator.url}`,
-      `export PROMPTLAYER_API_KEY=${emulator.apiKey}`,
-      ""
-    ].join("\n")
-  )
+  const printed = banner({
+    url: emulator.url,
+    apiKey: emulator.apiKey,
+    host: options.host ?? "127.0.0.1",
+    port: Number(new URL(emulator.url).port || 80),
+    dataFile: options.dataFile,
+    defaultKey: emulator.apiKey === DEFAULT_API_KEY
+  })
+  if (printed.warning !== "") process.stderr.write(printed.warning)
+  process.stdout.write(printed.out)
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return

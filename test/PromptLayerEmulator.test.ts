@@ -477,7 +477,10 @@ describe("read API", () => {
       assert.strictEqual(stats.json.groups, 1)
       assert.strictEqual(stats.json.templates, 1)
       assert.strictEqual(stats.json.calls["POST /library-track-score"], 1)
-      assert.strictEqual((await call(emulator, "POST", "/emulator/reset")).status, 200)
+      assert.strictEqual(
+        (await call(emulator, "POST", "/emulator/reset", { headers: { "x-api-key": emulator.apiKey } })).status,
+        200
+      )
       assert.deepStrictEqual((await call(emulator, "GET", "/emulator/requests")).json.items, [])
     })
   })
@@ -636,8 +639,10 @@ describe("fault injection through the client", () => {
   it("the control endpoint adds, lists and clears rules; rules match route and method", async () => {
     await withEmulator({}, async (emulator) => {
       const body = { api_key: emulator.apiKey }
+      const headers = { "x-api-key": emulator.apiKey }
       const added = await call(emulator, "POST", "/emulator/faults", {
-        body: { faults: [{ route: "/create-*", method: "POST", status: 502, times: 2 }] }
+        body: { faults: [{ route: "/create-*", method: "POST", status: 502, times: 2 }] },
+        headers
       })
       assert.strictEqual(added.status, 200)
       const statuses = []
@@ -646,15 +651,15 @@ describe("fault injection through the client", () => {
       const listed = await call(emulator, "GET", "/emulator/faults")
       assert.strictEqual(listed.json.faults[0].remaining, 0)
       assert.strictEqual(listed.json.faults[0].applied, 2)
-      await call(emulator, "POST", "/emulator/faults", { body: { route: "*", method: "GET", status: 500 } })
+      await call(emulator, "POST", "/emulator/faults", { body: { route: "*", method: "GET", status: 500 }, headers })
       assert.strictEqual((await call(emulator, "POST", "/create-group", { body })).status, 200)
       const get = await call(emulator, "GET", "/prompt-templates", { headers: { "x-api-key": emulator.apiKey } })
       assert.strictEqual(get.status, 500)
-      assert.strictEqual((await call(emulator, "DELETE", "/emulator/faults")).status, 200)
+      assert.strictEqual((await call(emulator, "DELETE", "/emulator/faults", { headers })).status, 200)
       assert.deepStrictEqual((await call(emulator, "GET", "/emulator/faults")).json.faults, [])
       const get2 = await call(emulator, "GET", "/prompt-templates", { headers: { "x-api-key": emulator.apiKey } })
       assert.strictEqual(get2.status, 200)
-      const invalid = await call(emulator, "POST", "/emulator/faults", { body: { route: "/x", status: 200 } })
+      const invalid = await call(emulator, "POST", "/emulator/faults", { body: { route: "/x", status: 200 }, headers })
       assert.strictEqual(invalid.status, 422)
     })
   })

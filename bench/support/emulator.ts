@@ -8,7 +8,8 @@
 import { startEmulator } from "promptlayer-effect/emulator"
 
 const port = Number(process.argv[2] ?? 0)
-const emulator = await startEmulator({ port })
+// The scenarios log more than the default stored-bytes cap; no cap also keeps the emulator's cost as in earlier runs.
+const emulator = await startEmulator({ port, maxStoredBytes: Number.POSITIVE_INFINITY })
 process.stdout.write(`${JSON.stringify({ url: emulator.url, apiKey: emulator.apiKey })}\n`)
 const stop = () => {
   void emulator.close().then(() => process.exit(0))

@@ -3,6 +3,14 @@
  */
 import type { StoredRequest, StoredTemplate } from "./store.js"
 
+/**
+ * The Content Security Policy sent with every emulator response: the pages are server-rendered
+ * HTML with one inline `<style>` and no script, so nothing else may load, run, frame them or be
+ * submitted from them. A page that needs more must widen this, not drop it.
+ */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 /** Escapes text for HTML element content and quoted attribute values. */
 export const escapeHtml = (value: unknown): string =>
   String(value ?? "")

@@ -27,23 +27,55 @@ export class NodeExchange extends Context.Tag("promptlayer-effect/internal/NodeE
 export interface Options {
   readonly port: number
   readonly host: string
-  /** Largest accepted request body, in bytes. */
+  /** Largest accepted request body, in bytes (after gunzip); larger ones get 413. Default 32 MiB. */
   readonly maxBodyBytes?: number | undefined
+  /** Time allowed to receive a request's headers; then 408 and the connection closes. Default 10 s. */
+  readonly headersTimeoutMs?: number | undefined
+  /** Time allowed to receive a whole request (headers and body); then 408. Default 30 s. */
+  readonly requestTimeoutMs?: number | undefined
+  /** Open connections at most; further ones are closed at once. Default 512. */
+  readonly maxConnections?: number | undefined
 }
 
+/** Defaults of the {@link Options} limits. */
+export const defaults = {
+  maxBodyBytes: 32 * 1024 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxConnections: 512
+} as const
+
+class BodyTooLarge extends Error {
+  constructor(readonly max: number) {
+    super(`Request body larger than ${max} bytes (maxBodyBytes)`)
+  }
+}
+
+/**
+ * Buffers the body up to `max` bytes. Past that it stops keeping chunks and rejects, but leaves the
+ * request flowing so Node discards the rest and the client reads the 413 instead of a reset.
+ */
 const readBody = (req: Http.IncomingMessage, max: number): Promise<Buffer> =>
   new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"])
+    if (Number.isFinite(declared) && declared > max) {
+      reject(new BodyTooLarge(max))
+      return
+    }
     const chunks: Array<Buffer> = []
     let size = 0
-    req.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length
       if (size > max) {
-        reject(new Error("body too large"))
-        req.destroy()
+        req.off("data", onData)
+        req.resume()
+        chunks.length = 0
+        reject(new BodyTooLarge(max))
         return
       }
       chunks.push(chunk)
-    })
+    }
+    req.on("data", onData)
     req.on("end", () => resolve(Buffer.concat(chunks)))
     req.on("error", reject)
   })
@@ -54,7 +86,16 @@ const readBody = (req: Http.IncomingMessage, max: number): Promise<Buffer> =>
  */
 export const make = (options: Options): Effect.Effect<HttpServer.HttpServer, HttpServerError.ServeError, Scope.Scope> =>
   Effect.gen(function* () {
-    const server = Http.createServer()
+    const headersTimeout = options.headersTimeoutMs ?? defaults.headersTimeoutMs
+    const requestTimeout = Math.max(options.requestTimeoutMs ?? defaults.requestTimeoutMs, headersTimeout)
+    // Node checks both timeouts on this interval (default 30 s), which would let a slow client
+    // stay far past its timeout.
+    const server = Http.createServer({
+      headersTimeout,
+      requestTimeout,
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4)))
+    })
+    server.maxConnections = options.maxConnections ?? defaults.maxConnections
     const sockets = new Set<Net.Socket>()
     server.on("connection", (socket) => {
       sockets.add(socket)
@@ -75,7 +116,7 @@ export const make = (options: Options): Effect.Effect<HttpServer.HttpServer, Htt
       })
     )
     const address = server.address() as Net.AddressInfo
-    const max = options.maxBodyBytes ?? 32 * 1024 * 1024
+    const max = options.maxBodyBytes ?? defaults.maxBodyBytes
     return HttpServer.make({
       address: { _tag: "TcpAddress", hostname: address.address, port: address.port },
       serve: (app, middleware) =>
@@ -91,6 +132,17 @@ export const make = (options: Options): Effect.Effect<HttpServer.HttpServer, Htt
     })
   })
 
+const gunzip = (body: Buffer, max: number): Buffer => {
+  try {
+    return Zlib.gunzipSync(body, { maxOutputLength: max })
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE" || error instanceof RangeError) {
+      throw new BodyTooLarge(max)
+    }
+    throw new Error("Malformed gzip request body")
+  }
+}
+
 const handle = async (
   req: Http.IncomingMessage,
   res: Http.ServerResponse,
@@ -101,7 +153,7 @@ const handle = async (
     let body = await readBody(req, max)
     // OTLP exporters may gzip their JSON.
     const gzipped = req.headers["content-encoding"] === "gzip"
-    if (gzipped) body = Zlib.gunzipSync(body, { maxOutputLength: max })
+    if (gzipped) body = gunzip(body, max)
     const headers = new Headers()
     for (const [key, value] of Object.entries(req.headers)) {
       if (value === undefined || (gzipped && (key === "content-encoding" || key === "content-length"))) continue
@@ -133,7 +185,7 @@ const handle = async (
     if (res.destroyed) return
     if (!res.headersSent) {
       const text = JSON.stringify({ success: false, message: error instanceof Error ? error.message : "bad request" })
-      res.writeHead(error instanceof Error && error.message === "body too large" ? 413 : 400, {
+      res.writeHead(error instanceof BodyTooLarge ? 413 : 400, {
         "content-type": "application/json",
         "content-length": String(Buffer.byteLength(text))
       })

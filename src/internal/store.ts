@@ -228,6 +228,11 @@ export interface Snapshot {
 export interface StoreOptions {
   /** The clock (default: `new Date()`). */
   readonly now?: (() => Date) | undefined
+  /**
+   * Total JSON size of what writes may add (requests, spans, template versions, workflow runs);
+   * a write past it fails with 507. Default: no limit.
+   */
+  readonly maxStoredBytes?: number | undefined
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends ReadonlyArray<infer U> ? Array<U> : T[K] }
@@ -242,6 +247,28 @@ type MWorkflow = Omit<StoredWorkflow, "versions" | "labels"> & {
 }
 
 const clone = <A>(a: A): A => structuredClone(a)
+
+// Keys such as `__proto__`, `constructor` or `toString` come from clients (labels, metadata,
+// variables): look them up as own properties only, and write them as data properties.
+
+/** `record[key]` if it is the record's own property. */
+const own = <V>(record: Readonly<Record<string, V>>, key: string): V | undefined =>
+  Object.hasOwn(record, key) ? record[key] : undefined
+
+/** Sets `record[key]` as a data property, even for `__proto__`. */
+const setOwn = <V>(record: Record<string, V>, key: string, value: V): void => {
+  Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true })
+}
+
+/** A prototype-less copy of the own entries of `source` (the raw wire value, whose keys decoding may drop). */
+const dict = <V>(source: unknown): Record<string, V> => {
+  const out = Object.create(null) as Record<string, V>
+  if (isRecord(source)) for (const [k, v] of Object.entries(source)) setOwn(out, k, v as V)
+  return out
+}
+
+/** The raw field `name` of a wire body, for maps whose keys must be kept as sent. */
+const rawField = (input: unknown, name: string): unknown => (isRecord(input) ? own(input, name) : undefined)
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
@@ -400,12 +427,12 @@ const renderText = (text: string, format: string, vars: Record<string, unknown>,
   if (format === "jinja2") {
     return text.replace(JINJA_VAR, (whole, path: string) => {
       const [head, ...rest] = path.split(".")
-      if (!(head! in vars)) {
+      if (!Object.hasOwn(vars, head!)) {
         missing.add(head!)
         return whole
       }
       let value: unknown = vars[head!]
-      for (const key of rest) value = isRecord(value) ? value[key] : undefined
+      for (const key of rest) value = isRecord(value) ? own(value, key) : undefined
       return show(value)
     })
   }
@@ -424,7 +451,7 @@ const renderText = (text: string, format: string, vars: Record<string, unknown>,
         break
       }
       const name = text.slice(i + 1, end).trim()
-      if (name in vars) out += show(vars[name])
+      if (Object.hasOwn(vars, name)) out += show(vars[name])
       else {
         missing.add(name)
         out += text.slice(i, end + 1)
@@ -578,8 +605,13 @@ export class Store {
   /** `/spans-bulk` spans and closed traces (their request logs are this store's requests). */
   readonly traces: Traces
 
+  private readonly maxStoredBytes: number
+  /** JSON size of what writes added since the last reset (or of the restored snapshot). */
+  private storedBytes = 0
+
   constructor(options: StoreOptions = {}) {
     this.now = options.now ?? (() => new Date())
+    this.maxStoredBytes = options.maxStoredBytes ?? Number.POSITIVE_INFINITY
     this.traces = new Traces({
       now: this.now,
       checkLog: (input) => void this.checkLogRequest(input),
@@ -589,6 +621,7 @@ export class Store {
       },
       fail: (status, body) => new StoreFailure(status, body),
       isFailure: isStoreFailure,
+      charge: (input) => this.charge(input),
       changed: () => {
         this.revision++
       }
@@ -612,6 +645,24 @@ export class Store {
     return body
   }
 
+  /** JSON size of what the store keeps (what {@link StoreOptions.maxStoredBytes} limits). */
+  get bytesStored(): number {
+    return this.storedBytes
+  }
+
+  /** Counts `value` against the limit before a write keeps it; 507 when it would pass the limit. */
+  private charge(value: unknown): void {
+    if (this.maxStoredBytes === Number.POSITIVE_INFINITY) return
+    const size = Buffer.byteLength(JSON.stringify(value) ?? "")
+    if (this.storedBytes + size > this.maxStoredBytes) {
+      throw failure(
+        507,
+        `Emulator storage full: ${this.storedBytes} bytes stored, limit ${this.maxStoredBytes} (maxStoredBytes); POST /emulator/reset or raise the limit`
+      )
+    }
+    this.storedBytes += size
+  }
+
   /**
    * POST `/log-request` → the 201 body (`id`, `prompt_version`, the stored row). `trace.span_id`
    * links the log to a `/spans-bulk` span.
@@ -622,11 +673,13 @@ export class Store {
       body.prompt_name != null || body.prompt_id != null
         ? this.looseLink(body.prompt_name ?? null, body.prompt_id ?? null, body.prompt_version_number ?? null)
         : null
-    const scores: Record<string, number> = {}
+    const scores = dict<number>({})
     if (body.score !== undefined && (body.score > 0 || body.score_name != null))
-      scores[body.score_name ?? "default"] = body.score
+      setOwn(scores, body.score_name ?? "default", body.score)
     const inputTokens = body.input_tokens ?? 0
     const outputTokens = body.output_tokens ?? 0
+    // A span's log was counted with its whole /spans-bulk batch, before anything was stored.
+    if (trace.span_id === undefined) this.charge(input)
     const request: MRequest = {
       id: this.nextRequest++,
       kind: "log-request",
@@ -635,9 +688,9 @@ export class Store {
       model: body.model,
       function_name: body.function_name ?? "",
       tags: [...(body.tags ?? [])],
-      metadata: { ...(body.metadata ?? {}) },
+      metadata: dict(rawField(input, "metadata")),
       scores,
-      prompt: link ? { ...link, input_variables: { ...(body.prompt_input_variables ?? {}) } } : null,
+      prompt: link ? { ...link, input_variables: dict(rawField(input, "prompt_input_variables")) } : null,
       group_ids: [],
       input_tokens: inputTokens,
       output_tokens: outputTokens,
@@ -731,6 +784,7 @@ export class Store {
     const link = body.prompt_id != null ? this.looseLink(null, body.prompt_id, body.prompt_version ?? null) : null
     const inputPrompt = trackInput(body)
     const outputPrompt = trackOutput(body.request_response)
+    this.charge(input)
     const request: MRequest = {
       id: this.nextRequest++,
       kind: "track-request",
@@ -739,9 +793,9 @@ export class Store {
       model,
       function_name: body.function_name,
       tags: [...(body.tags ?? [])],
-      metadata: { ...(body.metadata ?? {}) },
-      scores: {},
-      prompt: link ? { ...link, input_variables: { ...(body.prompt_input_variables ?? {}) } } : null,
+      metadata: dict(rawField(input, "metadata")),
+      scores: dict({}),
+      prompt: link ? { ...link, input_variables: dict(rawField(input, "prompt_input_variables")) } : null,
       group_ids: body.group_id != null ? [body.group_id] : [],
       input_tokens: usage.input,
       output_tokens: usage.output,
@@ -796,7 +850,7 @@ export class Store {
   trackScore(input: unknown): { success: true } {
     const body = decode(S.TrackScoreBody, input)
     const request = this.mustFind(body.request_id)
-    request.scores[body.name ?? "default"] = body.score
+    setOwn(request.scores, body.name ?? "default", body.score)
     this.revision++
     return { success: true }
   }
@@ -805,7 +859,9 @@ export class Store {
   trackMetadata(input: unknown): { success: true } {
     const body = decode(S.TrackMetadataBody, input)
     const request = this.mustFind(body.request_id)
-    Object.assign(request.metadata, body.metadata)
+    const metadata = dict<string>(rawField(input, "metadata"))
+    this.charge(metadata)
+    for (const [key, value] of Object.entries(metadata)) setOwn(request.metadata, key, value)
     this.revision++
     return { success: true }
   }
@@ -822,7 +878,7 @@ export class Store {
       id: template.id,
       version: version.version,
       label: body.label ?? null,
-      input_variables: { ...body.prompt_input_variables }
+      input_variables: dict(rawField(input, "prompt_input_variables"))
     }
     this.revision++
     return { success: true }
@@ -851,6 +907,7 @@ export class Store {
   /** POST `/rest/prompt-templates` (201): a new version each time; `release_labels` move to it. */
   publishTemplate(wire: unknown): Record<string, unknown> {
     const body = decode(S.PublishTemplateWire, wire)
+    this.charge(wire)
     const meta = body.prompt_template
     const version = body.prompt_version
     const name = meta.prompt_name
@@ -864,7 +921,7 @@ export class Store {
         created_at: now,
         updated_at: now,
         versions: [],
-        labels: {}
+        labels: dict({})
       }
       this.templates.set(template.id, template)
     } else if (meta.tags !== undefined) template.tags = [...meta.tags]
@@ -879,7 +936,7 @@ export class Store {
     template.versions.push(stored)
     template.updated_at = now
     const labels = body.release_labels ?? version.release_labels ?? meta.release_labels ?? null
-    for (const label of labels ?? []) template.labels[label] = stored.version
+    for (const label of labels ?? []) setOwn(template.labels, label, stored.version)
     this.revision++
     return {
       id: template.id,
@@ -907,7 +964,7 @@ export class Store {
     let promptTemplate = clone(version.prompt_template)
     if (p.input_variables !== undefined && p.skip_input_variable_rendering !== true) {
       const missing = new Set<string>()
-      promptTemplate = render(promptTemplate, p.input_variables, missing)
+      promptTemplate = render(promptTemplate, dict(rawField(params, "input_variables")), missing)
       if (missing.size > 0) {
         throw failure(
           422,
@@ -968,7 +1025,7 @@ export class Store {
       if (p.tags !== undefined && !p.tags.every((tag) => template.tags.includes(tag))) continue
       let version = template.versions[template.versions.length - 1]!
       if (p.label !== undefined) {
-        const n = template.labels[p.label]
+        const n = own(template.labels, p.label)
         if (n === undefined) continue
         version = template.versions[n - 1]!
       }
@@ -1002,7 +1059,7 @@ export class Store {
     const now = this.now().toISOString()
     let workflow = [...this.workflows.values()].find((w) => w.name === definition.name)
     if (workflow === undefined) {
-      workflow = { id: this.nextWorkflow++, name: definition.name, created_at: now, versions: [], labels: {} }
+      workflow = { id: this.nextWorkflow++, name: definition.name, created_at: now, versions: [], labels: dict({}) }
       this.workflows.set(workflow.id, workflow)
     }
     const version = workflow.versions.length + 1
@@ -1011,7 +1068,7 @@ export class Store {
       outputs: definition.outputs === undefined ? null : clone(definition.outputs),
       created_at: now
     })
-    for (const label of definition.release_labels ?? []) workflow.labels[label] = version
+    for (const label of definition.release_labels ?? []) setOwn(workflow.labels, label, version)
     this.revision++
     return workflowView(workflow)
   }
@@ -1037,7 +1094,7 @@ export class Store {
     }
     let version = workflow.versions[workflow.versions.length - 1]!
     if (label !== undefined) {
-      const n = workflow.labels[label]
+      const n = own(workflow.labels, label)
       if (n === undefined) throw failure(404, `Release label '${label}' not found for workflow '${workflow.name}'`)
       version = workflow.versions[n - 1]!
     } else if (versionNumber !== undefined) {
@@ -1045,7 +1102,7 @@ export class Store {
       if (found === undefined) throw failure(404, `Version ${versionNumber} of workflow '${workflow.name}' not found`)
       version = found
     }
-    const vars = { ...(body.input_variables ?? {}) }
+    const vars = dict(rawField(input, "input_variables"))
     const outputs = version.outputs ?? { Output: vars }
     const nodes: Record<string, WorkflowNodeResult> = {}
     const allMissing = new Set<string>()
@@ -1065,13 +1122,14 @@ export class Store {
       }
       finalOutput = nodes[name]!.value
     }
+    this.charge(input)
     const execution: StoredExecution = {
       id: this.nextExecution++,
       workflow_id: workflow.id,
       workflow_name: workflow.name,
       version: version.version,
       input_variables: clone(vars),
-      metadata: body.metadata ? { ...body.metadata } : null,
+      metadata: body.metadata ? dict<string>(rawField(input, "metadata")) : null,
       callback_url: body.callback_url ?? null,
       nodes,
       final_output: finalOutput,
@@ -1136,6 +1194,7 @@ export class Store {
     if (!isRecord(input) || !Array.isArray(input.resourceSpans)) {
       throw unprocessable([{ loc: ["body", "resourceSpans"], msg: "Field required", type: "missing" }])
     }
+    this.charge(input)
     const received_at = this.now().toISOString()
     let accepted = 0
     for (const rs of input.resourceSpans) {
@@ -1255,6 +1314,8 @@ export class Store {
     )
     this.nextWorkflow = Math.max(snapshot.next.workflow ?? 1, maxId(this.workflows.keys()))
     this.nextExecution = Math.max(snapshot.next.execution ?? 1, maxId(this.executions.keys()))
+    this.storedBytes =
+      this.maxStoredBytes === Number.POSITIVE_INFINITY ? 0 : Buffer.byteLength(JSON.stringify(snapshot))
     this.revision++
   }
 
@@ -1265,6 +1326,7 @@ export class Store {
   }
 
   private clear() {
+    this.storedBytes = 0
     this.requestsById.clear()
     this.groups.clear()
     this.templates.clear()
@@ -1314,7 +1376,7 @@ export class Store {
 
   private resolveVersion(template: MTemplate, version: number | undefined, label: string | undefined): StoredVersion {
     if (label !== undefined) {
-      const n = template.labels[label]
+      const n = own(template.labels, label)
       if (n === undefined)
         throw failure(404, `Release label '${label}' not found for prompt template '${template.prompt_name}'`)
       return template.versions[n - 1]!

@@ -50,3 +50,9 @@ export const chat = (role: string, text: string) => ({
   type: "chat" as const,
   messages: [{ role, content: [{ type: "text", text }] }]
 })
+
+/** Headers of a call to a state-changing `/emulator/*` route (reset, faults): JSON and the key. */
+export const controlHeaders = (emulator: Pick<PromptLayerEmulator.RunningEmulator, "apiKey">) => ({
+  "content-type": "application/json",
+  "x-api-key": emulator.apiKey
+})

@@ -197,6 +197,8 @@ export interface TraceDeps {
   readonly isFailure: (
     error: unknown
   ) => error is Error & { readonly status: number; readonly body: Record<string, unknown> }
+  /** Counts a batch against the store's size limit before anything is stored (its 507 when full). */
+  readonly charge: (input: unknown) => void
   /** Called after every change (the store bumps its revision). */
   readonly changed: () => void
 }
@@ -252,6 +254,7 @@ export class Traces {
     const details = [...("ok" in decoded ? [] : decoded.details), ...this.logIssues(input)]
     if (!("ok" in decoded) || details.length > 0) throw this.deps.fail(422, { detail: details })
     const batch = decoded.ok
+    this.deps.charge(input)
     const logs = batch.spans.map((span) =>
       span.log_request == null ? undefined : withInheritedTimes(span.log_request, span.start_time, span.end_time)
     )

@@ -56,7 +56,6 @@
  *
  * @since 0.1.0
  */
-import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -72,8 +71,8 @@ import * as Scope from "effect/Scope"
 import * as Dashboard from "./internal/dashboard.js"
 import { type ActiveFault, type FaultRule, Faults, parseRule } from "./internal/faults.js"
 import * as NodeHttp from "./internal/nodeHttp.js"
-import { Persister, writeAtomicallySync } from "./internal/persistence.js"
-import { isStoreFailure, type Snapshot, Store, type StoredRequest, type WorkflowDefinition } from "./internal/store.js"
+import { DataFile } from "./internal/persistence.js"
+import { isStoreFailure, Store, type StoredRequest, type WorkflowDefinition } from "./internal/store.js"
 import type * as S from "./PromptLayerSchema.js"
 
 export type { ActiveFault, FaultRule } from "./internal/faults.js"
@@ -146,8 +145,10 @@ export interface Options {
   /** The accepted API key; default {@link DEFAULT_API_KEY}. */
   readonly apiKey?: string | undefined
   /**
-   * Persist the state to this JSON file: loaded at start; rewritten atomically (temp file, fsync,
-   * rename) after every write, before the response is sent.
+   * Persist the state to this JSON file: loaded at start (refused, with the first bad entry named,
+   * when it is damaged); every change is appended to a journal beside it (`FILE.journal.N`) and
+   * fdatasync'd before the response is sent, and the journal is compacted into FILE now and then.
+   * A change that cannot be written is undone and answered 503.
    */
   readonly dataFile?: string | undefined
   /** Fault rules active from the start. */
@@ -232,18 +233,19 @@ export class EmulatorError extends Schema.TaggedError<EmulatorError>()("Emulator
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   HttpServerResponse.unsafeJson(body, { status, headers })
 
-const loadDataFile = (store: Store, file: string): Effect.Effect<void, EmulatorError> =>
-  Effect.try({
-    try: () => {
-      if (!Fs.existsSync(file)) return
-      store.restore(JSON.parse(Fs.readFileSync(file, "utf8")) as Snapshot)
-    },
-    catch: (error) =>
-      new EmulatorError({
-        reason: "DataFile",
-        message: `cannot load ${file}: ${error instanceof Error ? error.message : String(error)}`
-      })
-  })
+/** Loads the data file into the store and journals the store's changes until the scope closes. */
+const loadDataFile = (store: Store, file: string): Effect.Effect<DataFile, EmulatorError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.try({
+      try: () => DataFile.open(file, store),
+      catch: (error) =>
+        new EmulatorError({
+          reason: "DataFile",
+          message: `cannot load ${file}: ${error instanceof Error ? error.message : String(error)}`
+        })
+    }),
+    (dataFile) => Effect.promise(() => dataFile.close())
+  )
 
 const numeric = (value: string | null) => (value !== null && /^\d+$/.test(value) ? Number(value) : (value ?? undefined))
 const bool = (value: string | null) =>
@@ -276,7 +278,7 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
     if (bad !== undefined) return yield* new EmulatorError({ reason: "Options", message: `faults: ${bad}` })
     faults.add(checked as Array<FaultRule>)
     const dataFile = options.dataFile === undefined ? undefined : Path.resolve(options.dataFile)
-    if (dataFile !== undefined) yield* loadDataFile(store, dataFile)
+    const persisted = dataFile === undefined ? undefined : yield* loadDataFile(store, dataFile)
     for (const template of options.templates ?? []) {
       if (store.templatesList().some((t) => t.prompt_name === template.prompt_name)) continue
       try {
@@ -300,10 +302,9 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       }
     }
 
-    if (dataFile !== undefined) {
-      const initial = JSON.stringify(store.snapshot())
-      yield* Effect.try({
-        try: () => writeAtomicallySync(dataFile, initial),
+    if (persisted !== undefined) {
+      yield* Effect.tryPromise({
+        try: () => persisted.settle(),
         catch: (error) =>
           new EmulatorError({
             reason: "DataFile",
@@ -311,17 +312,8 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
           })
       })
     }
-    const persister =
-      dataFile === undefined
-        ? undefined
-        : new Persister(dataFile, {
-            get revision() {
-              return store.revision
-            },
-            text: () => JSON.stringify(store.snapshot())
-          })
-    /** Waits until every change so far is durable (no-op without a data file). */
-    const persist = persister === undefined ? Effect.void : Effect.tryPromise(() => persister.durable())
+    /** Waits until every change so far is durable (no-op without a data file); on failure they are undone. */
+    const persist = persisted === undefined ? Effect.void : Effect.tryPromise(() => persisted.durable())
 
     const calls: Record<string, number> = {}
     const statuses: Record<string, number> = {}
@@ -416,7 +408,10 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
         // Acknowledge only once the change is on disk.
         const durable = yield* Effect.either(persist)
         if (durable._tag === "Left") {
-          return respond(500, { success: false, message: `Emulator error: the data file could not be written` })
+          return respond(503, {
+            success: false,
+            message: `Emulator error: ${durable.left.error instanceof Error ? durable.left.error.message : "the data file could not be written"}`
+          })
         }
         if (fault?.dropResponse && (yield* dropConnection)) return HttpServerResponse.empty({ status: 500 })
         return respond(result.status, result.body)
@@ -643,7 +638,9 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
           store.reset()
           return persist.pipe(
             Effect.as(json(200, { success: true })),
-            Effect.orElseSucceed(() => json(500, { success: false, message: "the data file could not be written" }))
+            Effect.orElseSucceed(() =>
+              json(503, { success: false, message: "the data file could not be written, the reset was not applied" })
+            )
           )
         })
       ),

@@ -1,33 +1,45 @@
 /**
- * The CLI as a child process with `--data FILE`: SIGKILL it in the middle of a stream of writes,
- * restart it on the same file, and every acknowledged write is still there. Also: SIGTERM stops
- * it cleanly.
+ * Persistence (`--data FILE`). The CLI as a child process: SIGKILL it in the middle of a stream of
+ * writes, restart it on the same file, and every acknowledged write is still there; SIGTERM stops
+ * it cleanly. The data file itself (snapshot + journal, `src/internal/persistence.ts`): a failed
+ * write is undone (a retry does not duplicate), damaged files are refused with the bad entry
+ * named, stale temp files are removed, a symlink at the temp name is not followed, compaction
+ * keeps concurrent writes, earlier files migrate, a torn last journal line is ignored.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterEach, assert, describe, it } from "@effect/vitest"
+import { DATA_FORMAT, DataFileWriteError } from "../src/internal/persistence.js"
+import { Store } from "../src/internal/store.js"
+import { EmulatorError, startEmulator } from "../src/PromptLayerEmulator.js"
+import { faultyIo, logBody, open, reload, tempDirs } from "./support/dataFile.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const children = new Set<ChildProcess>()
-const dirs: Array<string> = []
+const dirs = tempDirs()
 
 afterEach(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
   children.clear()
-  for (const dir of dirs.splice(0)) Fs.rmSync(dir, { recursive: true, force: true })
+  dirs.removeAll()
 })
 
-/** Starts `promptlayer-effect emulator --port 0 --data FILE`; resolves with its URL once it prints it. */
-const startCli = (dataFile: string, extra: ReadonlyArray<string> = []) =>
+/**
+ * Starts `promptlayer-effect emulator --port 0 --data FILE`; resolves with its URL once it prints
+ * it. `fileSizeLimit` (512-byte blocks, `ulimit -f`) makes writes past it fail with EFBIG.
+ */
+const startCli = (dataFile: string, extra: ReadonlyArray<string> = [], fileSizeLimit?: number) =>
   new Promise<{ child: ChildProcess; url: string; apiKey: string; output: () => string }>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "src/cli.ts", "emulator", "--port", "0", "--data", dataFile, ...extra],
-      { cwd: root, stdio: ["ignore", "pipe", "pipe"] }
-    )
+    const args = ["--import", "tsx", "src/cli.ts", "emulator", "--port", "0", "--data", dataFile, ...extra]
+    const child =
+      fileSizeLimit === undefined
+        ? spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+        : spawn("sh", ["-c", `ulimit -f ${fileSizeLimit} && exec "$0" "$@"`, process.execPath, ...args], {
+            cwd: root,
+            stdio: ["ignore", "pipe", "pipe"]
+          })
     children.add(child)
     let output = ""
     const timer = setTimeout(() => reject(new Error(`the CLI did not print its URL in 20 s:\n${output}`)), 20_000)
@@ -66,21 +78,7 @@ const post = async (url: string, path: string, apiKey: string, body: unknown) =>
   return { status: response.status, json: (await response.json()) as any }
 }
 
-const logBody = (n: number) => ({
-  provider: "openai",
-  model: "gpt-4o-mini",
-  input: { type: "chat", messages: [{ role: "user", content: [{ type: "text", text: `question ${n}` }] }] },
-  output: { type: "chat", messages: [{ role: "assistant", content: [{ type: "text", text: `answer ${n}` }] }] },
-  request_start_time: "2026-01-01T00:00:00Z",
-  request_end_time: "2026-01-01T00:00:01Z",
-  tags: [`n${n}`]
-})
-
-const tempFile = () => {
-  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "pl-emulator-"))
-  dirs.push(dir)
-  return Path.join(dir, "state.json")
-}
+const tempFile = () => Path.join(dirs.make(), "state.json")
 
 describe("persistence (--data)", () => {
   it("SIGKILL mid-run loses no acknowledged write", async () => {
@@ -150,11 +148,42 @@ describe("persistence (--data)", () => {
       assert.strictEqual(code, 0, cli.output())
       assert.include(cli.output(), `Received ${signal}`)
     }
-    const state = JSON.parse(Fs.readFileSync(dataFile, "utf8"))
-    assert.deepStrictEqual(
-      state.groups.map((g: { id: number }) => g.id),
-      [1, 2]
-    )
+    assert.deepStrictEqual((await reload(dataFile)).groupIds(), [1, 2])
+  })
+
+  it("a write that cannot be made durable (EFBIG) answers 503 and is not kept; its retry is stored once", async () => {
+    const dataFile = tempFile()
+    const first = await startCli(dataFile, [], 64) // 32 KiB per file: the journal fills up after a few dozen logs
+    const acked: Array<string> = []
+    let failed: { n: number; status: number; message: string } | undefined
+    for (let n = 0; n < 500 && failed === undefined; n++) {
+      const log = await post(first.url, "/log-request", first.apiKey, logBody(n))
+      if (log.status === 201) acked.push(`n${n}`)
+      else failed = { n, status: log.status, message: String(log.json.message) }
+    }
+    assert.isDefined(failed, "the journal never filled up")
+    assert.isAbove(acked.length, 0)
+    assert.strictEqual(failed!.status, 503)
+    assert.include(failed!.message, "EFBIG")
+    assert.include(failed!.message, "not applied")
+    const retry = await post(first.url, "/log-request", first.apiKey, logBody(failed!.n))
+    assert.strictEqual(retry.status, 503)
+    const storedTags = async (url: string) =>
+      ((await (await fetch(`${url}/emulator/requests`)).json()) as { items: Array<{ tags: Array<string> }> }).items
+        .map((r) => r.tags[0]!)
+        .reverse()
+    assert.deepStrictEqual(await storedTags(first.url), acked, "memory holds exactly the acknowledged writes")
+    first.child.kill("SIGTERM")
+    await exited(first.child)
+
+    const second = await startCli(dataFile)
+    assert.deepStrictEqual(await storedTags(second.url), acked)
+    const again = await post(second.url, "/log-request", second.apiKey, logBody(failed!.n))
+    assert.strictEqual(again.status, 201)
+    assert.strictEqual(again.json.id, acked.length + 1)
+    assert.deepStrictEqual(await storedTags(second.url), [...acked, `n${failed!.n}`])
+    second.child.kill("SIGTERM")
+    await exited(second.child)
   })
 
   it("a corrupt data file stops the CLI with a clear error instead of overwriting it", async () => {
@@ -166,5 +195,234 @@ describe("persistence (--data)", () => {
     )
     assert.include(String(error?.message), "cannot load")
     assert.strictEqual(Fs.readFileSync(dataFile, "utf8"), "{not json")
+  })
+})
+
+const tags = (store: Store) => store.requests().map((r) => [r.id, r.tags[0]])
+
+describe("data file (snapshot + journal)", () => {
+  it("an injected fdatasync failure undoes the write: the retry gets the same id, no duplicate", async () => {
+    const file = tempFile()
+    const faults = faultyIo()
+    const { store, dataFile } = open(file, { io: faults.io })
+    store.logRequest(logBody(1))
+    await dataFile.durable()
+    faults.failNext("sync")
+    store.logRequest(logBody(2))
+    const error = await dataFile.durable().then(
+      () => undefined,
+      (e: unknown) => e
+    )
+    assert.instanceOf(error, DataFileWriteError)
+    assert.include(String((error as Error).message), "EIO")
+    assert.deepStrictEqual(tags(store), [[1, "n1"]], "the failed write is not in memory")
+    const retried = store.logRequest(logBody(2))
+    assert.strictEqual(retried.id, 2)
+    await dataFile.durable()
+    await dataFile.close()
+    assert.deepStrictEqual(tags(await reload(file)), [
+      [2, "n2"],
+      [1, "n1"]
+    ])
+  })
+
+  it("a half-written batch is cut off the journal; changes made meanwhile are undone too", async () => {
+    const file = tempFile()
+    const faults = faultyIo()
+    const { store, dataFile } = open(file, { io: faults.io })
+    const id = store.logRequest(logBody(1)).id as number
+    store.trackScore({ request_id: id, score: 10 })
+    await dataFile.durable()
+    faults.failNext("append-half")
+    store.trackScore({ request_id: id, score: 20 })
+    const first = dataFile.durable()
+    // Made while the failing batch is being written: it builds on it, so it goes as well.
+    store.trackScore({ request_id: id, score: 30 })
+    store.createGroup()
+    const second = dataFile.durable()
+    const outcomes = await Promise.allSettled([first, second])
+    assert.deepStrictEqual(
+      outcomes.map((o) => o.status),
+      ["rejected", "rejected"]
+    )
+    assert.deepStrictEqual(store.request(id)?.scores, { default: 10 })
+    assert.deepStrictEqual(store.groupIds(), [])
+    store.createGroup()
+    await dataFile.durable()
+    await dataFile.close()
+    const again = await reload(file)
+    assert.deepStrictEqual(again.request(id)?.scores, { default: 10 })
+    assert.deepStrictEqual(again.groupIds(), [1])
+  })
+
+  it("a failed reset is undone", async () => {
+    const file = tempFile()
+    const faults = faultyIo()
+    const { store, dataFile } = open(file, { io: faults.io })
+    store.logRequest(logBody(1))
+    store.exportTraces({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: "t", spanId: "s", name: "a" }] }] }] })
+    await dataFile.durable()
+    faults.failNext("append")
+    store.reset()
+    store.logRequest(logBody(9))
+    await dataFile.durable().catch(() => undefined)
+    assert.deepStrictEqual(tags(store), [[1, "n1"]])
+    assert.strictEqual(store.traceSpans().length, 1)
+    assert.strictEqual(store.logRequest(logBody(2)).id, 2)
+    await dataFile.close()
+    const again = await reload(file)
+    assert.deepStrictEqual(tags(again), [
+      [2, "n2"],
+      [1, "n1"]
+    ])
+    assert.strictEqual(again.traceSpans().length, 1)
+  })
+
+  it("a damaged snapshot is refused with the file and the first bad entry named, and left as it is", async () => {
+    const file = tempFile()
+    const { store, dataFile } = open(file)
+    store.logRequest(logBody(1))
+    await dataFile.settle()
+    await dataFile.close()
+    const text = Fs.readFileSync(file, "utf8")
+    const bad = text.replace('"id":1,', '"id":-1,')
+    assert.notStrictEqual(bad, text)
+    Fs.writeFileSync(file, bad)
+    const error = await startEmulator({ dataFile: file }).then(
+      () => undefined,
+      (e: unknown) => e
+    )
+    assert.instanceOf(error, EmulatorError)
+    assert.strictEqual((error as EmulatorError).reason, "DataFile")
+    assert.include((error as EmulatorError).message, file)
+    assert.include((error as EmulatorError).message, "snapshot.requests[0].id: expected a positive integer, got -1")
+    assert.strictEqual(Fs.readFileSync(file, "utf8"), bad)
+  })
+
+  it("a bad journal line is refused naming the journal and the line; a torn last line is ignored", async () => {
+    const file = tempFile()
+    const { store, dataFile } = open(file)
+    store.logRequest(logBody(1))
+    await dataFile.settle()
+    store.logRequest(logBody(2))
+    await dataFile.durable()
+    await dataFile.close()
+    const journal = Fs.readdirSync(Path.dirname(file))
+      .filter((n) => n.startsWith("state.json.journal."))
+      .map((n) => Path.join(Path.dirname(file), n))
+      .find((p) => Fs.statSync(p).size > 0)!
+    Fs.appendFileSync(journal, '[{"t":"request","v":{"id":3,"kind":"log-req') // torn: no newline
+    assert.deepStrictEqual(tags(await reload(file)), [
+      [2, "n2"],
+      [1, "n1"]
+    ])
+    const lines = Fs.readFileSync(journal, "utf8").split("\n")
+    Fs.writeFileSync(journal, `${lines[0]!.replace('"group_ids":[]', '"group_ids":["x"]')}\n`)
+    const error = await startEmulator({ dataFile: file }).then(
+      () => undefined,
+      (e: unknown) => e
+    )
+    assert.instanceOf(error, EmulatorError)
+    assert.include(
+      (error as EmulatorError).message,
+      `${journal} line 1: [0].v.group_ids[0]: expected a positive integer`
+    )
+  })
+
+  it("Store.restore refuses a bad snapshot and keeps its state", () => {
+    const store = new Store()
+    store.logRequest(logBody(1))
+    const snapshot = store.snapshot()
+    const bad = { ...snapshot, requests: [{ ...snapshot.requests[0]!, id: "1" }] }
+    assert.throws(() => store.restore(bad as never), 'snapshot.requests[0].id: expected a positive integer, got "1"')
+    const twice = { ...snapshot, requests: [snapshot.requests[0]!, snapshot.requests[0]!] }
+    assert.throws(() => store.restore(twice), "snapshot.requests[1].id: duplicate id 1")
+    assert.deepStrictEqual(tags(store), [[1, "n1"]])
+  })
+
+  it("stale temp files of ours are removed at start, other files are not", async () => {
+    const file = tempFile()
+    const dir = Path.dirname(file)
+    const ours = [".state.json.0123456789abcdef.tmp", ".state.json.4242.tmp"]
+    const theirs = [".other.json.0123456789abcdef.tmp", ".state.json.notours.tmp", "state.json.tmp"]
+    for (const name of [...ours, ...theirs]) Fs.writeFileSync(Path.join(dir, name), "x")
+    const { dataFile } = open(file)
+    await dataFile.close()
+    for (const name of ours) assert.isFalse(Fs.existsSync(Path.join(dir, name)), name)
+    for (const name of theirs) assert.isTrue(Fs.existsSync(Path.join(dir, name)), name)
+  })
+
+  it("a symlink planted at the temp name is not followed: the target is untouched, the snapshot not replaced", async () => {
+    const file = tempFile()
+    const dir = Path.dirname(file)
+    const victim = Path.join(dirs.make(), "victim.txt")
+    Fs.writeFileSync(victim, "precious")
+    const { store, dataFile } = open(file, { tempSuffix: () => "00000000deadbeef" })
+    store.logRequest(logBody(1))
+    await dataFile.settle()
+    const before = Fs.readFileSync(file, "utf8")
+    Fs.symlinkSync(victim, Path.join(dir, ".state.json.00000000deadbeef.tmp"))
+    store.logRequest(logBody(2))
+    await dataFile.durable()
+    await dataFile.compact()
+    assert.match(String(dataFile.lastCompactionError?.message), /EEXIST/)
+    assert.strictEqual(Fs.readFileSync(victim, "utf8"), "precious")
+    assert.strictEqual(Fs.readFileSync(file, "utf8"), before)
+    await dataFile.close()
+    assert.deepStrictEqual(tags(await reload(file)), [
+      [2, "n2"],
+      [1, "n1"]
+    ])
+    // The planted link is a stale temp name of ours: removed (the link, not its target) at start.
+    assert.isFalse(Fs.existsSync(Path.join(dir, ".state.json.00000000deadbeef.tmp")))
+    assert.strictEqual(Fs.readFileSync(victim, "utf8"), "precious")
+  })
+
+  it("compaction keeps writes made while the snapshot is being written, and drops old journals", async () => {
+    const file = tempFile()
+    const dir = Path.dirname(file)
+    const { store, dataFile } = open(file, { sliceMs: 0 })
+    for (let i = 1; i <= 200; i++) store.logRequest(logBody(i))
+    await dataFile.settle()
+    let compacting = true
+    const compaction = dataFile.compact().finally(() => {
+      compacting = false
+    })
+    const during: Array<Promise<void>> = []
+    let writesWhileCompacting = 0
+    for (let i = 201; i <= 220; i++) {
+      await new Promise((r) => setImmediate(r))
+      if (compacting) writesWhileCompacting++
+      store.logRequest(logBody(i))
+      store.trackScore({ request_id: i - 200, score: i % 100 })
+      during.push(dataFile.durable())
+    }
+    await compaction
+    assert.isAbove(writesWhileCompacting, 0)
+    await Promise.all(during)
+    assert.isUndefined(dataFile.lastCompactionError)
+    const journals = Fs.readdirSync(dir).filter((n) => n.startsWith("state.json.journal."))
+    assert.strictEqual(journals.length, 1, journals.join(", "))
+    const snapshot = JSON.parse(Fs.readFileSync(file, "utf8"))
+    assert.strictEqual(snapshot.format, DATA_FORMAT)
+    assert.strictEqual(`state.json.journal.${snapshot.generation}`, journals[0])
+    await dataFile.close()
+    const again = await reload(file)
+    assert.deepStrictEqual(again.snapshot(), store.snapshot())
+    assert.strictEqual(again.logRequest(logBody(221)).id, 221)
+  })
+
+  it("a data file of an earlier version (one JSON snapshot) loads and is migrated", async () => {
+    const file = tempFile()
+    const old = new Store()
+    old.logRequest(logBody(1))
+    old.createGroup()
+    Fs.writeFileSync(file, JSON.stringify(old.snapshot()))
+    const { store, dataFile } = open(file)
+    assert.deepStrictEqual(store.snapshot(), old.snapshot())
+    await dataFile.settle()
+    await dataFile.close()
+    assert.strictEqual(JSON.parse(Fs.readFileSync(file, "utf8")).format, DATA_FORMAT)
+    assert.deepStrictEqual((await reload(file)).snapshot(), old.snapshot())
   })
 })

@@ -226,6 +226,54 @@ describe("data file (snapshot + journal)", () => {
     ])
   })
 
+  it("a failed batch of every kind of change leaves the state exactly as it was", async () => {
+    const file = tempFile()
+    const faults = faultyIo()
+    const { store, dataFile } = open(file, { io: faults.io })
+    const template = (text: string, name = "greet") => {
+      const body = {
+        prompt_name: name,
+        tags: ["a"],
+        prompt_template: { type: "chat", messages: [{ role: "user", content: [{ type: "text", text }] }] }
+      }
+      return { prompt_template: body, prompt_version: body, release_labels: ["prod"] }
+    }
+    store.publishTemplate(template("Hello {name}"))
+    store.publishWorkflow({ name: "flow", outputs: { Answer: "Hi {name}" } })
+    const id = store.logRequest(logBody(1)).id as number
+    store.createGroup()
+    await dataFile.durable()
+    const before = store.snapshot()
+    faults.failNext("append")
+    store.publishTemplate(template("Bye {name}")) // a new version of an existing template
+    store.publishTemplate(template("x", "other"))
+    store.publishWorkflow({ name: "flow", outputs: { Answer: "Yo {name}" }, release_labels: ["prod"] })
+    store.runWorkflow("flow", { input_variables: { name: "Ada" } })
+    store.trackMetadata({ request_id: id, metadata: { user: "u1" } })
+    store.trackGroup({ request_id: id, group_id: 1 })
+    store.trackPrompt({ request_id: id, prompt_name: "greet", prompt_input_variables: { name: "Ada" } })
+    store.createGroup()
+    store.logRequest(logBody(2))
+    store.exportTraces({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: "t", spanId: "s", name: "a" }] }] }] })
+    await dataFile.durable().catch(() => undefined)
+    assert.deepStrictEqual(store.snapshot(), before)
+    await dataFile.close()
+    assert.deepStrictEqual((await reload(file)).snapshot(), before)
+  })
+
+  it("closing during a compaction keeps every acknowledged write", async () => {
+    const file = tempFile()
+    const { store, dataFile } = open(file, { sliceMs: 0 })
+    for (let i = 1; i <= 100; i++) store.logRequest(logBody(i))
+    await dataFile.settle()
+    void dataFile.compact()
+    store.logRequest(logBody(101))
+    const acked = dataFile.durable()
+    await dataFile.close()
+    await acked
+    assert.strictEqual((await reload(file)).requests().length, 101)
+  })
+
   it("a half-written batch is cut off the journal; changes made meanwhile are undone too", async () => {
     const file = tempFile()
     const faults = faultyIo()

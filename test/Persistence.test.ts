@@ -460,6 +460,27 @@ describe("data file (snapshot + journal)", () => {
     assert.strictEqual(again.logRequest(logBody(221)).id, 221)
   })
 
+  it("the journal is compacted on its own once it outgrows the snapshot and the threshold", async () => {
+    const file = tempFile()
+    const dir = Path.dirname(file)
+    const { store, dataFile } = open(file, { compactAfterBytes: 20_000 })
+    await dataFile.settle()
+    const generation = () => JSON.parse(Fs.readFileSync(file, "utf8")).generation as number
+    const first = generation()
+    for (let i = 1; i <= 60; i++) {
+      store.logRequest(logBody(i))
+      await dataFile.durable()
+    }
+    await dataFile.close() // waits for a compaction under way
+    assert.isAbove(generation(), first)
+    const journals = Fs.readdirSync(dir).filter((n) => n.startsWith("state.json.journal."))
+    assert.isTrue(
+      journals.every((n) => Number(n.split(".").pop()) >= generation()),
+      journals.join(", ")
+    )
+    assert.deepStrictEqual((await reload(file)).snapshot(), store.snapshot())
+  })
+
   it("a data file of an earlier version (one JSON snapshot) loads and is migrated", async () => {
     const file = tempFile()
     const old = new Store()

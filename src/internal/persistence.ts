@@ -193,6 +193,8 @@ export class DataFile {
   /** Requested by a compaction while a batch is being written. */
   private rotation: Deferred | undefined
   private rollbacks = 0
+  /** After a failed compaction, the journal size at which to try again (not on every write). */
+  private retryCompactionAt = 0
   private closed = false
   private readonly needsSnapshot: boolean
   /** The last compaction failure, if any (compaction is retried after more writes). */
@@ -365,7 +367,9 @@ export class DataFile {
         this.offset += data.length
         this.journalBytes += data.length
         done.resolve()
-        if (this.journalBytes > Math.max(this.compactAfterBytes, this.snapshotBytes)) void this.compact()
+        if (this.journalBytes > Math.max(this.compactAfterBytes, this.snapshotBytes, this.retryCompactionAt)) {
+          void this.compact()
+        }
       }
     } finally {
       this.running = false
@@ -429,6 +433,7 @@ export class DataFile {
       await Fs.promises.rename(tmp, this.file)
       syncDir(this.dir)
       this.snapshotBytes = bytes
+      this.retryCompactionAt = 0
       this.lastCompactionError = undefined
       for (const name of Fs.readdirSync(this.dir)) {
         const n = journalPattern(this.base).exec(name)?.[1]
@@ -436,6 +441,7 @@ export class DataFile {
       }
     } catch (error) {
       this.journalBytes += journalBytesBefore
+      this.retryCompactionAt = this.journalBytes + Math.max(this.compactAfterBytes, this.snapshotBytes)
       this.lastCompactionError = error instanceof Error ? error : new Error(String(error))
       await Fs.promises.rm(tmp, { force: true }).catch(() => {})
     }

@@ -23,6 +23,7 @@
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import * as Schema from "effect/Schema"
 import { checkChange } from "./snapshotValidation.js"
 import type { JournalChange, Snapshot, Store, Undo } from "./store.js"
 
@@ -52,9 +53,10 @@ export interface DataFileOptions {
 }
 
 /** A write of the data file failed; the changes it carried were undone. */
-export class DataFileWriteError extends Error {
-  readonly _tag = "DataFileWriteError"
-}
+export class DataFileWriteError extends Schema.TaggedError<DataFileWriteError>()("DataFileWriteError", {
+  file: Schema.String,
+  message: Schema.String
+}) {}
 
 const appendAll = (fd: number, data: Buffer): Promise<void> =>
   new Promise((resolve, reject) => {
@@ -387,7 +389,10 @@ export class DataFile {
         this.broken = new Error(`the journal could not be cut back after a failed write: ${message(error)}`)
       }
     }
-    const error = new DataFileWriteError(`cannot write ${this.file}: ${message(cause)}; the change was not applied`)
+    const error = new DataFileWriteError({
+      file: this.file,
+      message: `cannot write ${this.file}: ${message(cause)}; the change was not applied`
+    })
     done?.reject(error)
     const waiting = this.next
     this.next = deferred()

@@ -30,7 +30,6 @@
  *
  * @since 0.1.0
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -158,7 +157,8 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
       endpoint,
       body,
       query: spec.query ?? [],
-      scrub
+      scrub,
+      maxResponseBytes: config.maxResponseBytes
     }).pipe(
       redactingApiKey,
       Effect.flatMap((response) => Http.decode(response, endpoint, spec.schema, scrub))
@@ -330,13 +330,14 @@ export const layerConfig = (
   layer(options).pipe(Layer.provide(PromptLayerConfig.layerConfig), Layer.provide(PromptLayerRetryPolicy.layerConfig))
 
 /**
- * Ready to use: configured from the environment, over the global `fetch`.
+ * Ready to use: configured from the environment, over the global `fetch`
+ * ({@link PromptLayerHttp.layerFetch}: redirects are never followed).
  *
  * @since 0.1.0
  * @category Layers
  */
 export const layerFetch: Layer.Layer<PromptLayerClient, ConfigError.ConfigError> = layerConfig().pipe(
-  Layer.provide(FetchHttpClient.layer)
+  Layer.provide(PromptLayerHttp.layerFetch)
 )
 
 /**

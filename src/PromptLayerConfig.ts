@@ -1,10 +1,12 @@
 /**
- * Where PromptLayer is and how to authenticate: the API key (always `Redacted`) and the base URL.
+ * Where PromptLayer is and how to authenticate: the API key (always `Redacted`), the base URL, and
+ * the largest answer the client reads.
  *
- * | variable               | default                        |
- * | ---------------------- | ------------------------------ |
- * | `PROMPTLAYER_API_KEY`  | required                       |
- * | `PROMPTLAYER_BASE_URL` | `https://api.promptlayer.com`  |
+ * | variable                         | default                        |
+ * | -------------------------------- | ------------------------------ |
+ * | `PROMPTLAYER_API_KEY`            | required                       |
+ * | `PROMPTLAYER_BASE_URL`           | `https://api.promptlayer.com`  |
+ * | `PROMPTLAYER_MAX_RESPONSE_BYTES` | `33554432` (32 MiB)            |
  *
  * Timeouts and retries live in {@link PromptLayerRetryPolicy}.
  *
@@ -27,6 +29,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as ResponseLimit from "./internal/responseLimit.js"
 
 /**
  * The default base URL of PromptLayer's API.
@@ -37,6 +40,17 @@ import * as Redacted from "effect/Redacted"
 export const DEFAULT_BASE_URL = "https://api.promptlayer.com"
 
 /**
+ * The default of `maxResponseBytes`: 32 MiB. PromptLayer's answers are small JSON documents (an id,
+ * a template, a page of templates: kilobytes, a template with inline images a few megabytes), so
+ * this leaves a wide margin over any legitimate answer while bounding what a broken proxy or a
+ * wrong base URL can make the process hold: at most this much per call in flight.
+ *
+ * @since 0.1.0
+ * @category Constants
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES: number = ResponseLimit.DEFAULT_MAX_RESPONSE_BYTES
+
+/**
  * @since 0.1.0
  * @category Models
  */
@@ -44,6 +58,12 @@ export interface Service {
   readonly apiKey: Redacted.Redacted<string>
   /** Without a trailing slash. */
   readonly baseUrl: string
+  /**
+   * The largest response body read, in bytes. A longer one (or one whose `Content-Length` says so)
+   * fails the call with `ResponseTooLargeError` and its connection is closed, before it is read
+   * further.
+   */
+  readonly maxResponseBytes: number
 }
 
 /**
@@ -57,6 +77,8 @@ export interface Options {
   readonly apiKey: string | Redacted.Redacted<string>
   /** Defaults to {@link DEFAULT_BASE_URL}. */
   readonly baseUrl?: string | undefined
+  /** A positive integer; defaults to {@link DEFAULT_MAX_RESPONSE_BYTES} (32 MiB). */
+  readonly maxResponseBytes?: number | undefined
 }
 
 /**
@@ -71,8 +93,8 @@ export class PromptLayerConfig extends Context.Tag("promptlayer-effect/PromptLay
 >() {}
 
 /**
- * Checks and normalizes options: a non-empty key, an http(s) base URL without trailing slash.
- * Error messages never contain the key.
+ * Checks and normalizes options: a non-empty key, an http(s) base URL without trailing slash, a
+ * positive integer `maxResponseBytes`. Error messages never contain the key.
  *
  * @since 0.1.0
  * @category Constructors
@@ -85,7 +107,10 @@ const check = (
   options: Options
 ): Either.Either<
   Service,
-  { readonly variable: "PROMPTLAYER_API_KEY" | "PROMPTLAYER_BASE_URL"; readonly message: string }
+  {
+    readonly variable: "PROMPTLAYER_API_KEY" | "PROMPTLAYER_BASE_URL" | "PROMPTLAYER_MAX_RESPONSE_BYTES"
+    readonly message: string
+  }
 > => {
   const apiKey = Redacted.isRedacted(options.apiKey) ? options.apiKey : Redacted.make(options.apiKey)
   const raw = Redacted.value(apiKey)
@@ -118,18 +143,29 @@ const check = (
       message: `the PromptLayer base URL must be http or https: ${JSON.stringify(baseUrl)}`
     })
   }
-  return Either.right({ apiKey, baseUrl })
+  const maxResponseBytes: unknown = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+  if (typeof maxResponseBytes !== "number" || !Number.isSafeInteger(maxResponseBytes) || maxResponseBytes < 1) {
+    return Either.left({
+      variable: "PROMPTLAYER_MAX_RESPONSE_BYTES",
+      message: `the largest response (maxResponseBytes) must be a positive integer of bytes, got ${JSON.stringify(maxResponseBytes) ?? String(maxResponseBytes)}`
+    })
+  }
+  return Either.right({ apiKey, baseUrl, maxResponseBytes })
 }
 
 /**
- * The configuration as a `Config`: `PROMPTLAYER_API_KEY` (redacted) and `PROMPTLAYER_BASE_URL`.
+ * The configuration as a `Config`: `PROMPTLAYER_API_KEY` (redacted), `PROMPTLAYER_BASE_URL` and
+ * `PROMPTLAYER_MAX_RESPONSE_BYTES`.
  *
  * @since 0.1.0
  * @category Config
  */
 export const config: Config.Config<Service> = Config.all({
   apiKey: Config.redacted("PROMPTLAYER_API_KEY"),
-  baseUrl: Config.string("PROMPTLAYER_BASE_URL").pipe(Config.withDefault(DEFAULT_BASE_URL))
+  baseUrl: Config.string("PROMPTLAYER_BASE_URL").pipe(Config.withDefault(DEFAULT_BASE_URL)),
+  maxResponseBytes: Config.integer("PROMPTLAYER_MAX_RESPONSE_BYTES").pipe(
+    Config.withDefault(DEFAULT_MAX_RESPONSE_BYTES)
+  )
 }).pipe(
   Config.mapOrFail((options) =>
     Either.mapLeft(check(options), (invalid) => ConfigError.InvalidData([invalid.variable], invalid.message))

@@ -14,6 +14,8 @@
  * | `TransportError`       | DNS, refused or dropped connection, unreadable body              | yes                |
  * | `TimeoutError`         | an attempt, the overall deadline, or a 408 from the server       | yes (not deadline) |
  * | `DecodeError`          | the response did not have the documented shape                  | no                 |
+ * | `RedirectError`        | a 3xx: redirects are never followed, the key stays at the base URL | no               |
+ * | `ResponseTooLargeError`| the body went past `maxResponseBytes` (default 32 MiB)          | no                 |
  * | `ValidationError`      | the input was rejected before any network call                   | no                 |
  *
  * No error ever carries the API key: not in `message`, `toString()`, `toJSON()` or a log line.
@@ -186,6 +188,52 @@ export class DecodeError extends Schema.TaggedError<DecodeError>("promptlayer-ef
 }
 
 /**
+ * The server answered with a redirect (3xx). The client never follows one: the request carries the
+ * API key, which must not leave the configured base URL's origin, and a 302/303 would turn the POST
+ * into a GET that stores nothing. `location` is the `Location` header (scrubbed of the key), when
+ * the runtime shows it (a browser's `fetch` hides it: `status` is then 0). Point
+ * `PROMPTLAYER_BASE_URL` at the address the API answers at.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class RedirectError extends Schema.TaggedError<RedirectError>("promptlayer-effect/RedirectError")(
+  "RedirectError",
+  {
+    endpoint: Endpoint,
+    status: Schema.Number,
+    location: Schema.optional(Schema.String)
+  }
+) {
+  override get message(): string {
+    const to = this.location === undefined ? "" : ` to ${this.location}`
+    return `${this.endpoint}: redirected (${this.status})${to}; redirects are not followed, so that the API key stays with the configured base URL: point PROMPTLAYER_BASE_URL (or baseUrl) at the address the API answers at`
+  }
+}
+
+/**
+ * The response body went past `maxResponseBytes` (`PromptLayerConfig`, default 32 MiB), or its
+ * `Content-Length` declared more: reading stopped there and the connection was closed, so a huge or
+ * endless answer costs neither memory nor time. `declaredBytes` is the `Content-Length`, when sent.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class ResponseTooLargeError extends Schema.TaggedError<ResponseTooLargeError>(
+  "promptlayer-effect/ResponseTooLargeError"
+)("ResponseTooLargeError", {
+  endpoint: Endpoint,
+  status: Schema.Number,
+  maxResponseBytes: Schema.Number,
+  declaredBytes: Schema.optional(Schema.Number)
+}) {
+  override get message(): string {
+    const declared = this.declaredBytes === undefined ? "" : ` (Content-Length: ${this.declaredBytes} bytes)`
+    return `${this.endpoint}: the response (${this.status}) is larger than maxResponseBytes, ${this.maxResponseBytes} bytes${declared}; reading stopped (raise PROMPTLAYER_MAX_RESPONSE_BYTES if this answer is expected)`
+  }
+}
+
+/**
  * The input was rejected before any network call (a score out of range, a non-string metadata
  * value, an empty template name, ...).
  *
@@ -219,6 +267,8 @@ export type PromptLayerError =
   | TransportError
   | TimeoutError
   | DecodeError
+  | RedirectError
+  | ResponseTooLargeError
   | ValidationError
 
 /**
@@ -237,6 +287,8 @@ export const PromptLayerError: Schema.Union<
     typeof TransportError,
     typeof TimeoutError,
     typeof DecodeError,
+    typeof RedirectError,
+    typeof ResponseTooLargeError,
     typeof ValidationError
   ]
 > = Schema.Union(
@@ -248,6 +300,8 @@ export const PromptLayerError: Schema.Union<
   TransportError,
   TimeoutError,
   DecodeError,
+  RedirectError,
+  ResponseTooLargeError,
   ValidationError
 )
 
@@ -260,6 +314,8 @@ const tags: ReadonlySet<string> = new Set([
   "TransportError",
   "TimeoutError",
   "DecodeError",
+  "RedirectError",
+  "ResponseTooLargeError",
   "ValidationError"
 ])
 

@@ -49,6 +49,7 @@ import * as Effect from "effect/Effect"
 import { PromptLayerClient, type Service } from "./PromptLayerClient.js"
 import { type PromptLayerError, ValidationError } from "./PromptLayerError.js"
 import type * as S from "./PromptLayerSchema.js"
+import type { Soft } from "./PromptLayerPromise.js"
 
 /**
  * What a registry template becomes: a `ChatPromptTemplate` (chat) or a `PromptTemplate`
@@ -58,6 +59,19 @@ import type * as S from "./PromptLayerSchema.js"
  * @category Models
  */
 export type LangChainPrompt = ChatPromptTemplate | PromptTemplate
+
+// The Promise bridge's `templates.get(name, { langchain: true })` overload lives here, not in
+// PromptLayerPromise.ts, so that only code importing this module (promptlayer-effect/langchain)
+// needs the types of @langchain/core.
+declare module "./PromptLayerPromise.js" {
+  interface TemplatesGet<ThrowOnError extends boolean> {
+    // biome-ignore lint/style/useShorthandFunctionType: merged into PromptLayerPromise's interface as an added overload
+    (
+      name: string | number,
+      params: GetTemplateOptions & { readonly langchain: true }
+    ): Promise<LangChainPrompt | Soft<ThrowOnError, null>>
+  }
+}
 
 /**
  * Options of {@link fromTemplate}.
@@ -208,7 +222,8 @@ const checkMessage = (message: Message, where: string): string | undefined => {
 /**
  * Fetches a template from the registry with `client.templates.get` and converts it with
  * {@link fromTemplate}. With `input_variables`, PromptLayer renders the template (f-string or
- * jinja2) and the prompt has no variables left.
+ * jinja2) and the prompt has no variables left; its metadata `promptlayer_prompt_input_variables`
+ * keeps them, so that the `PromptLayerCallbackHandler` logs them with the template link.
  *
  * @since 0.1.0
  * @category Constructors
@@ -218,12 +233,17 @@ export const getWith = (
   identifier: string | number,
   params: S.GetTemplateParams = {}
 ): Effect.Effect<LangChainPrompt, PromptLayerError> =>
-  Effect.flatMap(client.templates.get(identifier, params), (template) =>
-    fromTemplate(template, {
-      rendered: params.input_variables !== undefined && params.skip_input_variable_rendering !== true,
-      label: params.label
+  Effect.flatMap(client.templates.get(identifier, params), (template) => {
+    const rendered = params.input_variables !== undefined && params.skip_input_variable_rendering !== true
+    return Effect.map(fromTemplate(template, { rendered, label: params.label }), (prompt) => {
+      // A rendered prompt has no variables left, so its run's inputs are empty: keep the variables
+      // it was rendered with for the log's prompt link.
+      if (rendered) {
+        prompt.metadata = { ...prompt.metadata, promptlayer_prompt_input_variables: { ...params.input_variables } }
+      }
+      return prompt
     })
-  ).pipe(Effect.withSpan("PromptLayerLangChainPrompt.get", { attributes: { "promptlayer.template": identifier } }))
+  }).pipe(Effect.withSpan("PromptLayerLangChainPrompt.get", { attributes: { "promptlayer.template": identifier } }))
 
 /**
  * {@link getWith} on the `PromptLayerClient` of the context.

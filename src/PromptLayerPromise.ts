@@ -39,7 +39,6 @@ import * as PromptLayerClient from "./PromptLayerClient.js"
 import * as PromptLayerConfig from "./PromptLayerConfig.js"
 import * as PromptLayerHttp from "./PromptLayerHttp.js"
 import { isPromptLayerError } from "./PromptLayerError.js"
-import type { LangChainPrompt } from "./PromptLayerLangChainPrompt.js"
 import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 import type * as S from "./PromptLayerSchema.js"
 
@@ -65,6 +64,11 @@ export interface PromptLayerOptions<ThrowOnError extends boolean = true> {
   /** The retry and timeout policy (see `PromptLayerRetryPolicy`). Not used with `layer`. */
   readonly retry?: PromptLayerRetryPolicy.Options | undefined
   /**
+   * The largest response body read, in bytes (default: `PROMPTLAYER_MAX_RESPONSE_BYTES`, then
+   * 32 MiB); a longer answer rejects with `ResponseTooLargeError`. Not used with `layer`.
+   */
+  readonly maxResponseBytes?: number | undefined
+  /**
    * Run on this layer instead of the default HTTP client, e.g. `PromptLayerTest.layer` in tests or
    * `PromptLayerClient.layerFetch`. `apiKey`, `baseURL` and `retry` are then ignored.
    */
@@ -87,8 +91,29 @@ export type Soft<ThrowOnError extends boolean, Value> = ThrowOnError extends fal
  * @category Models
  */
 export interface GetTemplateOptions extends S.GetTemplateParams {
-  /** Return a LangChain prompt (needs `@langchain/core`); see `PromptLayerLangChainPrompt`. */
+  /**
+   * Return a LangChain prompt (needs `@langchain/core`); see `PromptLayerLangChainPrompt`. The
+   * overload of `templates.get` that accepts `true` comes with `promptlayer-effect/langchain`
+   * (import anything from it, or `import type {} from "promptlayer-effect/langchain"`), so that
+   * code which never asks for LangChain prompts compiles without `@langchain/core`.
+   */
   readonly langchain?: boolean | undefined
+}
+
+/**
+ * The type of {@link PromptLayer.templates}`.get`. Here: the raw template. Importing
+ * `promptlayer-effect/langchain` adds (by declaration merging) the overload for
+ * `{ langchain: true }`, which resolves a LangChain prompt.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface TemplatesGet<ThrowOnError extends boolean> {
+  // biome-ignore lint/style/useShorthandFunctionType: an interface, so that promptlayer-effect/langchain can add an overload by declaration merging
+  (
+    name: string | number,
+    params?: GetTemplateOptions & { readonly langchain?: false | undefined }
+  ): Promise<S.GetTemplateResponse | Soft<ThrowOnError, null>>
 }
 
 /**
@@ -154,12 +179,15 @@ export class PromptLayer<ThrowOnError extends boolean = true> {
       }
       const baseUrl = options.baseURL ?? readEnv("PROMPTLAYER_BASE_URL")
       // Checked here so that a bad option throws at once instead of rejecting every call.
-      const config = PromptLayerConfig.make(baseUrl === undefined ? { apiKey } : { apiKey, baseUrl })
+      const maxFromEnv = readEnv("PROMPTLAYER_MAX_RESPONSE_BYTES")
+      const maxResponseBytes = options.maxResponseBytes ?? (maxFromEnv === undefined ? undefined : Number(maxFromEnv))
+      const config = PromptLayerConfig.make({ apiKey, baseUrl, maxResponseBytes })
       if (Either.isLeft(config)) throw new Error(`PromptLayer: ${config.left}`)
       const retry = PromptLayerRetryPolicy.make(options.retry ?? {})
       layer = PromptLayerClient.layerWith({
         apiKey: config.right.apiKey,
         baseUrl: config.right.baseUrl,
+        maxResponseBytes: config.right.maxResponseBytes,
         retry
       }).pipe(Layer.provide(PromptLayerHttp.layerDefault))
     }
@@ -254,15 +282,10 @@ export class PromptLayer<ThrowOnError extends boolean = true> {
   readonly templates: {
     /**
      * A template by name (or id), at a `version` or `label`. With `langchain: true`, a LangChain
-     * prompt (`ChatPromptTemplate` or `PromptTemplate`) instead.
+     * prompt (`ChatPromptTemplate` or `PromptTemplate`) instead: that overload comes with
+     * `promptlayer-effect/langchain` (see {@link TemplatesGet}).
      */
-    readonly get: {
-      (
-        name: string | number,
-        params: GetTemplateOptions & { readonly langchain: true }
-      ): Promise<LangChainPrompt | Soft<ThrowOnError, null>>
-      (name: string | number, params?: GetTemplateOptions): Promise<S.GetTemplateResponse | Soft<ThrowOnError, null>>
-    }
+    readonly get: TemplatesGet<ThrowOnError>
     /** POST `/rest/prompt-templates`: publish a new version; resolves the published version. */
     readonly publish: (body: S.PublishTemplateInput) => Promise<S.PublishTemplateResponse | Soft<ThrowOnError, null>>
     /** GET `/prompt-templates`: resolves the `items` of one page (like the official SDK). */
@@ -281,7 +304,7 @@ export class PromptLayer<ThrowOnError extends boolean = true> {
           (error: unknown) => Promise.reject(missingLangChain(error))
         )
       )
-    }) as PromptLayer<ThrowOnError>["templates"]["get"],
+    }) as TemplatesGet<ThrowOnError>,
     publish: (body) => this.#call("templates.publish", null, (client) => client.templates.publish(body)),
     all: (params) =>
       this.#call("templates.all", [], (client) => Effect.map(client.templates.all(params), (page) => page.items))

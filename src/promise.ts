@@ -26,6 +26,8 @@ export {
   NotFoundError,
   type PromptLayerError,
   RateLimitError,
+  RedirectError,
+  ResponseTooLargeError,
   ServerError,
   TimeoutError,
   TransportError,
@@ -40,5 +42,6 @@ export {
   PromptLayer,
   PromptLayerClosedError,
   type PromptLayerOptions,
-  type Soft
+  type Soft,
+  type TemplatesGet
 } from "./PromptLayerPromise.js"

@@ -613,6 +613,73 @@ describe("PromptLayerCallbackHandler over the emulator", () => {
       else process.env.PROMPTLAYER_BASE_URL = saved.url
     }
   })
+
+  it("standard file/image blocks in, reasoning out: only PromptLayer's block types are logged", async () => {
+    const handler = handlerFor({ plTags: ["blocks"] })
+    const runId = crypto.randomUUID()
+    const pdf = "JVBERi0xLjQK"
+    const question = new HumanMessage({
+      contentBlocks: [
+        { type: "text", text: "What is in these?" },
+        { type: "file", data: pdf, mimeType: "application/pdf", metadata: { filename: "report.pdf" } },
+        { type: "image", url: "https://example.com/cat.png" },
+        { type: "file", fileId: "file-123" }
+      ]
+    })
+    const model = new FakeStreamingChatModel({
+      responses: [
+        new AIMessage({
+          contentBlocks: [
+            { type: "reasoning", reasoning: "A report and a cat." },
+            { type: "text", text: "A PDF report and a cat." }
+          ]
+        })
+      ]
+    })
+    await model.invoke([question], { callbacks: [handler], runId })
+    const request = await storedFor(handler, runId)
+    const { input, output } = chatOf(request)
+    const [text0, media, image, fileId] = input[0]!.content ?? []
+    assert.deepStrictEqual(text0, { type: "text", text: "What is in these?" })
+    assert.deepStrictEqual(media, {
+      type: "media",
+      media: {
+        title: "report.pdf",
+        type: "application/pdf",
+        url: `data:application/pdf;base64,${pdf}`,
+        format: "base64"
+      }
+    })
+    assert.deepStrictEqual(image, { type: "image_url", image_url: { url: "https://example.com/cat.png" } })
+    assert.strictEqual(fileId?.type, "text")
+    assert.include(fileId?.text as string, "file-123")
+    assert.deepStrictEqual(output, [
+      {
+        role: "assistant",
+        content: [
+          { type: "thinking", thinking: "A report and a cat." },
+          { type: "text", text: "A PDF report and a cat." }
+        ]
+      }
+    ])
+    assert.strictEqual(request.metadata.langchain_unmapped_blocks, "1")
+    assert.strictEqual(request.metadata.langchain_unmapped_block_types, "file")
+  })
+
+  it("metadata: a Date is its ISO string; LangChain's ls_* and versions keys are not copied", async () => {
+    const handler = handlerFor({ plTags: ["meta"] })
+    const runId = crypto.randomUUID()
+    const at = new Date("2026-03-04T05:06:07.000Z")
+    const model = new FakeListChatModel({ responses: ["ok"], metadata: { deployed_at: at } })
+    await model.invoke("hi", { callbacks: [handler], runId, metadata: { requested_at: at } })
+    const request = await storedFor(handler, runId)
+    assert.strictEqual(request.metadata.requested_at, "2026-03-04T05:06:07.000Z")
+    assert.strictEqual(request.metadata.deployed_at, "2026-03-04T05:06:07.000Z")
+    for (const key of Object.keys(request.metadata)) {
+      assert.notMatch(key, /^ls_/)
+      assert.notStrictEqual(key, "versions")
+    }
+  })
 })
 
 describe("PromptLayerCallbackHandler.make (the app's own layers)", () => {

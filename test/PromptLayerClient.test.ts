@@ -620,10 +620,10 @@ describe("status → error", () => {
     ["200 with an empty body", { status: 200, text: "" }, "DecodeError", ["not JSON"]],
     ["200 with the wrong shape", { status: 200, json: { ok: 1 } }, "DecodeError", ["success", '{"ok":1}']],
     [
-      "302 redirect",
+      "302 redirect (never followed)",
       { status: 302, text: "", headers: { location: "/elsewhere" } },
-      "DecodeError",
-      ["302", "unexpected status"]
+      "RedirectError",
+      ["302", "/elsewhere", "not followed"]
     ]
   ]
 

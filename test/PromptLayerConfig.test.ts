@@ -164,3 +164,62 @@ describe("PromptLayerConfig.layer / make (options)", () => {
     })
   )
 })
+
+describe("PromptLayerConfig: maxResponseBytes (issue 11, point 4)", () => {
+  it.effect("defaults to 32 MiB, from the environment as from options", () =>
+    Effect.gen(function* () {
+      assert.strictEqual(PromptLayerConfig.DEFAULT_MAX_RESPONSE_BYTES, 32 * 1024 * 1024)
+      const env = yield* fromEnv({ PROMPTLAYER_API_KEY: API_KEY })
+      assert.strictEqual(env.maxResponseBytes, PromptLayerConfig.DEFAULT_MAX_RESPONSE_BYTES)
+      const options = yield* fromOptions({ apiKey: API_KEY })
+      assert.strictEqual(options.maxResponseBytes, PromptLayerConfig.DEFAULT_MAX_RESPONSE_BYTES)
+    })
+  )
+
+  it.effect("PROMPTLAYER_MAX_RESPONSE_BYTES and the option set it", () =>
+    Effect.gen(function* () {
+      const env = yield* fromEnv({ PROMPTLAYER_API_KEY: API_KEY, PROMPTLAYER_MAX_RESPONSE_BYTES: "1048576" })
+      assert.strictEqual(env.maxResponseBytes, 1048576)
+      const options = yield* fromOptions({ apiKey: API_KEY, maxResponseBytes: 4096 })
+      assert.strictEqual(options.maxResponseBytes, 4096)
+    })
+  )
+
+  for (const bad of ["0", "-1", "1.5", "32MiB", "lots"]) {
+    it.effect(`PROMPTLAYER_MAX_RESPONSE_BYTES=${JSON.stringify(bad)} fails, naming the variable`, () =>
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(fromEnv({ PROMPTLAYER_API_KEY: API_KEY, PROMPTLAYER_MAX_RESPONSE_BYTES: bad }))
+        const text = failureText(exit)
+        assert.include(text, "PROMPTLAYER_MAX_RESPONSE_BYTES")
+        assert.notInclude(text, API_KEY)
+      })
+    )
+  }
+
+  it("make rejects a limit that is not a positive integer", () => {
+    for (const bad of [0, -5, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "1024" as unknown as number]) {
+      const result = PromptLayerConfig.make({ apiKey: API_KEY, maxResponseBytes: bad })
+      assert.isTrue(Either.isLeft(result), `${String(bad)} must be rejected`)
+      if (Either.isLeft(result)) {
+        assert.include(result.left, "maxResponseBytes")
+        assert.notInclude(result.left, API_KEY)
+      }
+    }
+  })
+
+  it.effect("the client reads no more than the limit: a longer answer is a ResponseTooLargeError", () =>
+    Effect.gen(function* () {
+      const mock = mockHttp(() => ({ status: 200, json: { success: true, id: 3, padding: "x".repeat(200) } }))
+      const layer = (maxResponseBytes: number) =>
+        PromptLayerClient.layerWith({ apiKey: API_KEY, maxResponseBytes, retry: { maxAttempts: 3 } }).pipe(
+          Layer.provide(mock.layer)
+        )
+      const create = Effect.flatMap(PromptLayerClient.PromptLayerClient, (client) => client.group.create())
+      assert.strictEqual(yield* Effect.provide(create, layer(4096)), 3)
+      const error = yield* Effect.flip(Effect.provide(create, layer(100)))
+      assert.strictEqual(error._tag, "ResponseTooLargeError")
+      if (error._tag === "ResponseTooLargeError") assert.strictEqual(error.maxResponseBytes, 100)
+      assert.strictEqual(mock.requests.length, 2, "not retried")
+    })
+  )
+})

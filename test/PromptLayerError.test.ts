@@ -148,6 +148,22 @@ const scenarios: ReadonlyArray<Scenario> = [
     readable: ["not JSON", "200"]
   },
   {
+    name: "a 302 whose Location holds the key (never followed)",
+    tag: "RedirectError",
+    reply: {
+      status: 302,
+      text: `moved to ${API_KEY}`,
+      headers: { location: `https://elsewhere.example/log?api_key=${API_KEY}` }
+    },
+    readable: ["redirected (302)", "https://elsewhere.example/log?api_key=<redacted>", "not followed"]
+  },
+  {
+    name: "a Content-Length beyond maxResponseBytes (default 32 MiB)",
+    tag: "ResponseTooLargeError",
+    reply: { status: 200, text: `{"echo":"${API_KEY}"}`, headers: { "content-length": "68719476736" } },
+    readable: ["larger than maxResponseBytes", "33554432 bytes", "68719476736", "PROMPTLAYER_MAX_RESPONSE_BYTES"]
+  },
+  {
     name: "a validation error on input holding the key",
     tag: "ValidationError",
     operation: (client) => client.track.metadata({ request_id: 1, metadata: { key: API_KEY, n: 5 as any } }),
@@ -314,6 +330,22 @@ describe("PromptLayerError: readable messages", () => {
         "POST /log-request: unexpected response (201): id is missing; body: {}"
       ],
       [
+        new PromptLayerError.RedirectError({
+          endpoint: "POST /log-request",
+          status: 301,
+          location: "https://x.example/"
+        }),
+        "POST /log-request: redirected (301) to https://x.example/; redirects are not followed, so that the API key stays with the configured base URL: point PROMPTLAYER_BASE_URL (or baseUrl) at the address the API answers at"
+      ],
+      [
+        new PromptLayerError.ResponseTooLargeError({
+          endpoint: "GET /prompt-templates",
+          status: 200,
+          maxResponseBytes: 1024
+        }),
+        "GET /prompt-templates: the response (200) is larger than maxResponseBytes, 1024 bytes; reading stopped (raise PROMPTLAYER_MAX_RESPONSE_BYTES if this answer is expected)"
+      ],
+      [
         new PromptLayerError.ValidationError({ operation: "track.score", issue: "score: expected 0–100" }),
         "track.score: invalid input: score: expected 0–100"
       ]
@@ -335,6 +367,9 @@ describe("PromptLayerError: readable messages", () => {
       new PromptLayerError.TransportError({ endpoint, description: "ECONNRESET" }),
       new PromptLayerError.TimeoutError({ endpoint, reason: "attempt", timeoutMs: 30000 }),
       new PromptLayerError.DecodeError({ endpoint, status: 200, issue: "id is missing", excerpt: "{}" }),
+      new PromptLayerError.RedirectError({ endpoint, status: 308, location: "https://x.example/" }),
+      new PromptLayerError.RedirectError({ endpoint, status: 0 }),
+      new PromptLayerError.ResponseTooLargeError({ endpoint, status: 200, maxResponseBytes: 10, declaredBytes: 11 }),
       new PromptLayerError.ValidationError({ operation: "track.score", issue: "score: out of range" })
     ]
     for (const error of errors) {
@@ -346,7 +381,7 @@ describe("PromptLayerError: readable messages", () => {
     }
   })
 
-  it("isRetryable: 429, 5xx, transport and attempt/server timeouts only", () => {
+  it("isRetryable: 429, 5xx, transport and attempt/server timeouts only (not redirects nor oversized answers)", () => {
     const endpoint = "POST /x"
     assert.isTrue(PromptLayerError.isRetryable(new PromptLayerError.RateLimitError({ endpoint, status: 429 })))
     assert.isTrue(PromptLayerError.isRetryable(new PromptLayerError.ServerError({ endpoint, status: 500 })))
@@ -359,6 +394,12 @@ describe("PromptLayerError: readable messages", () => {
     assert.isFalse(PromptLayerError.isRetryable(new PromptLayerError.InvalidRequestError({ endpoint, status: 422 })))
     assert.isFalse(
       PromptLayerError.isRetryable(new PromptLayerError.DecodeError({ endpoint, status: 200, issue: "", excerpt: "" }))
+    )
+    assert.isFalse(PromptLayerError.isRetryable(new PromptLayerError.RedirectError({ endpoint, status: 302 })))
+    assert.isFalse(
+      PromptLayerError.isRetryable(
+        new PromptLayerError.ResponseTooLargeError({ endpoint, status: 200, maxResponseBytes: 1 })
+      )
     )
     assert.isFalse(PromptLayerError.isRetryable(new PromptLayerError.ValidationError({ operation: "x", issue: "" })))
   })

@@ -1,14 +1,20 @@
 /**
  * The node:http `HttpClient` (PromptLayerHttp.layerNode) over real loopback HTTP: a bare
- * `node:http` server stands in for PromptLayer so each test controls the answer.
+ * `node:http` server stands in for PromptLayer so each test controls the answer. Then, for both
+ * transports (`layerFetch`, `layerNode`/`layerDefault`): redirects are never followed (issue 11,
+ * point 2) and answers are cut at `maxResponseBytes` while they are read (point 4), against bare
+ * TCP servers that stream far more than the limit.
  */
 import * as NodeHttp from "node:http"
-import type * as Net from "node:net"
+import * as Net from "node:net"
+import * as Zlib from "node:zlib"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, TestClock } from "effect"
-import { PromptLayerClient, PromptLayerHttp } from "promptlayer-effect"
+import { ConfigProvider, Deferred, Effect, Fiber, Layer, TestClock } from "effect"
+import { PromptLayerClient, PromptLayerConfig, PromptLayerHttp } from "promptlayer-effect"
+import { PromptLayer, ResponseTooLargeError } from "promptlayer-effect/promise"
 
 const apiKey = "pl_http_test_key_0123456789"
 
@@ -229,4 +235,341 @@ describe("PromptLayerHttp.layerNode", () => {
   it("layerDefault picks node:http on Node", () => {
     assert.isTrue(PromptLayerHttp.nodeAvailable())
   })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Issue 11, point 2: no transport follows a redirect; the key never leaves the configured origin.
+// ---------------------------------------------------------------------------------------------
+
+const transports: ReadonlyArray<readonly [string, Layer.Layer<HttpClient.HttpClient>]> = [
+  ["layerFetch", PromptLayerHttp.layerFetch],
+  ["layerNode", PromptLayerHttp.layerNode()],
+  ["layerDefault", PromptLayerHttp.layerDefault]
+]
+
+/** A server that counts every connection made to it, even one that never sends a request. */
+const countingServer = Effect.gen(function* () {
+  const running = yield* server((_req, res) => json(res, 200, { success: true, id: 1, request_id: 1 }))
+  const connections = { count: 0 }
+  running.server.on("connection", () => {
+    connections.count++
+  })
+  return { ...running, connections }
+})
+
+const scoreOver = <E>(layer: Layer.Layer<PromptLayerClient.PromptLayerClient, E>) =>
+  Effect.flatMap(PromptLayerClient.PromptLayerClient, (c) => c.track.score({ request_id: 1, score: 100 })).pipe(
+    Effect.flip,
+    Effect.provide(layer)
+  )
+
+describe("redirects are never followed (issue 11, point 2)", () => {
+  for (const [name, transport] of transports) {
+    for (const status of [301, 302, 307, 308]) {
+      it.scoped(`${name}: a ${status} to another port is a RedirectError; the other server gets nothing`, () =>
+        Effect.gen(function* () {
+          const elsewhere = yield* countingServer
+          const location = `${elsewhere.url}/library-track-score`
+          const origin = yield* server((_req, res) => {
+            res.writeHead(status, { location, "content-type": "text/plain" })
+            res.end("moved")
+          })
+          const error = yield* scoreOver(
+            PromptLayerClient.layerWith({ apiKey, baseUrl: origin.url, retry: { maxAttempts: 1 } }).pipe(
+              Layer.provide(transport)
+            )
+          )
+          assert.strictEqual(error._tag, "RedirectError")
+          if (error._tag !== "RedirectError") return
+          assert.strictEqual(error.status, status)
+          assert.strictEqual(error.location, location)
+          assert.include(error.message, `redirected (${status}) to ${location}`)
+          assert.notInclude(error.message, apiKey)
+          assert.notInclude(JSON.stringify(error), apiKey)
+          assert.strictEqual(origin.seen.length, 1, "one attempt, not retried")
+          assert.strictEqual(origin.seen[0]!.method, "POST")
+          assert.strictEqual(elsewhere.seen.length, 0)
+          assert.strictEqual(elsewhere.connections.count, 0, "no connection to the other origin at all")
+        })
+      )
+    }
+  }
+
+  it.scoped("PromptLayerClient.layerFetch (the README quick start) does not follow a 302 either", () =>
+    Effect.gen(function* () {
+      const elsewhere = yield* countingServer
+      const origin = yield* server((_req, res) => {
+        res.writeHead(302, { location: `${elsewhere.url}/library-track-score` })
+        res.end()
+      })
+      const error = yield* scoreOver(PromptLayerClient.layerFetch).pipe(
+        Effect.withConfigProvider(
+          ConfigProvider.fromMap(
+            new Map([
+              ["PROMPTLAYER_API_KEY", apiKey],
+              ["PROMPTLAYER_BASE_URL", origin.url],
+              ["PROMPTLAYER_MAX_RETRIES", "0"]
+            ])
+          )
+        )
+      )
+      assert.strictEqual(error._tag, "RedirectError")
+      assert.strictEqual(elsewhere.connections.count, 0)
+    })
+  )
+
+  it.scoped("layerFetch keeps a RequestInit given to it, except `redirect`", () =>
+    Effect.gen(function* () {
+      const elsewhere = yield* countingServer
+      const origin = yield* server((_req, res) => {
+        res.writeHead(307, { location: `${elsewhere.url}/library-track-score` })
+        res.end()
+      })
+      const transport = PromptLayerHttp.layerFetch.pipe(
+        Layer.provide(
+          Layer.succeed(FetchHttpClient.RequestInit, { redirect: "follow", headers: { "x-from-init": "yes" } })
+        )
+      )
+      const error = yield* scoreOver(
+        PromptLayerClient.layerWith({ apiKey, baseUrl: origin.url, retry: { maxAttempts: 1 } }).pipe(
+          Layer.provide(transport)
+        )
+      )
+      assert.strictEqual(error._tag, "RedirectError")
+      assert.strictEqual(origin.seen[0]!.headers["x-from-init"], "yes")
+      assert.strictEqual(elsewhere.connections.count, 0)
+    })
+  )
+})
+
+// ---------------------------------------------------------------------------------------------
+// Issue 11, point 4: the size of an answer is capped while it is read, on both transports.
+// ---------------------------------------------------------------------------------------------
+
+interface RawConnection {
+  /** Bytes of body handed to the socket (with backpressure) before the connection closed. */
+  readonly sent: Promise<number>
+}
+
+/**
+ * A bare TCP server speaking just enough HTTP/1.1: it waits for a whole request, then writes the
+ * status line and `head` and calls `body` with the socket. Each connection is recorded.
+ */
+const rawServer = (head: string, body: (socket: Net.Socket) => Promise<number>) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly url: string; readonly connections: Array<RawConnection>; readonly close: () => void }>(
+      (resume) => {
+        const connections: Array<RawConnection> = []
+        const sockets = new Set<Net.Socket>()
+        const s = Net.createServer((socket) => {
+          sockets.add(socket)
+          socket.on("error", () => {})
+          socket.on("close", () => sockets.delete(socket))
+          let received = Buffer.alloc(0)
+          const onData = (data: Buffer) => {
+            received = Buffer.concat([received, data])
+            const end = received.indexOf("\r\n\r\n")
+            if (end < 0) return
+            const length = Number(/content-length: *(\d+)/i.exec(received.subarray(0, end).toString())?.[1] ?? 0)
+            if (received.length < end + 4 + length) return
+            socket.off("data", onData)
+            socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n${head}\r\n`)
+            connections.push({ sent: body(socket) })
+          }
+          socket.on("data", onData)
+        })
+        s.listen(0, "127.0.0.1", () => {
+          const address = s.address() as Net.AddressInfo
+          resume(
+            Effect.succeed({
+              url: `http://127.0.0.1:${address.port}`,
+              connections,
+              close: () => {
+                s.close()
+                for (const socket of sockets) socket.destroy()
+              }
+            })
+          )
+        })
+      }
+    ),
+    (running) => Effect.sync(running.close)
+  )
+
+const MiB = 1024 * 1024
+const CHUNK = Buffer.alloc(64 * 1024, 0x20)
+
+/** Writes `total` bytes of spaces, waiting for `drain` (backpressure); resolves what it wrote once the socket closes. */
+const pump =
+  (total: number, chunked: boolean) =>
+  (socket: Net.Socket): Promise<number> =>
+    new Promise((resolve) => {
+      let written = 0
+      const frame = chunked
+        ? Buffer.concat([Buffer.from(`${CHUNK.length.toString(16)}\r\n`), CHUNK, Buffer.from("\r\n")])
+        : CHUNK
+      socket.on("close", () => resolve(written))
+      const loop = () => {
+        while (written < total && !socket.destroyed) {
+          written += CHUNK.length
+          if (!socket.write(frame)) {
+            socket.once("drain", loop)
+            return
+          }
+        }
+        if (socket.destroyed) return
+        if (chunked) socket.end("0\r\n\r\n")
+        else socket.end()
+      }
+      loop()
+    })
+
+/** Writes `text` as the whole body, in one chunk of chunked encoding. */
+const chunkedText = (text: string) => (socket: Net.Socket) =>
+  new Promise<number>((resolve) => {
+    const bytes = Buffer.from(text)
+    socket.on("close", () => resolve(bytes.length))
+    socket.end(Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from("\r\n0\r\n\r\n")]))
+  })
+
+const limit = 64 * 1024
+/** The server offers 128 MiB; a client that stops at 64 KiB lets through at most the socket buffers. */
+const offered = 128 * MiB
+const boundSent = 32 * MiB
+
+const templatesOver = (url: string, transport: Layer.Layer<HttpClient.HttpClient>, maxResponseBytes = limit) =>
+  Effect.flatMap(PromptLayerClient.PromptLayerClient, (c) => c.templates.all()).pipe(
+    Effect.provide(
+      PromptLayerClient.layerWith({ apiKey, baseUrl: url, maxResponseBytes, retry: { maxAttempts: 1 } }).pipe(
+        Layer.provide(transport)
+      )
+    )
+  )
+
+const sizeTransports = transports.slice(0, 2)
+
+describe("the response size is capped while reading (issue 11, point 4)", () => {
+  for (const [name, transport] of sizeTransports) {
+    for (const [kind, head, chunked] of [
+      ["chunked, no Content-Length", "transfer-encoding: chunked\r\n", true],
+      ["no Content-Length, body until the connection closes", "", false]
+    ] as const) {
+      it.scoped(`${name}: ${kind}: ResponseTooLargeError at the limit; the connection is dropped`, () =>
+        Effect.gen(function* () {
+          const raw = yield* rawServer(head, pump(offered, chunked))
+          const error = yield* Effect.flip(templatesOver(raw.url, transport))
+          assert.strictEqual(error._tag, "ResponseTooLargeError")
+          if (error._tag !== "ResponseTooLargeError") return
+          assert.strictEqual(error.maxResponseBytes, limit)
+          assert.strictEqual(error.status, 200)
+          assert.isUndefined(error.declaredBytes)
+          assert.include(error.message, `${limit} bytes`)
+          assert.strictEqual(raw.connections.length, 1)
+          const sent = yield* Effect.promise(() => raw.connections[0]!.sent)
+          assert.isBelow(sent, boundSent, `the server could write ${sent} of ${offered} bytes`)
+        })
+      )
+    }
+
+    it.scoped(`${name}: a Content-Length over the limit fails before the body is read`, () =>
+      Effect.gen(function* () {
+        const raw = yield* rawServer(`content-length: ${offered}\r\n`, pump(offered, false))
+        const error = yield* Effect.flip(templatesOver(raw.url, transport))
+        assert.strictEqual(error._tag, "ResponseTooLargeError")
+        if (error._tag !== "ResponseTooLargeError") return
+        assert.strictEqual(error.declaredBytes, offered)
+        assert.include(error.message, `Content-Length: ${offered} bytes`)
+        const sent = yield* Effect.promise(() => raw.connections[0]!.sent)
+        assert.isBelow(sent, boundSent)
+      })
+    )
+
+    it.scoped(`${name}: an answer of exactly the limit is read; one byte more is not`, () =>
+      Effect.gen(function* () {
+        const answer = JSON.stringify({ success: true, items: [], page: 1, per_page: 10, has_next: false, total: 0 })
+        const exact = answer + " ".repeat(limit - answer.length)
+        const ok = yield* rawServer("transfer-encoding: chunked\r\n", chunkedText(exact))
+        const page = yield* templatesOver(ok.url, transport)
+        assert.deepStrictEqual(page.items, [])
+        const over = yield* rawServer("transfer-encoding: chunked\r\n", chunkedText(`${exact} `))
+        const error = yield* Effect.flip(templatesOver(over.url, transport))
+        assert.strictEqual(error._tag, "ResponseTooLargeError")
+      })
+    )
+  }
+
+  it.scoped("layerFetch: a small gzip body that inflates past the limit is cut while inflating", () =>
+    Effect.gen(function* () {
+      const bomb = Zlib.gzipSync(Buffer.alloc(32 * MiB, 0x20))
+      const raw = yield* rawServer(
+        `content-encoding: gzip\r\ncontent-length: ${bomb.length}\r\n`,
+        (socket) =>
+          new Promise((resolve) => {
+            socket.on("close", () => resolve(bomb.length))
+            socket.end(bomb)
+          })
+      )
+      assert.isBelow(bomb.length, limit, "the compressed body is under the limit: only inflating goes past it")
+      const error = yield* Effect.flip(templatesOver(raw.url, PromptLayerHttp.layerFetch))
+      assert.strictEqual(error._tag, "ResponseTooLargeError")
+    })
+  )
+
+  it.scoped("the default limit is PromptLayerConfig.DEFAULT_MAX_RESPONSE_BYTES (32 MiB) on both transports", () =>
+    Effect.gen(function* () {
+      assert.strictEqual(PromptLayerConfig.DEFAULT_MAX_RESPONSE_BYTES, 32 * MiB)
+      for (const [, transport] of sizeTransports) {
+        const raw = yield* rawServer("transfer-encoding: chunked\r\n", pump(offered, true))
+        const error = yield* Effect.flip(
+          Effect.flatMap(PromptLayerClient.PromptLayerClient, (c) => c.templates.all()).pipe(
+            Effect.provide(
+              PromptLayerClient.layerWith({ apiKey, baseUrl: raw.url, retry: { maxAttempts: 1 } }).pipe(
+                Layer.provide(transport)
+              )
+            )
+          )
+        )
+        assert.strictEqual(error._tag, "ResponseTooLargeError")
+        if (error._tag === "ResponseTooLargeError") assert.strictEqual(error.maxResponseBytes, 32 * MiB)
+        const sent = yield* Effect.promise(() => raw.connections[0]!.sent)
+        assert.isBelow(sent, 32 * MiB + boundSent)
+      }
+    })
+  )
+
+  it.scoped("the Promise bridge: new PromptLayer({ maxResponseBytes }) rejects with ResponseTooLargeError", () =>
+    Effect.gen(function* () {
+      assert.throws(() => new PromptLayer({ apiKey, maxResponseBytes: 0 }), /maxResponseBytes/)
+      const raw = yield* rawServer("transfer-encoding: chunked\r\n", pump(offered, true))
+      const promptlayer = new PromptLayer({
+        apiKey,
+        baseURL: raw.url,
+        maxResponseBytes: limit,
+        retry: { maxAttempts: 1 }
+      })
+      const error = yield* Effect.promise(() =>
+        promptlayer.templates.all().then(
+          () => undefined,
+          (e: unknown) => e
+        )
+      )
+      yield* Effect.promise(() => promptlayer.close())
+      assert.instanceOf(error, ResponseTooLargeError)
+      if (error instanceof ResponseTooLargeError) assert.strictEqual(error.maxResponseBytes, limit)
+      const sent = yield* Effect.promise(() => raw.connections[0]!.sent)
+      assert.isBelow(sent, boundSent)
+    })
+  )
+
+  it.scoped("layerNode on its own (no client) stops at 32 MiB: a RequestError whose cause names the limit", () =>
+    Effect.gen(function* () {
+      const raw = yield* rawServer("transfer-encoding: chunked\r\n", pump(offered, true))
+      const error = yield* Effect.gen(function* () {
+        const http = yield* HttpClient.HttpClient
+        return yield* http.execute(HttpClientRequest.get(`${raw.url}/x`))
+      }).pipe(Effect.scoped, Effect.flip, Effect.provide(PromptLayerHttp.layerNode()))
+      assert.strictEqual(error._tag, "RequestError")
+      assert.include(String((error as { cause?: unknown }).cause), String(32 * MiB))
+    })
+  )
 })

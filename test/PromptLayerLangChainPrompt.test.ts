@@ -9,9 +9,10 @@ import { ChatPromptTemplate, PromptTemplate } from "@langchain/core/prompts"
 import { FakeListChatModel, FakeLLM } from "@langchain/core/utils/testing"
 import { Effect } from "effect"
 import { PromptLayerError, type PromptLayerSchema } from "promptlayer-effect"
-import { PromptLayerLangChainPrompt } from "promptlayer-effect/langchain"
+import { PromptLayerCallbackHandler, PromptLayerLangChainPrompt } from "promptlayer-effect/langchain"
 import { PromptLayer } from "promptlayer-effect/promise"
 import { PromptLayerTest } from "promptlayer-effect/testing"
+import { startEmulator } from "../src/PromptLayerEmulator.js"
 
 type Prompt = PromptLayerSchema.PublishTemplateInput["prompt_template"]
 
@@ -240,6 +241,36 @@ describe("templates.get(name, { langchain: true }) (Promise bridge)", () => {
       assert.instanceOf(error, PromptLayerError.ValidationError)
     } finally {
       await promptlayer.close()
+    }
+  })
+})
+
+describe("a template rendered server-side, logged by the handler over the emulator", () => {
+  it("jinja2 with input_variables: the logged prompt link keeps the variables it was rendered with", async () => {
+    const emulator = await startEmulator({ port: 0 })
+    const promptlayer = new PromptLayer({ apiKey: emulator.apiKey, baseURL: emulator.url })
+    const handler = new PromptLayerCallbackHandler({ apiKey: emulator.apiKey, baseURL: emulator.url })
+    try {
+      await promptlayer.templates.publish({ prompt_name: "jinja", prompt_template: jinja })
+      const variables = { persona: "a pirate", topic: "ships" }
+      const prompt = await promptlayer.templates.get("jinja", { input_variables: variables, langchain: true })
+      assert.instanceOf(prompt, ChatPromptTemplate)
+      const model = new FakeListChatModel({ responses: ["Arr, ships!"] })
+      await (prompt as ChatPromptTemplate).pipe(model).invoke({}, { callbacks: [handler], tags: ["jinja-link"] })
+      await handler.flush()
+      const logged = emulator.store.requests().find((request) => request.tags.includes("jinja-link"))
+      assert.isDefined(logged)
+      assert.strictEqual(logged!.body.prompt_name, "jinja")
+      assert.deepStrictEqual(logged!.body.prompt_input_variables, variables)
+      assert.deepStrictEqual(logged!.prompt?.input_variables, variables)
+      assert.deepStrictEqual(logged!.input?.type === "chat" ? logged!.input.messages.map((m) => m.content) : [], [
+        text("Speak like a pirate."),
+        text("Tell me about ships.")
+      ])
+    } finally {
+      await handler.shutdown()
+      await promptlayer.close()
+      await emulator.close()
     }
   })
 })

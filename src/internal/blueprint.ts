@@ -44,6 +44,12 @@ export const PROMPT_KEYS = {
 
 const reservedKeys = new Set<string>(Object.values(PROMPT_KEYS))
 
+/**
+ * Run metadata LangChain adds itself and that is not copied into the logged metadata: the `ls_*`
+ * keys (already the request's provider, model and parameters) and `versions` (package versions).
+ */
+const isLangChainKey = (key: string): boolean => key.startsWith("ls_") || key === "versions"
+
 /** What the handler recorded at the start of a run. Holds references only; nothing is converted yet. */
 export interface RunStart {
   readonly kind: "chat" | "llm"
@@ -125,8 +131,10 @@ const asString = (value: unknown): string | undefined => {
   if (value === undefined || value === null) return undefined
   if (typeof value === "string") return value
   if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value)
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.toISOString()
   const json = jsonSafe(value)
-  return json === undefined ? undefined : JSON.stringify(json)
+  // A value whose JSON form is a string (a `toJSON()` such as URL's) is that string, not quoted.
+  return json === undefined ? undefined : typeof json === "string" ? json : JSON.stringify(json)
 }
 
 /** Truncates to `max` characters, marking the cut. */
@@ -141,22 +149,217 @@ export const className = (id: ReadonlyArray<string> | undefined): string | undef
 // Messages
 // =============================================================================
 
-const toolBlockTypes = new Set(["tool_use", "tool_call", "tool_call_chunk", "function_call", "server_tool_call"])
+// Blocks whose content is carried by the message's `tool_calls` (or has no place in a log).
+const toolBlockTypes = new Set([
+  "tool_use",
+  "tool_call",
+  "tool_call_chunk",
+  "invalid_tool_call",
+  "function_call",
+  "server_tool_call",
+  "server_tool_call_chunk"
+])
 
+/** The content block types of PromptLayer's API (the `type` discriminator of a message's `content`). */
+const documentedTypes = new Set([
+  "text",
+  "thinking",
+  "code",
+  "image_url",
+  "media",
+  "media_variable",
+  "output_media",
+  "server_tool_use",
+  "web_search_tool_result",
+  "code_execution_result",
+  "mcp_list_tools",
+  "mcp_call",
+  "mcp_approval_request",
+  "mcp_approval_response",
+  "bash_code_execution_tool_result",
+  "text_editor_code_execution_tool_result",
+  "shell_call",
+  "shell_call_output",
+  "apply_patch_call",
+  "apply_patch_call_output"
+])
+
+const annotationTypes = new Set(["url_citation", "file_citation", "map_citation", "container_file_citation"])
+
+// The text blocks that stand for a block PromptLayer has no type for, with that block's type:
+// `toLogRequest` counts them in metadata without changing the blocks' shape.
+const unmapped = new WeakMap<Block, string>()
+
+const base64Of = (data: unknown): string | undefined => {
+  if (typeof data === "string") return data === "" ? undefined : data
+  if (!(data instanceof Uint8Array) || data.length === 0) return undefined
+  let binary = ""
+  for (let i = 0; i < data.length; i += 0x8000) {
+    binary += String.fromCharCode(...data.subarray(i, i + 0x8000))
+  }
+  return btoa(binary)
+}
+
+const dataUrlMime = (url: string): string | undefined => /^data:([^;,]+)[;,]/i.exec(url)?.[1]
+
+/** Where the bytes of a media block are: a URL, base64 data, a provider file id, or plain text. */
+type Source =
+  | { readonly kind: "url"; readonly url: string }
+  | { readonly kind: "base64"; readonly data: string }
+  | { readonly kind: "id"; readonly id: string }
+  | { readonly kind: "text"; readonly text: string }
+
+interface MediaPart {
+  readonly source: Source | undefined
+  readonly mime: string | undefined
+  readonly name: string | undefined
+}
+
+/**
+ * Reads a media block in any of the shapes LangChain passes on: v1 standard (`url` / `data` /
+ * `fileId`, `mimeType`), v0 data blocks (`source_type`, `mime_type`, `id`), Anthropic (`source`),
+ * OpenAI (`file.file_data` / `file.file_id`, `input_audio`).
+ */
+const mediaPart = (part: Json): MediaPart => {
+  const meta = isObject(part.metadata) ? part.metadata : {}
+  const file = isObject(part.file) ? part.file : {}
+  const source = isObject(part.source) ? part.source : {}
+  const audio = isObject(part.input_audio) ? part.input_audio : {}
+  const name =
+    str(meta.filename) ?? str(meta.name) ?? str(file.filename) ?? str(part.filename) ?? str(part.title) ?? undefined
+  const audioMime = str(audio.format) !== undefined ? `audio/${audio.format as string}` : undefined
+  const mime = str(part.mimeType) ?? str(part.mime_type) ?? str(source.media_type) ?? audioMime
+  const url = str(part.url) ?? (source.type === "url" ? str(source.url) : undefined) ?? str(file.file_data)
+  if (url !== undefined) return { source: { kind: "url", url }, mime: mime ?? dataUrlMime(url), name }
+  const text = part.source_type === "text" || source.type === "text" ? (str(part.text) ?? str(source.data)) : undefined
+  if (text !== undefined) return { source: { kind: "text", text }, mime, name }
+  const data =
+    base64Of(part.data) ?? (source.type === "base64" ? base64Of(source.data) : undefined) ?? base64Of(audio.data)
+  if (data !== undefined) return { source: { kind: "base64", data }, mime, name }
+  const id =
+    str(part.fileId) ??
+    str(part.file_id) ??
+    str(file.file_id) ??
+    str(source.file_id) ??
+    (part.source_type === "id" ? str(part.id) : undefined)
+  return { source: id === undefined ? undefined : { kind: "id", id }, mime, name }
+}
+
+/** A text block standing for a block that cannot be mapped, counted by {@link toLogRequest}. */
+const unmappedBlock = (type: string, description: string): Block => {
+  const block: Block = { type: "text", text: `[${type}: ${description}]` }
+  unmapped.set(block, type)
+  return block
+}
+
+const describeBlock = (part: Json): string => {
+  const json = JSON.stringify(jsonSafe(part) ?? {})
+  return `content block not supported by PromptLayer ${truncate(json, 500)}`
+}
+
+const mediaBlock = (type: string, part: Json): Block => {
+  const { mime, name, source } = mediaPart(part)
+  const label = [name, mime].filter((s) => s !== undefined).join(", ")
+  if (source === undefined) return unmappedBlock(type, `${label === "" ? "" : `${label}, `}no url, data or file id`)
+  if (source.kind === "text") return { type: "text", text: source.text }
+  if (source.kind === "id") {
+    return unmappedBlock(type, `${label === "" ? "" : `${label}, `}provider file id ${source.id} (not viewable)`)
+  }
+  const fallbackMime = type === "image" ? "image/png" : "application/octet-stream"
+  const url = source.kind === "url" ? source.url : `data:${mime ?? fallbackMime};base64,${source.data}`
+  if (type === "image") return { type: "image_url", image_url: { url } }
+  const format = source.kind === "base64" || url.startsWith("data:") ? "base64" : "url"
+  return {
+    type: "media",
+    media: { title: name ?? type, type: mime ?? dataUrlMime(url) ?? "application/octet-stream", url, format }
+  }
+}
+
+const textBlock = (part: Json): Block | undefined => {
+  if (typeof part.text !== "string") return unmappedBlock("text", "a text block without text")
+  if (part.text === "") return undefined
+  const annotations = Array.isArray(part.annotations)
+    ? part.annotations.filter((a) => isObject(a) && typeof a.type === "string" && annotationTypes.has(a.type))
+    : []
+  return annotations.length > 0
+    ? { type: "text", text: part.text, annotations: jsonSafe(annotations) }
+    : { type: "text", text: part.text }
+}
+
+/** A thinking block; none for reasoning with neither text nor signature (an encrypted, unsummarised one). */
+const thinkingBlock = (thinking: unknown, signature: unknown): Block | undefined => {
+  const sig = str(signature)
+  const text = typeof thinking === "string" ? thinking : ""
+  if (text === "" && sig === undefined) return undefined
+  return { type: "thinking", thinking: text, ...(sig === undefined ? {} : { signature: sig }) }
+}
+
+/** LangChain v1 `reasoning`, else the summary parts of OpenAI Responses `reasoning` items. */
+const reasoningText = (part: Json): string => {
+  if (typeof part.reasoning === "string") return part.reasoning
+  const summary = Array.isArray(part.summary) ? part.summary : []
+  return summary.flatMap((s) => (isObject(s) && typeof s.text === "string" ? [s.text] : [])).join("\n\n")
+}
+
+const imageUrlBlock = (part: Json): Block => {
+  const image = part.image_url
+  const url = typeof image === "string" ? image : isObject(image) ? str(image.url) : undefined
+  if (url === undefined) return unmappedBlock("image_url", "an image_url block without a url")
+  const detail = isObject(image) ? str(image.detail) : undefined
+  return { type: "image_url", image_url: detail === undefined ? { url } : { url, detail } }
+}
+
+/**
+ * One LangChain content block as a PromptLayer one: LangChain's standard blocks are mapped
+ * (`reasoning` and Bedrock's `reasoning_content` → `thinking`, `image` → `image_url`, `file` /
+ * `audio` / `video` / `document` / `input_audio` → `media`, `text-plain` and `refusal` → `text`),
+ * PromptLayer's own types pass, anything else becomes a text block describing it. Nothing
+ * undocumented is passed raw: the real API rejects the whole log for one unknown block.
+ */
 const contentBlock = (part: unknown): Block | undefined => {
   if (typeof part === "string") return part === "" ? undefined : { type: "text", text: part }
-  if (!isObject(part) || typeof part.type !== "string") return undefined
-  if (toolBlockTypes.has(part.type)) return undefined
-  if (part.type === "image" && (typeof part.url === "string" || typeof part.data === "string")) {
-    const mime = str(part.mimeType) ?? str(part.mime_type) ?? "image/png"
-    const url = typeof part.url === "string" ? part.url : `data:${mime};base64,${part.data as string}`
-    return { type: "image_url", image_url: { url } }
+  if (!isObject(part) || typeof part.type !== "string") {
+    return part === null || part === undefined ? undefined : unmappedBlock("unknown", describeBlock({ value: part }))
   }
+  const type = part.type
+  if (toolBlockTypes.has(type)) return undefined
+  switch (type) {
+    case "text":
+      return textBlock(part)
+    case "text-plain":
+      return typeof part.text === "string" ? { type: "text", text: part.text } : mediaBlock(type, part)
+    case "reasoning":
+      return thinkingBlock(reasoningText(part), isObject(part.extras) ? part.extras.signature : part.signature)
+    case "reasoning_content": {
+      const reasoning = isObject(part.reasoningText) ? part.reasoningText : {}
+      return thinkingBlock(reasoning.text, reasoning.signature)
+    }
+    case "thinking":
+      return typeof part.thinking === "string"
+        ? thinkingBlock(part.thinking, part.signature)
+        : unmappedBlock(type, "a thinking block without text")
+    case "refusal":
+      return { type: "text", text: str(part.refusal) ?? "(refused)" }
+    case "image_url":
+      return imageUrlBlock(part)
+    case "image":
+    case "file":
+    case "audio":
+    case "video":
+    case "document":
+    case "input_audio":
+      return mediaBlock(type, part)
+  }
+  if (!documentedTypes.has(type)) return unmappedBlock(type, describeBlock(part))
   const safe = jsonSafe(part)
   return isObject(safe) ? (safe as Block) : undefined
 }
 
-/** Content as an array of content blocks (a plain string is a "Malformed Request" to PromptLayer). */
+/**
+ * Content as an array of PromptLayer content blocks (a plain string is a "Malformed Request" to
+ * PromptLayer). Every block is of a type PromptLayer documents: LangChain's are mapped onto them,
+ * and a block that cannot be mapped becomes a text block describing it.
+ */
 export const contentBlocks = (content: unknown): Array<Block> => {
   if (typeof content === "string") return content === "" ? [] : [{ type: "text", text: content }]
   if (Array.isArray(content)) return content.flatMap((part) => contentBlock(part) ?? [])
@@ -227,6 +430,15 @@ export const toBlueprintMessage = (input: unknown): BlueprintMessage | undefined
     if (id !== undefined) message.tool_call_id = id
   }
   return message
+}
+
+/** The types of the blocks of a prompt that were logged as text because PromptLayer has no type for them. */
+const unmappedIn = (prompt: S.LogRequestInput["input"]): Array<string> => {
+  const p = prompt as { readonly messages?: ReadonlyArray<{ readonly content?: unknown }>; readonly content?: unknown }
+  const contents = p.messages !== undefined ? p.messages.map((m) => m.content) : [p.content]
+  return contents.flatMap((content) =>
+    Array.isArray(content) ? content.flatMap((block) => unmapped.get(block as Block) ?? []) : []
+  )
 }
 
 const chatPrompt = (messages: ReadonlyArray<BlueprintMessage>): S.LogRequestInput["input"] => ({
@@ -405,6 +617,11 @@ export const modelOf = (run: RunStart, responseMetadata: Json): string =>
  *
  * All candidates of the prompt (`n > 1`) are kept: the output holds one assistant message (chat) or
  * one text block (completion) per candidate, in order, and metadata `langchain_candidates` counts them.
+ *
+ * Content blocks PromptLayer has no type for are logged as text blocks describing them; metadata
+ * `langchain_unmapped_blocks` counts them and `langchain_unmapped_block_types` names their types.
+ * The run's metadata is copied as strings (a `Date` as its ISO string, objects as JSON), except the
+ * `promptlayer_prompt_*` keys (the template link) and LangChain's own `ls_*` and `versions` keys.
  */
 export const toLogRequest = (run: RunStart, end: RunEnd, plTags: ReadonlyArray<string>): S.LogRequestInput => {
   const generations = end._tag === "end" ? end.generations : []
@@ -426,7 +643,7 @@ export const toLogRequest = (run: RunStart, end: RunEnd, plTags: ReadonlyArray<s
 
   const metadata: Record<string, string> = {}
   for (const [key, value] of Object.entries(run.metadata)) {
-    if (reservedKeys.has(key)) continue
+    if (reservedKeys.has(key) || isLangChainKey(key)) continue
     const text = asString(value)
     if (text !== undefined) metadata[truncate(key, 1024)] = text
   }
@@ -435,6 +652,11 @@ export const toLogRequest = (run: RunStart, end: RunEnd, plTags: ReadonlyArray<s
   const runName = run.runName ?? className(run.serializedId)
   if (runName !== undefined) metadata.langchain_run_name = runName
   if (run.promptIndex !== undefined) metadata.langchain_prompt_index = String(run.promptIndex)
+  const unmappedTypes = [input, output].flatMap(unmappedIn)
+  if (unmappedTypes.length > 0) {
+    metadata.langchain_unmapped_blocks = String(unmappedTypes.length)
+    metadata.langchain_unmapped_block_types = [...new Set(unmappedTypes)].join(",")
+  }
   if (end.firstTokenAt !== undefined) {
     metadata.time_to_first_token_ms = String(Math.max(0, end.firstTokenAt - run.startedAt))
     metadata.first_token_at = new Date(end.firstTokenAt).toISOString()

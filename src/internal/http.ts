@@ -1,11 +1,14 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import {
   AuthenticationError,
   DecodeError,
@@ -13,11 +16,14 @@ import {
   NotFoundError,
   type PromptLayerError,
   RateLimitError,
+  RedirectError,
+  ResponseTooLargeError,
   ServerError,
   TimeoutError,
   TransportError,
   ValidationError
 } from "../PromptLayerError.js"
+import { DEFAULT_MAX_RESPONSE_BYTES, declaredLength, MaxResponseBytes, ResponseTooLarge } from "./responseLimit.js"
 
 /** Removes every occurrence of the API key from a text. */
 export type Scrub = (text: string) => string
@@ -59,6 +65,8 @@ export const send = (
     readonly body: unknown
     readonly query: ReadonlyArray<readonly [string, string]>
     readonly scrub: Scrub
+    /** The largest body read; the node:http transport gets it through {@link MaxResponseBytes}. */
+    readonly maxResponseBytes: number
   }
 ): Effect.Effect<RawResponse, PromptLayerError> =>
   Effect.gen(function* () {
@@ -68,19 +76,88 @@ export const send = (
       const text = yield* stringify(spec.endpoint, spec.body)
       request = HttpClientRequest.bodyText(request, text, "application/json")
     }
+    const limit = spec.maxResponseBytes
     return yield* client.execute(request).pipe(
       Effect.flatMap((response) =>
-        Effect.map(response.text, (text): RawResponse => ({ status: response.status, headers: response.headers, text }))
+        Effect.map(
+          readText(response, limit, spec.endpoint),
+          (text): RawResponse => ({ status: response.status, headers: response.headers, text })
+        )
       ),
       Effect.scoped,
+      // The node:http transport reads the limit from the context; its default needs no provide.
+      (effect) =>
+        limit === DEFAULT_MAX_RESPONSE_BYTES ? effect : Effect.provideService(effect, MaxResponseBytes, limit),
       Effect.catchTags({
-        RequestError: (error) =>
-          Effect.fail(new TransportError({ endpoint: spec.endpoint, description: describe(error, spec.scrub) })),
-        ResponseError: (error) =>
-          Effect.fail(new TransportError({ endpoint: spec.endpoint, description: describe(error, spec.scrub) }))
+        RequestError: (error) => Effect.fail(transportError(error, spec.endpoint, spec.scrub)),
+        ResponseError: (error) => Effect.fail(transportError(error, spec.endpoint, spec.scrub))
       })
     )
   })
+
+const transportError = (
+  error: HttpClientError.RequestError | HttpClientError.ResponseError,
+  endpoint: string,
+  scrub: Scrub
+): PromptLayerError =>
+  error.cause instanceof ResponseTooLarge
+    ? tooLargeError(endpoint, error.cause.status, error.cause.limit, error.cause.declared)
+    : new TransportError({ endpoint, description: describe(error, scrub) })
+
+const tooLargeError = (endpoint: string, status: number, limit: number, declared: number | undefined) =>
+  new ResponseTooLargeError(
+    declared === undefined
+      ? { endpoint, status, maxResponseBytes: limit }
+      : { endpoint, status, maxResponseBytes: limit, declaredBytes: declared }
+  )
+
+const utf8 = new TextDecoder()
+
+/**
+ * The body as text, never more than `limit` bytes of it. A `Content-Length` within the limit on an
+ * unencoded body bounds what `text` reads (the usual case, one read); otherwise — no length, or a
+ * compressed body that `fetch` inflates — the body is streamed, and the stream dropped (which
+ * closes the connection) as soon as it goes past the limit. A `Content-Length` over the limit fails
+ * at the first chunk: ending the stream is what releases a `fetch` body that is not read.
+ */
+const readText = (
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number,
+  endpoint: string
+): Effect.Effect<string, HttpClientError.ResponseError | ResponseTooLargeError> => {
+  const declared = declaredLength(response.headers["content-length"])
+  const over = declared !== undefined && declared > limit
+  const encoding = response.headers["content-encoding"]
+  if (!over && declared !== undefined && (encoding === undefined || encoding === "identity")) return response.text
+  return Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let received = 0
+    return Stream.runForEachChunk(response.stream, (chunk) => {
+      for (const bytes of chunk) {
+        received += bytes.length
+        if (over || received > limit) return Effect.fail(tooLargeError(endpoint, response.status, limit, declared))
+        chunks.push(bytes)
+      }
+      return Effect.void
+    }).pipe(
+      Effect.map(() => {
+        const body = new Uint8Array(received)
+        let offset = 0
+        for (const bytes of chunks) {
+          body.set(bytes, offset)
+          offset += bytes.length
+        }
+        return utf8.decode(body)
+      }),
+      // A response without a body (204, HEAD) has nothing to stream.
+      Effect.catchIf(
+        (error): error is HttpClientError.ResponseError =>
+          error._tag === "ResponseError" && error.reason === "EmptyBody",
+        () => (over ? Effect.fail(tooLargeError(endpoint, response.status, limit, declared)) : Effect.succeed(""))
+      )
+    )
+  })
+}
 
 const describe = (
   error: { readonly reason: string; readonly cause?: unknown; readonly description?: string },
@@ -144,6 +221,13 @@ export const errorForStatus = (
   now: number = Date.now()
 ): PromptLayerError => {
   const status = response.status
+  // 0: a browser's fetch hides a redirect (`redirect: "manual"`) behind an opaque response.
+  if ((status >= 300 && status < 400) || status === 0) {
+    const location = response.headers.location
+    return new RedirectError(
+      location === undefined ? { endpoint, status } : { endpoint, status, location: excerpt(location, 500, scrub) }
+    )
+  }
   const message = serverMessage(response.text, scrub)
   const fields = message === undefined ? { endpoint, status } : { endpoint, status, serverMessage: message }
   if (status === 401 || status === 403) return new AuthenticationError(fields)

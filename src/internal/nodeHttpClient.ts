@@ -4,9 +4,16 @@
  * stream machinery, the body buffered once): the tracker's logs per second on one core depend on it.
  *
  * Scope: request bodies `Empty`, `Uint8Array` and `Raw` (string or bytes) — what the client sends;
- * responses are buffered in full before they are returned. Errors map like `FetchHttpClient`'s: any
- * failure to send or to read the response is a `RequestError` with reason `Transport`. Interrupting
- * the request (a timeout, a shutdown) destroys it through the `AbortSignal`.
+ * responses are buffered in full before they are returned, up to the request's
+ * {@link MaxResponseBytes} (32 MiB unless the client sets it): past it (or when `Content-Length`
+ * declares more) reading stops, the socket is destroyed and the request fails with a
+ * `RequestError` whose cause is a {@link ResponseTooLarge}. Redirects are never followed: a 3xx is
+ * returned as it is. Errors map like `FetchHttpClient`'s: any failure to send or to read the
+ * response is a `RequestError` with reason `Transport`. Interrupting the request (a timeout, a
+ * shutdown) destroys it through the `AbortSignal`.
+ *
+ * The declarations of this module do not mention `node:http` types, so that the root entry's
+ * types compile without `@types/node`.
  *
  * `node:http` is loaded with `process.getBuiltinModule` (synchronous, Node ≥ 20.16, Bun, Deno), not
  * a static import, so that this module can be bundled for runtimes without it; {@link available}
@@ -22,12 +29,14 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { declaredLength, MaxResponseBytes, ResponseTooLarge } from "./responseLimit.js"
 
 interface Builtins {
   readonly http: typeof Http
@@ -37,7 +46,7 @@ interface Builtins {
 let loaded: Builtins | null | undefined
 
 /** `node:http` and `node:https`, or undefined outside Node. */
-export const builtins = (): Builtins | undefined => {
+const builtins = (): Builtins | undefined => {
   if (loaded === undefined) {
     const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
     const get = proc?.getBuiltinModule
@@ -52,10 +61,31 @@ export const builtins = (): Builtins | undefined => {
 /** Whether this runtime has `node:http` (and `process.getBuiltinModule` to load it). */
 export const available = (): boolean => builtins() !== undefined
 
+/**
+ * Options of the `http.Agent` / `https.Agent`: the subset of Node's `AgentOptions` about
+ * connection reuse, declared here so that the types need no `@types/node`.
+ */
+export interface AgentOptions {
+  /** Keep idle sockets for the next request (default here: true). */
+  readonly keepAlive?: boolean | undefined
+  /** Initial delay of TCP keep-alive probes on idle sockets, in ms. */
+  readonly keepAliveMsecs?: number | undefined
+  /** Sockets per host (default: unlimited). */
+  readonly maxSockets?: number | undefined
+  /** Sockets over all hosts (default: unlimited). */
+  readonly maxTotalSockets?: number | undefined
+  /** Idle sockets kept per host (default: 256). */
+  readonly maxFreeSockets?: number | undefined
+  /** Socket inactivity timeout, in ms. */
+  readonly timeout?: number | undefined
+  /** Which idle socket is used next: `"lifo"` (Node's default) or `"fifo"`. */
+  readonly scheduling?: "fifo" | "lifo" | undefined
+}
+
 /** Options of {@link make}. */
 export interface Options {
   /** Options of the `http.Agent` / `https.Agent` (keep-alive is on unless set to false). */
-  readonly agent?: Http.AgentOptions | undefined
+  readonly agent?: AgentOptions | undefined
 }
 
 class BufferedResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
@@ -165,7 +195,7 @@ export const make = (options: Options = {}): Effect.Effect<HttpClient.HttpClient
       Effect.sync(() => {
         const node = builtins()
         if (node === undefined) throw new Error("node:http is not available in this runtime (use FetchHttpClient)")
-        const agentOptions = { keepAlive: true, ...options.agent }
+        const agentOptions: Http.AgentOptions = { keepAlive: true, ...withoutUndefined(options.agent) }
         return { http: new node.http.Agent(agentOptions), https: new node.https.Agent(agentOptions) }
       }),
       (agents) =>
@@ -177,10 +207,17 @@ export const make = (options: Options = {}): Effect.Effect<HttpClient.HttpClient
     (agents) => fromAgents(agents)
   )
 
+const withoutUndefined = (options: AgentOptions | undefined): Http.AgentOptions => {
+  const defined: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(options ?? {})) if (value !== undefined) defined[key] = value
+  return defined as Http.AgentOptions
+}
+
 /** The client over the given agents (they are not destroyed by it). */
-export const fromAgents = (agents: { readonly http: Http.Agent; readonly https: Https.Agent }): HttpClient.HttpClient =>
-  HttpClient.make((request, url, signal) => {
+const fromAgents = (agents: { readonly http: Http.Agent; readonly https: Https.Agent }): HttpClient.HttpClient =>
+  HttpClient.make((request, url, signal, fiber) => {
     const node = builtins()!
+    const limit = Context.get(fiber.currentContext, MaxResponseBytes)
     const body = bodyOf(request)
     if (body === null) {
       return Effect.fail(
@@ -210,8 +247,21 @@ export const fromAgents = (agents: { readonly http: Http.Agent; readonly https: 
             signal
           },
           (res) => {
+            const status = res.statusCode ?? 0
+            const declared = declaredLength(res.headers["content-length"])
+            // Stop at once and destroy the socket: nothing more of this body is read, nor kept.
+            const tooLarge = (received: number) => {
+              fail(new ResponseTooLarge(status, limit, received, declared))
+              req.destroy()
+            }
+            if (declared !== undefined && declared > limit) return tooLarge(0)
             const chunks: Array<Buffer> = []
-            res.on("data", (chunk: Buffer) => chunks.push(chunk))
+            let received = 0
+            res.on("data", (chunk: Buffer) => {
+              received += chunk.length
+              if (received > limit) tooLarge(received)
+              else chunks.push(chunk)
+            })
             res.on("error", fail)
             res.on("aborted", () => fail(new Error("the response was aborted")))
             res.on("end", () => {
@@ -219,9 +269,7 @@ export const fromAgents = (agents: { readonly http: Http.Agent; readonly https: 
               done = true
               const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
               resume(
-                Effect.succeed(
-                  new BufferedResponse(request, res.statusCode ?? 0, res.headers, buffer, res.socket?.remoteAddress)
-                )
+                Effect.succeed(new BufferedResponse(request, status, res.headers, buffer, res.socket?.remoteAddress))
               )
             })
           }

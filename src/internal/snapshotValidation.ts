@@ -4,6 +4,7 @@
  * (`requests[3].id: expected a positive integer, got -1`) instead of being served and failing later.
  * Hand-written rather than `Schema` so that checking 50 000 stored requests at start stays fast.
  */
+import { SPAN_KINDS, STATUS_CODES } from "./emulator/traces.js"
 
 /** A check: the problem at `path`, or undefined when `u` is fine. */
 type Check = (u: unknown, path: string) => string | undefined
@@ -130,6 +131,59 @@ const span = struct({
   received_at: str
 })
 
+/** Nanoseconds since the epoch as the traces keep them: a string of decimal digits. */
+const nanos: Check = (u, p) =>
+  typeof u === "string" && /^\d{1,22}$/.test(u) ? undefined : expected("a string of decimal digits (nanoseconds)")(p, u)
+const nonNegInt: Check = (u, p) =>
+  typeof u === "number" && Number.isSafeInteger(u) && u >= 0 ? undefined : expected("a non-negative integer")(p, u)
+
+/**
+ * A `/spans-bulk` span as `internal/emulator/traces.ts` stores it. Its trace and span ids are any
+ * string, as `/spans-bulk` accepts them (hex is the convention, not a rule the API enforces).
+ */
+const traceSpan = struct({
+  id: posInt,
+  trace_id: str,
+  span_id: str,
+  parent_id: nullOr(str),
+  trace_state: str,
+  name: str,
+  kind: oneOf(...SPAN_KINDS),
+  start_time: nanos,
+  end_time: nanos,
+  status: struct({ status_code: oneOf(...STATUS_CODES), description: nullOr(str) }),
+  attributes: record,
+  events: arrayOf(record),
+  links: arrayOf(record),
+  resource: struct({ attributes: recordOf(str), schema_url: str }),
+  request_log_id: nullOr(posInt),
+  tokens: num,
+  received_at: str
+})
+
+const traceClosure = struct({
+  id: str,
+  workspace_id: posInt,
+  trace_id: str,
+  status: oneOf("closed"),
+  created_at: str,
+  updated_at: str
+})
+
+/** Closures of distinct traces. */
+const closures: Check = (u, p) => {
+  const problem = arrayOf(traceClosure)(u, p)
+  if (problem !== undefined) return problem
+  const seen = new Set<string>()
+  const items = u as ReadonlyArray<{ readonly trace_id: string }>
+  for (let i = 0; i < items.length; i++) {
+    const id = items[i]!.trace_id
+    if (seen.has(id)) return `${p}[${i}].trace_id: trace ${show(id)} closed twice`
+    seen.add(id)
+  }
+  return undefined
+}
+
 const workflow = struct({
   id: posInt,
   name: str,
@@ -180,6 +234,17 @@ const entities =
     return undefined
   }
 
+const traces = struct({ next: posInt, spans: entities(traceSpan), closures })
+
+/** The journal record of appended trace state (`TracesChange`). */
+const tracesChange = struct({
+  from: nonNegInt,
+  spans: arrayOf(traceSpan),
+  closedFrom: nonNegInt,
+  closures: arrayOf(traceClosure),
+  next: posInt
+})
+
 const snapshot = struct(
   {
     format: oneOf("promptlayer-emulator/1"),
@@ -189,9 +254,10 @@ const snapshot = struct(
     templates: entities(template),
     spans: arrayOf(span),
     workflows: entities(workflow),
-    executions: entities(execution)
+    executions: entities(execution),
+    traces
   },
-  ["workflows", "executions"]
+  ["workflows", "executions", "traces"]
 )
 
 /** The entity checks by journal change tag. */
@@ -205,6 +271,7 @@ export const checkSnapshot = (u: unknown): string | undefined => snapshot(u, "sn
 
 /**
  * Checks one journal change (`{ t: "request", v: {...} }`, `{ t: "spans", from, v }`,
+ * `{ t: "traces", from, spans, closedFrom, closures, next }`,
  * `{ t: "next", v }` or `{ t: "reset" }`); returns the first problem or undefined.
  */
 export const checkChange = (u: unknown, path: string): string | undefined => {
@@ -214,6 +281,8 @@ export const checkChange = (u: unknown, path: string): string | undefined => {
       return undefined
     case "next":
       return counters(u.v, `${path}.v`)
+    case "traces":
+      return tracesChange(u, path)
     case "spans":
       return (
         (typeof u.from === "number" && Number.isSafeInteger(u.from) && u.from >= 0

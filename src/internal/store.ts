@@ -10,7 +10,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as S from "../PromptLayerSchema.js"
 import { undocumentedContentBlocks } from "./emulator/contentBlocks.js"
-import { Traces, type TracesSnapshot } from "./emulator/traces.js"
+import { Traces, type TracesChange, type TracesMark, type TracesSnapshot } from "./emulator/traces.js"
 import { checkSnapshot } from "./snapshotValidation.js"
 
 // =============================================================================
@@ -593,9 +593,7 @@ export class Store {
       },
       fail: (status, body) => new StoreFailure(status, body),
       isFailure: isStoreFailure,
-      changed: () => {
-        this.revision++
-      }
+      changed: () => this.touchAppended()
     })
   }
 
@@ -1169,7 +1167,7 @@ export class Store {
         }
       }
     }
-    if (accepted > 0) this.touchSpans()
+    if (accepted > 0) this.touchAppended()
     return { accepted }
   }
 
@@ -1290,6 +1288,9 @@ export class Store {
         this.spans.length = Math.min(this.spans.length, change.from)
         for (const span of change.v) this.spans.push(span)
         return
+      case "traces":
+        this.traces.applyChange(change)
+        return
       default:
         this.entities(change.t).set(change.v.id, change.v)
     }
@@ -1312,6 +1313,7 @@ export class Store {
       )
     this.nextWorkflow = after(this.workflows.keys(), this.nextWorkflow)
     this.nextExecution = after(this.executions.keys(), this.nextExecution)
+    this.traces.continueIds()
   }
 
   /**
@@ -1329,7 +1331,11 @@ export class Store {
     const p = this.pending
     return (
       p !== undefined &&
-      (p.reset || p.keys.size > 0 || this.spans !== p.base.spans || this.spans.length !== p.base.spansLength)
+      (p.reset ||
+        p.keys.size > 0 ||
+        this.spans !== p.base.spans ||
+        this.spans.length !== p.base.spansLength ||
+        this.traces.changedSince(p.base.traces))
     )
   }
 
@@ -1349,6 +1355,8 @@ export class Store {
     const from = this.spans === p.base.spans && this.spans.length >= p.base.spansLength ? p.base.spansLength : 0
     if (from < this.spans.length)
       parts.push(`{"t":"spans","from":${from},"v":${JSON.stringify(this.spans.slice(from))}}`)
+    const traces = this.traces.exportChange(p.base.traces)
+    if (traces !== undefined) parts.push(JSON.stringify(traces))
     const counters = this.counters()
     if (JSON.stringify(counters) !== JSON.stringify(p.base.counters))
       parts.push(`{"t":"next","v":${JSON.stringify(counters)}}`)
@@ -1381,6 +1389,7 @@ export class Store {
     this.spans = base.spans
     this.spans.length = Math.min(this.spans.length, base.spansLength)
     this.setCounters(base.counters)
+    this.traces.rollback(base.traces)
     this.pending = this.freshPending()
     this.revision++
   }
@@ -1411,7 +1420,9 @@ export class Store {
       const span = this.spans[i]
       if (span !== undefined) yield i === 0 ? JSON.stringify(span) : `,${JSON.stringify(span)}`
     }
-    yield `],"next":${JSON.stringify(this.counters())}}`
+    yield '],"traces":'
+    yield* this.traces.snapshotParts()
+    yield `,"next":${JSON.stringify(this.counters())}}`
   }
 
   private clear() {
@@ -1443,7 +1454,8 @@ export class Store {
     this.onChange?.()
   }
 
-  private touchSpans() {
+  /** Records that an append-only list (OTLP spans, trace state) grew: the journal diffs it against the batch's base. */
+  private touchAppended() {
     this.revision++
     this.onChange?.()
   }
@@ -1464,7 +1476,12 @@ export class Store {
       keys: new Map(),
       steps: [],
       reset: false,
-      base: { counters: this.counters(), spans: this.spans, spansLength: this.spans.length }
+      base: {
+        counters: this.counters(),
+        spans: this.spans,
+        spansLength: this.spans.length,
+        traces: this.traces.mark()
+      }
     }
   }
 
@@ -1596,7 +1613,8 @@ interface Counters {
 
 /**
  * One change of a journal line: an entity as it now is (`request`, `group`, `template`,
- * `workflow`, `execution`), spans from index `from` on, the id counters, or a reset.
+ * `workflow`, `execution`), spans from index `from` on, the trace state's appended entries
+ * (`traces`, see {@link TracesChange}), the id counters, or a reset.
  */
 export type JournalChange =
   | { readonly t: "request"; readonly v: StoredRequest }
@@ -1605,6 +1623,7 @@ export type JournalChange =
   | { readonly t: "workflow"; readonly v: StoredWorkflow }
   | { readonly t: "execution"; readonly v: StoredExecution }
   | { readonly t: "spans"; readonly from: number; readonly v: ReadonlyArray<StoredSpan> }
+  | TracesChange
   | { readonly t: "next"; readonly v: Counters }
   | { readonly t: "reset" }
 
@@ -1618,6 +1637,7 @@ interface Base {
   readonly counters: Counters
   readonly spans: Array<StoredSpan>
   readonly spansLength: number
+  readonly traces: TracesMark
 }
 
 interface Pending {

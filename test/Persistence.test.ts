@@ -495,3 +495,216 @@ describe("data file (snapshot + journal)", () => {
     assert.deepStrictEqual((await reload(file)).snapshot(), old.snapshot())
   })
 })
+
+const TRACE = "0123456789abcdef0123456789abcdef"
+
+/** A `/spans-bulk` span of `trace`, with a request log when `log` is given. */
+const bulkSpan = (spanId: string, options: { readonly trace?: string; readonly log?: number } = {}) => ({
+  name: `span ${spanId}`,
+  context: { trace_id: options.trace ?? TRACE, span_id: spanId, trace_state: "" },
+  kind: "SpanKind.INTERNAL",
+  parent_id: null,
+  start_time: "1767225600000000000",
+  end_time: "1767225600123456789",
+  status: { status_code: "StatusCode.OK" },
+  attributes: { "lc.run_type": "chain" },
+  resource: { attributes: { "service.name": "test" }, schema_url: "" },
+  ...(options.log === undefined ? {} : { log_request: logBody(options.log) })
+})
+
+/** The journals beside `file` (names). */
+const journalsOf = (file: string) =>
+  Fs.readdirSync(Path.dirname(file)).filter((n) => n.startsWith(`${Path.basename(file)}.journal.`))
+
+describe("trace state (/spans-bulk) in the data file", () => {
+  it("spans and a closed trace survive a restart through the journal alone, and after compaction", async () => {
+    const file = tempFile()
+    const first = open(file)
+    await first.dataFile.settle() // the (empty) snapshot: what follows is in the journal only
+    const other = "fedcba9876543210fedcba9876543210"
+    first.store.traces.createSpansBulk({
+      spans: [bulkSpan("aaaaaaaaaaaaaaa1", { log: 1 }), bulkSpan("aaaaaaaaaaaaaaa2")]
+    })
+    first.store.traces.createSpansBulk({ spans: [bulkSpan("bbbbbbbbbbbbbbb1", { trace: other })], close_after: true })
+    first.store.traces.createSpansBulk({ spans: [bulkSpan("aaaaaaaaaaaaaaa3")] })
+    first.store.traces.closeTrace(TRACE)
+    await first.dataFile.durable()
+    await first.dataFile.close()
+    const expected = first.store.snapshot()
+    assert.strictEqual(expected.traces?.spans.length, 4)
+    assert.strictEqual(expected.traces?.closures.length, 2)
+    const snapshotFile = JSON.parse(Fs.readFileSync(file, "utf8"))
+    assert.deepStrictEqual(snapshotFile.state.traces.spans, [], "the spans are in the journal, not the snapshot")
+
+    const second = open(file)
+    assert.deepStrictEqual(second.store.snapshot(), expected)
+    assert.strictEqual(second.store.traces.traceOfRequest(1)?.span_id, "aaaaaaaaaaaaaaa1")
+    assert.strictEqual(second.store.request(1)?.span_id, "aaaaaaaaaaaaaaa1")
+    const late = second.store.traces.createSpansBulk({ spans: [bulkSpan("aaaaaaaaaaaaaaa4")] })
+    assert.deepStrictEqual(late.rejected_span_ids, ["aaaaaaaaaaaaaaa4"], "the closure was replayed")
+    await second.dataFile.compact()
+    assert.isUndefined(second.dataFile.lastCompactionError)
+    await second.dataFile.close()
+    const compacted = JSON.parse(Fs.readFileSync(file, "utf8"))
+    assert.strictEqual(compacted.state.traces.spans.length, 4)
+    assert.strictEqual(compacted.state.traces.closures.length, 2)
+    for (const name of journalsOf(file)) assert.strictEqual(Fs.statSync(Path.join(Path.dirname(file), name)).size, 0)
+
+    const third = await reload(file)
+    assert.deepStrictEqual(third.snapshot(), expected)
+    const next = third.traces.createSpansBulk({ spans: [bulkSpan("ccccccccccccccc1", { trace: "c".repeat(32) })] })
+    assert.strictEqual((next.spans as Array<{ id: number }>)[0]!.id, 5, "span ids continue after a restart")
+  })
+
+  it("spans appended while a compaction writes the snapshot are kept once", async () => {
+    const file = tempFile()
+    const { store, dataFile } = open(file, { sliceMs: 0 })
+    for (let i = 1; i <= 300; i++) store.traces.createSpansBulk({ spans: [bulkSpan(i.toString(16).padStart(16, "0"))] })
+    await dataFile.settle()
+    let compacting = true
+    const compaction = dataFile.compact().finally(() => {
+      compacting = false
+    })
+    let appendedWhileCompacting = 0
+    for (let i = 301; i <= 320; i++) {
+      await new Promise((r) => setImmediate(r))
+      if (compacting) appendedWhileCompacting++
+      store.traces.createSpansBulk({ spans: [bulkSpan(i.toString(16).padStart(16, "0"), { trace: "d".repeat(32) })] })
+    }
+    store.traces.closeTrace("d".repeat(32))
+    await compaction
+    await dataFile.durable()
+    assert.isAbove(appendedWhileCompacting, 0)
+    await dataFile.close()
+    const again = await reload(file)
+    assert.strictEqual(again.traces.count(), 320)
+    assert.deepStrictEqual(again.snapshot(), store.snapshot())
+  })
+
+  it("a /spans-bulk batch whose write fails leaves no span, closure or request log; the retry is stored once", async () => {
+    const file = tempFile()
+    const faults = faultyIo()
+    const { store, dataFile } = open(file, { io: faults.io })
+    store.traces.createSpansBulk({ spans: [bulkSpan("aaaaaaaaaaaaaaa1", { log: 1 })] })
+    await dataFile.durable()
+    const before = store.snapshot()
+    faults.failNext("sync")
+    const batch = {
+      spans: [
+        bulkSpan("aaaaaaaaaaaaaaa2", { log: 2 }),
+        bulkSpan("bbbbbbbbbbbbbbb1", { trace: "b".repeat(32), log: 3 })
+      ],
+      close_after: true
+    }
+    const failed = store.traces.createSpansBulk(batch)
+    const error = await dataFile.durable().then(
+      () => undefined,
+      (e: unknown) => e
+    )
+    assert.instanceOf(error, DataFileWriteError)
+    assert.deepStrictEqual(store.snapshot(), before, "no span, closure or request log of the failed batch is kept")
+    const retried = store.traces.createSpansBulk(batch)
+    assert.deepStrictEqual(retried, failed, "the retry gets the same span and request log ids")
+    await dataFile.durable()
+    await dataFile.close()
+    const again = await reload(file)
+    assert.strictEqual(again.traces.count(), 3)
+    assert.deepStrictEqual(
+      again.requests().map((r) => r.span_id),
+      ["bbbbbbbbbbbbbbb1", "aaaaaaaaaaaaaaa2", "aaaaaaaaaaaaaaa1"]
+    )
+    assert.isDefined(again.traces.closure(TRACE))
+  })
+
+  it("over HTTP, a /spans-bulk batch that cannot be made durable (EFBIG) answers 503 and leaves nothing behind", async () => {
+    const dataFile = tempFile()
+    const first = await startCli(dataFile, [], 64) // 32 KiB per file
+    let acked = 0
+    let failed: { n: number; status: number; message: string } | undefined
+    const batch = (n: number) => ({
+      spans: [bulkSpan(n.toString(16).padStart(16, "0"), { trace: n.toString(16).padStart(32, "0"), log: n })]
+    })
+    for (let n = 1; n < 500 && failed === undefined; n++) {
+      const r = await post(first.url, "/spans-bulk", first.apiKey, batch(n))
+      if (r.status === 201) acked++
+      else failed = { n, status: r.status, message: String(r.json.message) }
+    }
+    assert.isDefined(failed, "the journal never filled up")
+    assert.isAbove(acked, 0)
+    assert.strictEqual(failed!.status, 503)
+    assert.include(failed!.message, "EFBIG")
+    const counts = async (url: string) => ({
+      traces: ((await (await fetch(`${url}/emulator/traces`)).json()) as { items: Array<unknown> }).items.length,
+      requests: ((await (await fetch(`${url}/emulator/requests`)).json()) as { items: Array<unknown> }).items.length
+    })
+    assert.deepStrictEqual(await counts(first.url), { traces: acked, requests: acked })
+    first.child.kill("SIGTERM")
+    await exited(first.child)
+
+    const second = await startCli(dataFile)
+    assert.deepStrictEqual(await counts(second.url), { traces: acked, requests: acked })
+    const again = await post(second.url, "/spans-bulk", second.apiKey, batch(failed!.n))
+    assert.strictEqual(again.status, 201)
+    assert.strictEqual(again.json.request_logs[0].id, acked + 1)
+    assert.strictEqual(again.json.spans[0].id, acked + 1)
+    assert.deepStrictEqual(await counts(second.url), { traces: acked + 1, requests: acked + 1 })
+    second.child.kill("SIGTERM")
+    await exited(second.child)
+  })
+
+  it("a bad trace entry in a snapshot or a journal is refused naming the entry", async () => {
+    const file = tempFile()
+    const { store, dataFile } = open(file)
+    store.traces.createSpansBulk({ spans: [bulkSpan("aaaaaaaaaaaaaaa1")] })
+    await dataFile.settle() // in the snapshot
+    store.traces.createSpansBulk({ spans: [bulkSpan("aaaaaaaaaaaaaaa2")] })
+    await dataFile.durable() // in the journal
+    await dataFile.close()
+    const refusal = async () => {
+      const error = await startEmulator({ dataFile: file }).then(
+        () => undefined,
+        (e: unknown) => e
+      )
+      assert.instanceOf(error, EmulatorError)
+      return (error as EmulatorError).message
+    }
+
+    const journal = journalsOf(file)
+      .map((n) => Path.join(Path.dirname(file), n))
+      .find((p) => Fs.statSync(p).size > 0)!
+    const line = Fs.readFileSync(journal, "utf8")
+    const badLine = line.replace('"start_time":"1767225600000000000"', '"start_time":"1.5e18"')
+    assert.notStrictEqual(badLine, line)
+    Fs.writeFileSync(journal, badLine)
+    assert.include(
+      await refusal(),
+      `${journal} line 1: [0].spans[0].start_time: expected a string of decimal digits (nanoseconds), got "1.5e18"`
+    )
+    Fs.writeFileSync(journal, line)
+
+    const text = Fs.readFileSync(file, "utf8")
+    const badKind = text.replace('"kind":"SpanKind.INTERNAL"', '"kind":"INTERNAL"')
+    assert.notStrictEqual(badKind, text)
+    Fs.writeFileSync(file, badKind)
+    assert.include(await refusal(), "snapshot.traces.spans[0].kind: expected one of SpanKind.CLIENT")
+    assert.include(await refusal(), 'got "INTERNAL"')
+    Fs.writeFileSync(file, text)
+    assert.strictEqual((await reload(file)).traces.count(), 2, "the repaired file loads")
+  })
+
+  it("Store.restore refuses a trace snapshot with a repeated span id or a trace closed twice", () => {
+    const store = new Store()
+    store.traces.createSpansBulk({ spans: [bulkSpan("aaaaaaaaaaaaaaa1")], close_after: true })
+    const snapshot = store.snapshot()
+    const traces = snapshot.traces!
+    assert.throws(
+      () => store.restore({ ...snapshot, traces: { ...traces, spans: [traces.spans[0]!, traces.spans[0]!] } }),
+      "snapshot.traces.spans[1].id: duplicate id 1"
+    )
+    assert.throws(
+      () => store.restore({ ...snapshot, traces: { ...traces, closures: [traces.closures[0]!, traces.closures[0]!] } }),
+      `snapshot.traces.closures[1].trace_id: trace "${TRACE}" closed twice`
+    )
+    assert.strictEqual(store.traces.count(), 1)
+  })
+})

@@ -148,10 +148,17 @@ export interface Options {
   /** The accepted API key; default {@link DEFAULT_API_KEY}. */
   readonly apiKey?: string | undefined
   /**
-   * Persist the state to this JSON file: loaded at start (refused, with the first bad entry named,
-   * when it is damaged); every change is appended to a journal beside it (`FILE.journal.N`) and
-   * fdatasync'd before the response is sent, and the journal is compacted into FILE now and then.
-   * A change that cannot be written is undone and answered 503.
+   * Persist the whole state (trace spans and closures included) to this file, FILE. Every change
+   * is appended to a journal beside it, `FILE.journal.N`, and fdatasync'd before the response is
+   * sent; the journal is compacted into FILE once it outgrows both 8 MiB and FILE. A write that
+   * cannot be made durable is undone in memory and answered 503 (a retry is no duplicate). At
+   * start, damaged files are refused naming the file and the first bad entry, and stale temp files
+   * are removed; temp files have random names and are never followed through symlinks.
+   *
+   * @example
+   * ```ts
+   * const emulator = yield* PromptLayerEmulator.make({ dataFile: ".emulator-data/state.json" })
+   * ```
    */
   readonly dataFile?: string | undefined
   /** Fault rules active from the start. */

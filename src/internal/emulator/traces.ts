@@ -1,7 +1,9 @@
 /**
  * The emulator's PromptLayer traces: `POST /spans-bulk`, `GET /api/public/v2/traces/{trace_id}` and
  * `POST /api/public/v2/traces/{trace_id}/close`, as synchronous state (no HTTP). Owned by the
- * {@link Store} (`store.traces`), so spans and closed traces are part of its snapshot and reset.
+ * {@link Store} (`store.traces`), so spans and closed traces are part of its snapshot, reset and
+ * data-file journal (`mark`/`exportChange`/`applyChange`/`rollback`: both lists are append-only, so
+ * a journal line holds only the entries appended since the last one).
  *
  * Decisions where the document is silent (see the README's emulator section):
  * - A batch is atomic: every span (and its `log_request`) is validated first; one invalid span

@@ -4,7 +4,8 @@
  * it cleanly. The data file itself (snapshot + journal, `src/internal/persistence.ts`): a failed
  * write is undone (a retry does not duplicate), damaged files are refused with the bad entry
  * named, stale temp files are removed, a symlink at the temp name is not followed, compaction
- * keeps concurrent writes, earlier files migrate, a torn last journal line is ignored.
+ * keeps concurrent writes, earlier files migrate, a torn last journal line is ignored. The
+ * `/spans-bulk` trace state (spans, closed traces) is journaled, undone and checked like the rest.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs"
@@ -614,6 +615,22 @@ describe("trace state (/spans-bulk) in the data file", () => {
       ["bbbbbbbbbbbbbbb1", "aaaaaaaaaaaaaaa2", "aaaaaaaaaaaaaaa1"]
     )
     assert.isDefined(again.traces.closure(TRACE))
+  })
+
+  it("a failed reset is undone for the trace state too, and spans added after it go as well", async () => {
+    const file = tempFile()
+    const faults = faultyIo()
+    const { store, dataFile } = open(file, { io: faults.io })
+    store.traces.createSpansBulk({ spans: [bulkSpan("aaaaaaaaaaaaaaa1", { log: 1 })], close_after: true })
+    await dataFile.durable()
+    const before = store.snapshot()
+    faults.failNext("append")
+    store.reset()
+    store.traces.createSpansBulk({ spans: [bulkSpan("aaaaaaaaaaaaaaa2")] })
+    await dataFile.durable().catch(() => undefined)
+    assert.deepStrictEqual(store.snapshot(), before)
+    await dataFile.close()
+    assert.deepStrictEqual((await reload(file)).snapshot(), before)
   })
 
   it("over HTTP, a /spans-bulk batch that cannot be made durable (EFBIG) answers 503 and leaves nothing behind", async () => {

@@ -62,7 +62,6 @@
  *
  * @since 0.1.0
  */
-import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -80,8 +79,8 @@ import { traceRoutes } from "./internal/emulator/traceRoutes.js"
 import { type ActiveFault, type FaultRule, Faults, parseRule } from "./internal/faults.js"
 import { allowedHosts, guard } from "./internal/guard.js"
 import * as NodeHttp from "./internal/nodeHttp.js"
-import { Persister, writeAtomicallySync } from "./internal/persistence.js"
-import { isStoreFailure, type Snapshot, Store, type StoredRequest, type WorkflowDefinition } from "./internal/store.js"
+import { DataFile } from "./internal/persistence.js"
+import { isStoreFailure, Store, type StoredRequest, type WorkflowDefinition } from "./internal/store.js"
 import type * as S from "./PromptLayerSchema.js"
 
 export type { ActiveFault, FaultRule } from "./internal/faults.js"
@@ -155,8 +154,17 @@ export interface Options {
   /** The accepted API key; default {@link DEFAULT_API_KEY}. */
   readonly apiKey?: string | undefined
   /**
-   * Persist the state to this JSON file: loaded at start; rewritten atomically (temp file, fsync,
-   * rename) after every write, before the response is sent.
+   * Persist the whole state (trace spans and closures included) to this file, FILE. Every change
+   * is appended to a journal beside it, `FILE.journal.N`, and fdatasync'd before the response is
+   * sent; the journal is compacted into FILE once it outgrows both 8 MiB and FILE. A write that
+   * cannot be made durable is undone in memory and answered 503 (a retry is no duplicate). At
+   * start, damaged files are refused naming the file and the first bad entry, and stale temp files
+   * are removed; temp files have random names and are never followed through symlinks.
+   *
+   * @example
+   * ```ts
+   * const emulator = yield* PromptLayerEmulator.make({ dataFile: ".emulator-data/state.json" })
+   * ```
    */
   readonly dataFile?: string | undefined
   /** Fault rules active from the start. */
@@ -276,18 +284,19 @@ export class EmulatorError extends Schema.TaggedError<EmulatorError>()("Emulator
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   HttpServerResponse.unsafeJson(body, { status, headers })
 
-const loadDataFile = (store: Store, file: string): Effect.Effect<void, EmulatorError> =>
-  Effect.try({
-    try: () => {
-      if (!Fs.existsSync(file)) return
-      store.restore(JSON.parse(Fs.readFileSync(file, "utf8")) as Snapshot)
-    },
-    catch: (error) =>
-      new EmulatorError({
-        reason: "DataFile",
-        message: `cannot load ${file}: ${error instanceof Error ? error.message : String(error)}`
-      })
-  })
+/** Loads the data file into the store and journals the store's changes until the scope closes. */
+const loadDataFile = (store: Store, file: string): Effect.Effect<DataFile, EmulatorError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.try({
+      try: () => DataFile.open(file, store),
+      catch: (error) =>
+        new EmulatorError({
+          reason: "DataFile",
+          message: `cannot load ${file}: ${error instanceof Error ? error.message : String(error)}`
+        })
+    }),
+    (dataFile) => Effect.promise(() => dataFile.close())
+  )
 
 const definedLimits = (options: Options) =>
   Object.fromEntries(
@@ -333,7 +342,7 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
     if (bad !== undefined) return yield* new EmulatorError({ reason: "Options", message: `faults: ${bad}` })
     faults.add(checked as Array<FaultRule>)
     const dataFile = options.dataFile === undefined ? undefined : Path.resolve(options.dataFile)
-    if (dataFile !== undefined) yield* loadDataFile(store, dataFile)
+    const persisted = dataFile === undefined ? undefined : yield* loadDataFile(store, dataFile)
     for (const template of options.templates ?? []) {
       if (store.templatesList().some((t) => t.prompt_name === template.prompt_name)) continue
       try {
@@ -357,10 +366,9 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       }
     }
 
-    if (dataFile !== undefined) {
-      const initial = JSON.stringify(store.snapshot())
-      yield* Effect.try({
-        try: () => writeAtomicallySync(dataFile, initial),
+    if (persisted !== undefined) {
+      yield* Effect.tryPromise({
+        try: () => persisted.settle(),
         catch: (error) =>
           new EmulatorError({
             reason: "DataFile",
@@ -368,17 +376,8 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
           })
       })
     }
-    const persister =
-      dataFile === undefined
-        ? undefined
-        : new Persister(dataFile, {
-            get revision() {
-              return store.revision
-            },
-            text: () => JSON.stringify(store.snapshot())
-          })
-    /** Waits until every change so far is durable (no-op without a data file). */
-    const persist = persister === undefined ? Effect.void : Effect.tryPromise(() => persister.durable())
+    /** Waits until every change so far is durable (no-op without a data file); on failure they are undone. */
+    const persist = persisted === undefined ? Effect.void : Effect.tryPromise(() => persisted.durable())
 
     const calls: Record<string, number> = {}
     const statuses: Record<string, number> = {}
@@ -466,7 +465,10 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
         // Acknowledge only once the change is on disk.
         const durable = yield* Effect.either(persist)
         if (durable._tag === "Left") {
-          return respond(500, { success: false, message: `Emulator error: the data file could not be written` })
+          return respond(503, {
+            success: false,
+            message: `Emulator error: ${durable.left.error instanceof Error ? durable.left.error.message : "the data file could not be written"}`
+          })
         }
         if (fault?.dropResponse && (yield* dropConnection)) return HttpServerResponse.empty({ status: 500 })
         return respond(result.status, result.body)
@@ -691,7 +693,9 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
           store.reset()
           return persist.pipe(
             Effect.as(json(200, { success: true })),
-            Effect.orElseSucceed(() => json(500, { success: false, message: "the data file could not be written" }))
+            Effect.orElseSucceed(() =>
+              json(503, { success: false, message: "the data file could not be written, the reset was not applied" })
+            )
           )
         })
       ),

@@ -143,14 +143,17 @@ describe("JSON depth cap", () => {
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "emulator-depth-"))
     const dataFile = Path.join(dir, "state.json")
     try {
-      await withEmulator({ dataFile }, async (emulator) => {
+      const logged = await withEmulator({ dataFile }, async (emulator) => {
         const deep = await raw(emulator, "POST", "/log-request", { headers: json(emulator), body: deepLogBody() })
         assert.strictEqual(deep.status, 422)
-        const logged = await logOne(emulator, "after the deep body")
-        assert.strictEqual(logged.status, 201)
-        const onDisk = JSON.parse(Fs.readFileSync(dataFile, "utf8")) as { requests: Array<{ id: number }> }
+        const reply = await logOne(emulator, "after the deep body")
+        assert.strictEqual(reply.status, 201)
+        return reply
+      })
+      // What is on disk is what a restart on the same data file loads.
+      await withEmulator({ dataFile }, async (restarted) => {
         assert.deepStrictEqual(
-          onDisk.requests.map((r) => r.id),
+          restarted.store.requests().map((r) => r.id),
           [logged.json.id]
         )
       })
@@ -519,6 +522,22 @@ describe("stored-bytes cap", () => {
       assert.strictEqual((await logOne(emulator)).status, 201)
     })
   })
+  it("after a restart on a data file, what was loaded counts against maxStoredBytes", async () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "emulator-cap-"))
+    const dataFile = Path.join(dir, "state.json")
+    try {
+      await withEmulator({ dataFile, maxStoredBytes: 1_000_000 }, async (emulator) => {
+        for (let i = 0; i < 5; i++) assert.strictEqual((await logOne(emulator, "w".repeat(2_000))).status, 201)
+      })
+      await withEmulator({ dataFile, maxStoredBytes: 1_000_000 }, async (restarted) => {
+        assert.lengthOf(restarted.store.requests(), 5)
+        assert.isAtLeast(restarted.store.bytesStored, 5 * 2_000)
+      })
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("a /spans-bulk batch counts against maxStoredBytes as a whole: refused whole (507), never half stored", async () => {
     await withEmulator({ maxStoredBytes: 20_000 }, async (emulator) => {
       const ns = "1700000000000000000"

@@ -10,7 +10,8 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as S from "../PromptLayerSchema.js"
 import { undocumentedContentBlocks } from "./emulator/contentBlocks.js"
-import { Traces, type TracesSnapshot } from "./emulator/traces.js"
+import { Traces, type TracesChange, type TracesMark, type TracesSnapshot } from "./emulator/traces.js"
+import { checkSnapshot } from "./snapshotValidation.js"
 
 // =============================================================================
 // Failures
@@ -602,6 +603,9 @@ export class Store {
   private readonly executions = new Map<number, StoredExecution>()
   /** Bumped on every change; lets callers persist only when something changed. */
   revision = 0
+  /** Changes not yet cut for the journal (undefined when not persisted). */
+  private pending: Pending | undefined
+  private onChange: (() => void) | undefined
   /** `/spans-bulk` spans and closed traces (their request logs are this store's requests). */
   readonly traces: Traces
 
@@ -622,9 +626,7 @@ export class Store {
       fail: (status, body) => new StoreFailure(status, body),
       isFailure: isStoreFailure,
       charge: (input) => this.charge(input),
-      changed: () => {
-        this.revision++
-      }
+      changed: () => this.touchAppended()
     })
   }
 
@@ -707,8 +709,8 @@ export class Store {
       input: clone(body.input),
       output: clone(body.output)
     }
+    this.touch("request", request.id)
     this.requestsById.set(request.id, request)
-    this.revision++
     const model = { provider: body.provider, name: body.model, parameters: body.parameters ?? {} }
     return {
       id: request.id,
@@ -812,8 +814,8 @@ export class Store {
       input: inputPrompt,
       output: outputPrompt
     }
+    this.touch("request", request.id)
     this.requestsById.set(request.id, request)
-    this.revision++
     const { model: _model, messages: _messages, ...parameters } = body.kwargs
     return {
       success: true,
@@ -897,8 +899,8 @@ export class Store {
   /** POST `/create-group` → `{ success, id }`. */
   createGroup(): { success: true; id: number } {
     const id = this.nextGroup++
+    this.touch("group", id)
     this.groups.set(id, { id, created_at: this.now().toISOString() })
-    this.revision++
     return { success: true, id }
   }
 
@@ -913,6 +915,7 @@ export class Store {
     const name = meta.prompt_name
     const now = this.now().toISOString()
     let template = this.findTemplateByName(name)
+    this.touch("template", template?.id ?? this.nextTemplate)
     if (template === undefined) {
       template = {
         id: this.nextTemplate++,
@@ -1058,6 +1061,7 @@ export class Store {
     const definition = decode(WorkflowDefinitionSchema, input)
     const now = this.now().toISOString()
     let workflow = [...this.workflows.values()].find((w) => w.name === definition.name)
+    this.touch("workflow", workflow?.id ?? this.nextWorkflow)
     if (workflow === undefined) {
       workflow = { id: this.nextWorkflow++, name: definition.name, created_at: now, versions: [], labels: dict({}) }
       this.workflows.set(workflow.id, workflow)
@@ -1135,8 +1139,8 @@ export class Store {
       final_output: finalOutput,
       created_at: this.now().toISOString()
     }
+    this.touch("execution", execution.id)
     this.executions.set(execution.id, execution)
-    this.revision++
     return {
       success: true,
       message: "Workflow execution created successfully",
@@ -1222,7 +1226,7 @@ export class Store {
         }
       }
     }
-    if (accepted > 0) this.revision++
+    if (accepted > 0) this.touchAppended()
     return { accepted }
   }
 
@@ -1291,11 +1295,15 @@ export class Store {
     }
   }
 
-  /** Replaces the whole state with a snapshot. */
+  /**
+   * Replaces the whole state with a snapshot, after checking it: a snapshot with a bad entry
+   * throws an `Error` naming the first one (`snapshot.requests[3].id: expected a positive integer,
+   * got -1`) and changes nothing.
+   */
   restore(snapshot: Snapshot): void {
-    if (!isRecord(snapshot) || snapshot.format !== "promptlayer-emulator/1") {
-      throw new Error("not a promptlayer-emulator/1 snapshot")
-    }
+    const problem = checkSnapshot(snapshot)
+    if (problem !== undefined) throw new Error(problem)
+    this.markReplaced()
     this.clear()
     for (const r of snapshot.requests) this.requestsById.set(r.id, clone(r) as MRequest)
     for (const g of snapshot.groups) this.groups.set(g.id, clone(g))
@@ -1304,25 +1312,179 @@ export class Store {
     for (const w of snapshot.workflows ?? []) this.workflows.set(w.id, clone(w) as MWorkflow)
     for (const e of snapshot.executions ?? []) this.executions.set(e.id, clone(e))
     this.traces.restore(snapshot.traces)
-    const maxId = (ids: Iterable<number>) => Math.max(0, ...ids) + 1
-    this.nextRequest = Math.max(snapshot.next.request, maxId(this.requestsById.keys()))
-    this.nextGroup = Math.max(snapshot.next.group, maxId(this.groups.keys()))
-    this.nextTemplate = Math.max(snapshot.next.template, maxId(this.templates.keys()))
-    this.nextVersion = Math.max(
-      snapshot.next.version,
-      maxId([...this.templates.values()].flatMap((t) => t.versions.map((v) => v.id)))
-    )
-    this.nextWorkflow = Math.max(snapshot.next.workflow ?? 1, maxId(this.workflows.keys()))
-    this.nextExecution = Math.max(snapshot.next.execution ?? 1, maxId(this.executions.keys()))
-    this.storedBytes =
-      this.maxStoredBytes === Number.POSITIVE_INFINITY ? 0 : Buffer.byteLength(JSON.stringify(snapshot))
+    const next = snapshot.next
+    this.setCounters({ ...next, workflow: next.workflow ?? 1, execution: next.execution ?? 1 })
+    this.continueIds()
+    if (this.pending !== undefined) {
+      for (const kind of ENTITY_KINDS)
+        for (const id of this.entities(kind).keys()) this.pending.keys.set(`${kind}:${id}`, [kind, id])
+    }
     this.revision++
+    this.onChange?.()
   }
 
   /** Forgets everything; ids start again at 1. */
   reset(): void {
+    this.markReplaced()
     this.clear()
     this.revision++
+    this.onChange?.()
+  }
+
+  /**
+   * Applies one journal change while loading a data file (not recorded). The change must have
+   * passed `checkChange`; call {@link continueIds} after the last one.
+   */
+  applyChange(change: JournalChange): void {
+    switch (change.t) {
+      case "reset":
+        this.clear()
+        return
+      case "next":
+        this.setCounters(change.v)
+        return
+      case "spans":
+        this.spans.length = Math.min(this.spans.length, change.from)
+        for (const span of change.v) this.spans.push(span)
+        return
+      case "traces":
+        this.traces.applyChange(change)
+        return
+      default:
+        this.entities(change.t).set(change.v.id, change.v)
+    }
+  }
+
+  /** Makes every id counter continue after the largest id stored (after a load). */
+  continueIds(): void {
+    const after = (ids: Iterable<number>, next: number) => {
+      let max = next - 1
+      for (const id of ids) if (id > max) max = id
+      return max + 1
+    }
+    this.nextRequest = after(this.requestsById.keys(), this.nextRequest)
+    this.nextGroup = after(this.groups.keys(), this.nextGroup)
+    this.nextTemplate = after(this.templates.keys(), this.nextTemplate)
+    for (const t of this.templates.values())
+      this.nextVersion = after(
+        t.versions.map((v) => v.id),
+        this.nextVersion
+      )
+    this.nextWorkflow = after(this.workflows.keys(), this.nextWorkflow)
+    this.nextExecution = after(this.executions.keys(), this.nextExecution)
+    this.traces.continueIds()
+    // After a restore or a data file's replay, the limit counts everything now held.
+    this.storedBytes =
+      this.maxStoredBytes === Number.POSITIVE_INFINITY ? 0 : Buffer.byteLength(JSON.stringify(this.snapshot()))
+  }
+
+  /**
+   * Starts recording changes for a journal: `onChange` is called after each change,
+   * {@link takeChanges} cuts the changes so far as one journal line, and {@link rollback} undoes
+   * changes whose line could not be made durable.
+   */
+  trackChanges(onChange: () => void): void {
+    this.onChange = onChange
+    this.pending = this.freshPending()
+  }
+
+  /** True when changes were made since the last {@link takeChanges}. */
+  hasChanges(): boolean {
+    const p = this.pending
+    return (
+      p !== undefined &&
+      (p.reset ||
+        p.keys.size > 0 ||
+        this.spans !== p.base.spans ||
+        this.spans.length !== p.base.spansLength ||
+        this.traces.changedSince(p.base.traces))
+    )
+  }
+
+  /**
+   * The changes since the last call as one journal line (a JSON array of {@link JournalChange}s
+   * and a newline), serialized now, with what undoes them; undefined when nothing changed.
+   */
+  takeChanges(): ChangeBatch | undefined {
+    const p = this.pending
+    if (p === undefined || !this.hasChanges()) return undefined
+    const parts: Array<string> = []
+    if (p.reset) parts.push('{"t":"reset"}')
+    for (const [kind, id] of p.keys.values()) {
+      const value = this.entities(kind).get(id)
+      if (value !== undefined) parts.push(`{"t":"${kind}","v":${JSON.stringify(value)}}`)
+    }
+    const from = this.spans === p.base.spans && this.spans.length >= p.base.spansLength ? p.base.spansLength : 0
+    if (from < this.spans.length)
+      parts.push(`{"t":"spans","from":${from},"v":${JSON.stringify(this.spans.slice(from))}}`)
+    const traces = this.traces.exportChange(p.base.traces)
+    if (traces !== undefined) parts.push(JSON.stringify(traces))
+    const counters = this.counters()
+    if (JSON.stringify(counters) !== JSON.stringify(p.base.counters))
+      parts.push(`{"t":"next","v":${JSON.stringify(counters)}}`)
+    this.pending = this.freshPending()
+    return { line: `[${parts.join(",")}]\n`, undo: { steps: p.steps, base: p.base } }
+  }
+
+  /**
+   * Undoes the changes of `batches` (cut by {@link takeChanges}, oldest first, none of them
+   * durable) and every change made since: the state is back to what it was before the first.
+   */
+  rollback(batches: ReadonlyArray<Undo>): void {
+    const p = this.pending
+    if (p === undefined) return
+    const all = [...batches, { steps: p.steps, base: p.base }]
+    for (let b = all.length - 1; b >= 0; b--) {
+      const steps = all[b]!.steps
+      for (let i = steps.length - 1; i >= 0; i--) {
+        const step = steps[i]!
+        if (step.kind === "state") {
+          this.clear()
+          for (const kind of ENTITY_KINDS)
+            for (const [id, value] of step.before[kind]) this.entities(kind).set(id, value)
+          this.spans = step.before.spans
+        } else if (step.before === undefined) this.entities(step.kind).delete(step.id)
+        else this.entities(step.kind).set(step.id, step.before)
+      }
+    }
+    const base = all[0]!.base
+    this.spans = base.spans
+    this.spans.length = Math.min(this.spans.length, base.spansLength)
+    this.setCounters(base.counters)
+    this.traces.rollback(base.traces)
+    this.pending = this.freshPending()
+    this.revision++
+  }
+
+  /**
+   * The state as snapshot JSON (the {@link Snapshot} shape) in small parts, one entity each, so
+   * that a large state can be written without blocking. Entities are read as their part is made:
+   * one changed meanwhile appears in its newer form (the journal written after the snapshot began
+   * holds that change too).
+   */
+  *snapshotParts(): Generator<string> {
+    yield '{"format":"promptlayer-emulator/1"'
+    for (const [kind, key] of SNAPSHOT_LISTS) {
+      yield `,"${key}":[`
+      const map = this.entities(kind)
+      let first = true
+      for (const id of [...map.keys()]) {
+        const value = this.entities(kind).get(id)
+        if (value === undefined) continue
+        yield first ? JSON.stringify(value) : `,${JSON.stringify(value)}`
+        first = false
+      }
+      yield "]"
+    }
+    yield ',"spans":['
+    const count = this.spans.length
+    for (let i = 0; i < count; i++) {
+      const span = this.spans[i]
+      if (span !== undefined) yield i === 0 ? JSON.stringify(span) : `,${JSON.stringify(span)}`
+    }
+    yield '],"traces":'
+    yield* this.traces.snapshotParts()
+    yield `,"next":${JSON.stringify(this.counters())}}`
   }
 
   private clear() {
@@ -1342,11 +1504,92 @@ export class Store {
     this.nextVersion = 1
   }
 
+  /** Records (for the journal) that an entity is about to change or be created. */
+  private touch(kind: EntityKind, id: number) {
+    this.revision++
+    const p = this.pending
+    if (p === undefined) return
+    const key = `${kind}:${id}`
+    if (!p.keys.has(key)) {
+      p.keys.set(key, [kind, id])
+      p.steps.push({ kind, id, before: clone(this.entities(kind).get(id)) })
+    }
+    this.onChange?.()
+  }
+
+  /** Records that an append-only list (OTLP spans, trace state) grew: the journal diffs it against the batch's base. */
+  private touchAppended() {
+    this.revision++
+    this.onChange?.()
+  }
+
+  /** Records (for the journal) that the whole state is about to be replaced. */
+  private markReplaced() {
+    const p = this.pending
+    if (p === undefined) return
+    const before = { spans: this.spans } as SavedState
+    for (const kind of ENTITY_KINDS) (before as Record<EntityKind, unknown>)[kind] = new Map(this.entities(kind))
+    p.steps.push({ kind: "state", before })
+    p.reset = true
+    p.keys.clear()
+  }
+
+  private freshPending(): Pending {
+    return {
+      keys: new Map(),
+      steps: [],
+      reset: false,
+      base: {
+        counters: this.counters(),
+        spans: this.spans,
+        spansLength: this.spans.length,
+        traces: this.traces.mark()
+      }
+    }
+  }
+
+  private entities(kind: EntityKind): Map<number, { readonly id: number }> {
+    switch (kind) {
+      case "request":
+        return this.requestsById
+      case "group":
+        return this.groups
+      case "template":
+        return this.templates
+      case "workflow":
+        return this.workflows
+      case "execution":
+        return this.executions
+    }
+  }
+
+  private counters(): Counters {
+    return {
+      request: this.nextRequest,
+      group: this.nextGroup,
+      template: this.nextTemplate,
+      version: this.nextVersion,
+      workflow: this.nextWorkflow,
+      execution: this.nextExecution
+    }
+  }
+
+  private setCounters(c: Counters) {
+    this.nextRequest = c.request
+    this.nextGroup = c.group
+    this.nextTemplate = c.template
+    this.nextVersion = c.version
+    this.nextWorkflow = c.workflow
+    this.nextExecution = c.execution
+  }
+
   // --- helpers --------------------------------------------------------------
 
+  /** The request to change (recorded for the journal before the caller changes it). */
   private mustFind(id: number): MRequest {
     const request = this.requestsById.get(id)
     if (request === undefined) throw failure(404, `Request ${id} not found`)
+    this.touch("request", id)
     return request
   }
 
@@ -1403,6 +1646,80 @@ export class Store {
       label: null
     }
   }
+}
+
+// =============================================================================
+// Journal records
+// =============================================================================
+
+type EntityKind = "request" | "group" | "template" | "workflow" | "execution"
+
+const ENTITY_KINDS: ReadonlyArray<EntityKind> = ["request", "group", "template", "workflow", "execution"]
+
+/** The snapshot's entity lists, in file order (spans and counters follow). */
+const SNAPSHOT_LISTS: ReadonlyArray<readonly [EntityKind, string]> = [
+  ["request", "requests"],
+  ["group", "groups"],
+  ["template", "templates"],
+  ["workflow", "workflows"],
+  ["execution", "executions"]
+]
+
+interface Counters {
+  readonly request: number
+  readonly group: number
+  readonly template: number
+  readonly version: number
+  readonly workflow: number
+  readonly execution: number
+}
+
+/**
+ * One change of a journal line: an entity as it now is (`request`, `group`, `template`,
+ * `workflow`, `execution`), spans from index `from` on, the trace state's appended entries
+ * (`traces`, see {@link TracesChange}), the id counters, or a reset.
+ */
+export type JournalChange =
+  | { readonly t: "request"; readonly v: StoredRequest }
+  | { readonly t: "group"; readonly v: { readonly id: number; readonly created_at: string } }
+  | { readonly t: "template"; readonly v: StoredTemplate }
+  | { readonly t: "workflow"; readonly v: StoredWorkflow }
+  | { readonly t: "execution"; readonly v: StoredExecution }
+  | { readonly t: "spans"; readonly from: number; readonly v: ReadonlyArray<StoredSpan> }
+  | TracesChange
+  | { readonly t: "next"; readonly v: Counters }
+  | { readonly t: "reset" }
+
+type SavedState = Record<EntityKind, Map<number, { readonly id: number }>> & { spans: Array<StoredSpan> }
+
+type UndoStep =
+  | { readonly kind: EntityKind; readonly id: number; readonly before: { readonly id: number } | undefined }
+  | { readonly kind: "state"; readonly before: SavedState }
+
+interface Base {
+  readonly counters: Counters
+  readonly spans: Array<StoredSpan>
+  readonly spansLength: number
+  readonly traces: TracesMark
+}
+
+interface Pending {
+  readonly keys: Map<string, readonly [EntityKind, number]>
+  readonly steps: Array<UndoStep>
+  reset: boolean
+  readonly base: Base
+}
+
+/** What undoes one cut batch of changes (opaque to the journal). */
+export interface Undo {
+  readonly steps: ReadonlyArray<UndoStep>
+  readonly base: Base
+}
+
+/** A batch of changes cut for the journal: its line and what undoes it. */
+export interface ChangeBatch {
+  readonly line: string
+  readonly undo: Undo
 }
 
 const checkErrorType = (status: string | undefined, errorType: string | null | undefined) => {

@@ -1,7 +1,9 @@
 /**
  * The emulator's PromptLayer traces: `POST /spans-bulk`, `GET /api/public/v2/traces/{trace_id}` and
  * `POST /api/public/v2/traces/{trace_id}/close`, as synchronous state (no HTTP). Owned by the
- * {@link Store} (`store.traces`), so spans and closed traces are part of its snapshot and reset.
+ * {@link Store} (`store.traces`), so spans and closed traces are part of its snapshot, reset and
+ * data-file journal (`mark`/`exportChange`/`applyChange`/`rollback`: both lists are append-only, so
+ * a journal line holds only the entries appended since the last one).
  *
  * Decisions where the document is silent (see the README's emulator section):
  * - A batch is atomic: every span (and its `log_request`) is validated first; one invalid span
@@ -182,6 +184,29 @@ export interface TracesSnapshot {
   readonly closures: ReadonlyArray<TraceClosure>
 }
 
+/**
+ * A journal change of the trace state (both lists are append-only): the spans from index `from`
+ * on, the closures from index `closedFrom` on, and the next span id. Replaying it over a state
+ * that already holds those entries (a snapshot written while it was journaled) changes nothing.
+ */
+export interface TracesChange {
+  readonly t: "traces"
+  readonly from: number
+  readonly spans: ReadonlyArray<StoredTraceSpan>
+  readonly closedFrom: number
+  readonly closures: ReadonlyArray<TraceClosure>
+  readonly next: number
+}
+
+/** Where the state stood at a point (no copy): what {@link Traces.exportChange} and {@link Traces.rollback} start from. */
+export interface TracesMark {
+  readonly spans: ReadonlyArray<StoredTraceSpan>
+  readonly spanCount: number
+  readonly closed: ReadonlyArray<TraceClosure>
+  readonly closedCount: number
+  readonly next: number
+}
+
 /** What the traces need from the store: request logs, failures, the clock, change notification. */
 export interface TraceDeps {
   readonly now: () => Date
@@ -199,7 +224,7 @@ export interface TraceDeps {
   ) => error is Error & { readonly status: number; readonly body: Record<string, unknown> }
   /** Counts a batch against the store's size limit before anything is stored (its 507 when full). */
   readonly charge: (input: unknown) => void
-  /** Called after every change (the store bumps its revision). */
+  /** Called after every change (the store bumps its revision and schedules the journal write). */
   readonly changed: () => void
 }
 
@@ -231,6 +256,18 @@ const withInheritedTimes = (log: Record<string, unknown>, start: string, end: st
   request_end_time: log.request_end_time ?? nanosToIso(end)
 })
 
+/** The JSON of the items present now, comma-separated, one part each (entries dropped meanwhile are skipped). */
+function* jsonItems(list: ReadonlyArray<unknown>): Generator<string> {
+  const count = list.length
+  let first = true
+  for (let i = 0; i < count; i++) {
+    const item = list[i]
+    if (item === undefined) continue
+    yield first ? JSON.stringify(item) : `,${JSON.stringify(item)}`
+    first = false
+  }
+}
+
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 // =============================================================================
@@ -240,8 +277,11 @@ const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "obj
 /** Spans and closed traces. Synchronous; owned by the store. */
 export class Traces {
   private nextSpan = 1
+  /** Append-only (a reset replaces the array), so a mark is its reference and length. */
   private spans: Array<StoredTraceSpan> = []
-  private readonly closures = new Map<string, TraceClosure>()
+  /** Closures in closing order, append-only like `spans`; `closures` indexes them by trace id. */
+  private closed: Array<TraceClosure> = []
+  private closures = new Map<string, TraceClosure>()
 
   constructor(private readonly deps: TraceDeps) {}
 
@@ -371,7 +411,88 @@ export class Traces {
 
   /** JSON-safe state, for the store's snapshot. */
   snapshot(): TracesSnapshot {
-    return { next: this.nextSpan, spans: this.spans.map(clone), closures: [...this.closures.values()].map(clone) }
+    return { next: this.nextSpan, spans: this.spans.map(clone), closures: this.closed.map(clone) }
+  }
+
+  /**
+   * The state as the JSON of {@link snapshot}, in small parts (one span each) so that a large
+   * state is written without blocking. Entries appended meanwhile may be left out: the journal
+   * written after the snapshot began holds them.
+   */
+  *snapshotParts(): Generator<string> {
+    yield '{"spans":['
+    yield* jsonItems(this.spans)
+    yield '],"closures":['
+    yield* jsonItems(this.closed)
+    yield `],"next":${this.nextSpan}}`
+  }
+
+  /** The current position, for {@link exportChange} and {@link rollback} (constant time). */
+  mark(): TracesMark {
+    return {
+      spans: this.spans,
+      spanCount: this.spans.length,
+      closed: this.closed,
+      closedCount: this.closed.length,
+      next: this.nextSpan
+    }
+  }
+
+  /** True when anything changed since `mark`. */
+  changedSince(mark: TracesMark): boolean {
+    return (
+      this.spans !== mark.spans ||
+      this.spans.length !== mark.spanCount ||
+      this.closed !== mark.closed ||
+      this.closed.length !== mark.closedCount ||
+      this.nextSpan !== mark.next
+    )
+  }
+
+  /**
+   * The change since `mark` as a journal record (only what was appended; everything after a
+   * reset), or undefined when nothing changed.
+   */
+  exportChange(mark: TracesMark): TracesChange | undefined {
+    if (!this.changedSince(mark)) return undefined
+    const from = this.spans === mark.spans ? Math.min(mark.spanCount, this.spans.length) : 0
+    const closedFrom = this.closed === mark.closed ? Math.min(mark.closedCount, this.closed.length) : 0
+    return {
+      t: "traces",
+      from,
+      spans: this.spans.slice(from),
+      closedFrom,
+      closures: this.closed.slice(closedFrom),
+      next: this.nextSpan
+    }
+  }
+
+  /**
+   * Applies a journal record while loading (already checked; not reported as a change); call
+   * {@link continueIds} after the last one.
+   */
+  applyChange(change: TracesChange): void {
+    this.spans.length = Math.min(this.spans.length, change.from)
+    for (const span of change.spans) this.spans.push(span)
+    this.truncateClosed(change.closedFrom)
+    for (const closure of change.closures) {
+      if (this.closures.has(closure.trace_id)) continue
+      this.closed.push(closure)
+      this.closures.set(closure.trace_id, closure)
+    }
+    this.nextSpan = change.next
+  }
+
+  /** Undoes every change since `mark` (a write of them could not be made durable). */
+  rollback(mark: TracesMark): void {
+    if (this.closed !== mark.closed) {
+      this.closed = mark.closed as Array<TraceClosure>
+      this.closures = new Map(this.closed.map((c) => [c.trace_id, c]))
+    }
+    this.truncateClosed(mark.closedCount)
+    this.spans = mark.spans as Array<StoredTraceSpan>
+    this.spans.length = Math.min(this.spans.length, mark.spanCount)
+    this.nextSpan = mark.next
   }
 
   /** Replaces the state (an absent part, from a file written before traces, empties it). */
@@ -379,15 +500,32 @@ export class Traces {
     this.clear()
     if (snapshot === undefined) return
     this.spans = snapshot.spans.map(clone)
-    for (const c of snapshot.closures) this.closures.set(c.trace_id, clone(c))
-    this.nextSpan = Math.max(snapshot.next, Math.max(0, ...this.spans.map((s) => s.id)) + 1)
+    for (const c of snapshot.closures) {
+      if (this.closures.has(c.trace_id)) continue
+      this.closed.push(clone(c))
+      this.closures.set(c.trace_id, this.closed[this.closed.length - 1]!)
+    }
+    this.nextSpan = snapshot.next
+    this.continueIds()
   }
 
-  /** Forgets every span and closure. */
+  /** Forgets every span and closure (new lists: marks taken before still describe the old ones). */
   clear(): void {
     this.spans = []
-    this.closures.clear()
+    this.closed = []
+    this.closures = new Map()
     this.nextSpan = 1
+  }
+
+  /** Makes the span id counter continue after the largest id stored. */
+  continueIds(): void {
+    let max = this.nextSpan - 1
+    for (const s of this.spans) if (s.id > max) max = s.id
+    this.nextSpan = max + 1
+  }
+
+  private truncateClosed(length: number) {
+    while (this.closed.length > length) this.closures.delete(this.closed.pop()!.trace_id)
   }
 
   /** The 422 details of every span's `log_request`, validated as `/log-request` bodies (times inherited). */
@@ -451,6 +589,7 @@ export class Traces {
       created_at: now,
       updated_at: now
     }
+    this.closed.push(closure)
     this.closures.set(traceId, closure)
     return closure
   }

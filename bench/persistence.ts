@@ -1,7 +1,7 @@
 /**
  * Benchmark of the emulator's persistence (`--data`): per-write latency and the longest
  * event-loop stall at 1 000 / 10 000 / 50 000 stored requests, for the journal
- * (`src/internal/persistence.ts`), with the previous design (the whole state rewritten per write)
+ * (`src/internal/emulator/persistence.ts`), with the previous design (the whole state rewritten per write)
  * measured alongside for comparison.
  *
  * Method. For each size, a store is filled with N stored requests of ~1.2 KB JSON each and saved as
@@ -23,8 +23,8 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { monitorEventLoopDelay, performance } from "node:perf_hooks"
-import { DataFile } from "../src/internal/persistence.js"
-import { type Snapshot, Store } from "../src/internal/store.js"
+import { DataFile } from "../src/internal/emulator/persistence.js"
+import { type Snapshot, Store } from "../src/internal/emulator/store.js"
 
 const sizes = (process.argv[2] ?? "1000,10000,50000").split(",").map(Number)
 const WRITERS = 16

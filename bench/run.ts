@@ -304,7 +304,7 @@ const main = async () => {
     "web Request/Headers built per request (undici, in the node:http adapter)": (f) => f.url.includes("undici"),
     "@effect/platform router / HttpServer": (f) => f.url.includes("@effect/platform"),
     ...common,
-    "store: validation, copy, response body (own code)": (f) => f.url.includes("/src/internal/store.ts")
+    "store: validation, copy, response body (own code)": (f) => f.url.includes("/src/internal/emulator/store.ts")
   })
 
   const elapsedS = (Date.now() - started) / 1000

@@ -74,19 +74,24 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
-import * as Dashboard from "./internal/dashboard.js"
+import * as Dashboard from "./internal/emulator/dashboard.js"
 import { traceRoutes } from "./internal/emulator/traceRoutes.js"
-import { type ActiveFault, type FaultRule, Faults, parseRule } from "./internal/faults.js"
-import { allowedHosts, guard } from "./internal/guard.js"
-import * as NodeHttp from "./internal/nodeHttp.js"
-import { DataFile } from "./internal/persistence.js"
-import { isStoreFailure, Store, type StoredRequest, type WorkflowDefinition } from "./internal/store.js"
+import { type ActiveFault, type FaultRule, Faults, parseRule } from "./internal/emulator/faults.js"
+import { allowedHosts, guard } from "./internal/emulator/guard.js"
+import * as NodeHttp from "./internal/emulator/nodeHttp.js"
+import { DataFile } from "./internal/emulator/persistence.js"
+import { isStoreFailure, Store, type StoredRequest, type WorkflowDefinition } from "./internal/emulator/store.js"
 import type * as S from "./PromptLayerSchema.js"
 
-export type { ActiveFault, FaultRule } from "./internal/faults.js"
-export type { StoredRequest, StoredTemplate, StoredSpan, Snapshot } from "./internal/store.js"
-export type { PromptLink, StoredVersion, StoreOptions, ValidationDetail } from "./internal/store.js"
-export type { StoredExecution, StoredWorkflow, WorkflowDefinition, WorkflowNodeResult } from "./internal/store.js"
+export type { ActiveFault, FaultRule } from "./internal/emulator/faults.js"
+export type { StoredRequest, StoredTemplate, StoredSpan, Snapshot } from "./internal/emulator/store.js"
+export type { PromptLink, StoredVersion, StoreOptions, ValidationDetail } from "./internal/emulator/store.js"
+export type {
+  StoredExecution,
+  StoredWorkflow,
+  WorkflowDefinition,
+  WorkflowNodeResult
+} from "./internal/emulator/store.js"
 export type { StoredTraceSpan, TraceClosure, TraceSummary, TracesSnapshot } from "./internal/emulator/traces.js"
 
 /**
@@ -98,7 +103,7 @@ export type { StoredTraceSpan, TraceClosure, TraceSummary, TracesSnapshot } from
  * @since 0.1.0
  * @category Store
  */
-export { Store } from "./internal/store.js"
+export { Store } from "./internal/emulator/store.js"
 
 /**
  * A failure of a {@link Store} method: `status` and the JSON `body` the server would answer.
@@ -106,7 +111,7 @@ export { Store } from "./internal/store.js"
  * @since 0.1.0
  * @category Store
  */
-export { StoreFailure } from "./internal/store.js"
+export { StoreFailure } from "./internal/emulator/store.js"
 
 /**
  * True for a {@link StoreFailure}.
@@ -114,7 +119,7 @@ export { StoreFailure } from "./internal/store.js"
  * @since 0.1.0
  * @category Store
  */
-export { isStoreFailure } from "./internal/store.js"
+export { isStoreFailure } from "./internal/emulator/store.js"
 
 /**
  * Runs a {@link Store} operation: `{ ok: true, value }` or `{ ok: false, failure }` instead of throwing.
@@ -122,7 +127,7 @@ export { isStoreFailure } from "./internal/store.js"
  * @since 0.1.0
  * @category Store
  */
-export { attempt as attemptStore } from "./internal/store.js"
+export { attempt as attemptStore } from "./internal/emulator/store.js"
 
 /**
  * The API key the emulator accepts when none is configured. Not a secret: it is printed.

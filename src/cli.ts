@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { banner } from "./internal/banner.js"
+import { banner } from "./internal/emulator/banner.js"
 import { DEFAULT_API_KEY, DEFAULT_LIMITS, DEFAULT_PORT, startEmulator } from "./PromptLayerEmulator.js"
 
 const USAGE = `Usage: promptlayer-effect emulator [options]

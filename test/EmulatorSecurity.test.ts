@@ -12,8 +12,8 @@ import * as Path from "node:path"
 import * as Zlib from "node:zlib"
 import { assert, describe, it } from "@effect/vitest"
 import { type PromptLayerEmulator, startEmulator } from "promptlayer-effect/emulator"
-import { banner } from "../src/internal/banner.js"
-import { allowedHosts, jsonDepthExceeds } from "../src/internal/guard.js"
+import { banner } from "../src/internal/emulator/banner.js"
+import { allowedHosts, jsonDepthExceeds } from "../src/internal/emulator/guard.js"
 import { chat, controlHeaders } from "./support/emulatorClient.js"
 
 type Started = Awaited<ReturnType<typeof startEmulator>>

@@ -1,7 +1,7 @@
 /**
  * Persistence (`--data FILE`). The CLI as a child process: SIGKILL it in the middle of a stream of
  * writes, restart it on the same file, and every acknowledged write is still there; SIGTERM stops
- * it cleanly. The data file itself (snapshot + journal, `src/internal/persistence.ts`): a failed
+ * it cleanly. The data file itself (snapshot + journal, `src/internal/emulator/persistence.ts`): a failed
  * write is undone (a retry does not duplicate), damaged files are refused with the bad entry
  * named, stale temp files are removed, a symlink at the temp name is not followed, compaction
  * keeps concurrent writes, earlier files migrate, a torn last journal line is ignored. The
@@ -12,8 +12,8 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterEach, assert, describe, it } from "@effect/vitest"
-import { DATA_FORMAT, DataFileWriteError } from "../src/internal/persistence.js"
-import { Store } from "../src/internal/store.js"
+import { DATA_FORMAT, DataFileWriteError } from "../src/internal/emulator/persistence.js"
+import { Store } from "../src/internal/emulator/store.js"
 import { EmulatorError, startEmulator } from "../src/PromptLayerEmulator.js"
 import { faultyIo, logBody, open, reload, tempDirs } from "./support/dataFile.js"
 

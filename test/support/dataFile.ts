@@ -5,8 +5,8 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { DataFile, type DataFileOptions, type JournalIo } from "../../src/internal/persistence.js"
-import { Store } from "../../src/internal/store.js"
+import { DataFile, type DataFileOptions, type JournalIo } from "../../src/internal/emulator/persistence.js"
+import { Store } from "../../src/internal/emulator/store.js"
 
 /** A fresh temp directory, removed by `removeAll`. */
 export const tempDirs = () => {

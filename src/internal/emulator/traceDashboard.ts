@@ -4,8 +4,8 @@
  * attributes, events and a link to its request log. Plain server-rendered HTML (`<details>` for
  * the span panels, no script), every interpolated value escaped.
  */
-import { escapeHtml, messages, page } from "../dashboard.js"
-import type { StoredRequest } from "../store.js"
+import { escapeHtml, messages, page } from "./dashboard.js"
+import type { StoredRequest } from "./store.js"
 import { nanosBetweenMs, nanosToIso, type StoredTraceSpan, type TraceClosure, type TraceSummary } from "./traces.js"
 
 const STYLE = `<style>

@@ -14,8 +14,8 @@
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
-import { renderNotFound } from "../dashboard.js"
-import type { Store } from "../store.js"
+import { renderNotFound } from "./dashboard.js"
+import type { Store } from "./store.js"
 import { renderTrace, renderTraces } from "./traceDashboard.js"
 
 /** A route body of the emulator's `api` wrapper: the parsed request in, status and JSON body out. */

@@ -8,9 +8,9 @@
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import * as S from "../PromptLayerSchema.js"
-import { undocumentedContentBlocks } from "./emulator/contentBlocks.js"
-import { Traces, type TracesChange, type TracesMark, type TracesSnapshot } from "./emulator/traces.js"
+import * as S from "../../PromptLayerSchema.js"
+import { undocumentedContentBlocks } from "./contentBlocks.js"
+import { Traces, type TracesChange, type TracesMark, type TracesSnapshot } from "./traces.js"
 import { checkSnapshot } from "./snapshotValidation.js"
 
 // =============================================================================

@@ -62,25 +62,20 @@
  *
  * @since 0.1.0
  */
-import * as Path from "node:path"
-import * as HttpRouter from "@effect/platform/HttpRouter"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
-import * as Dashboard from "./internal/emulator/dashboard.js"
-import { traceRoutes } from "./internal/emulator/traceRoutes.js"
+import { type CallCounters, makeApiRoute } from "./internal/emulator/apiRoute.js"
+import { makeDurability } from "./internal/emulator/durability.js"
+import { emulatorApp } from "./internal/emulator/emulatorApp.js"
+import { EmulatorError } from "./internal/emulator/emulatorError.js"
 import { type ActiveFault, type FaultRule, Faults, parseRule } from "./internal/emulator/faults.js"
 import { allowedHosts, guard } from "./internal/emulator/guard.js"
 import * as NodeHttp from "./internal/emulator/nodeHttp.js"
-import { DataFile } from "./internal/emulator/persistence.js"
-import { isStoreFailure, Store, type StoredRequest, type WorkflowDefinition } from "./internal/emulator/store.js"
+import { seedStore } from "./internal/emulator/seedStore.js"
+import { Store, type WorkflowDefinition } from "./internal/emulator/store.js"
 import type * as S from "./PromptLayerSchema.js"
 
 export type { ActiveFault, FaultRule } from "./internal/emulator/faults.js"
@@ -281,27 +276,7 @@ export class PromptLayerEmulator extends Context.Tag("promptlayer-effect/PromptL
  * @since 0.1.0
  * @category Errors
  */
-export class EmulatorError extends Schema.TaggedError<EmulatorError>()("EmulatorError", {
-  reason: Schema.Literal("Listen", "DataFile", "Options"),
-  message: Schema.String
-}) {}
-
-const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-  HttpServerResponse.unsafeJson(body, { status, headers })
-
-/** Loads the data file into the store and journals the store's changes until the scope closes. */
-const loadDataFile = (store: Store, file: string): Effect.Effect<DataFile, EmulatorError, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.try({
-      try: () => DataFile.open(file, store),
-      catch: (error) =>
-        new EmulatorError({
-          reason: "DataFile",
-          message: `cannot load ${file}: ${error instanceof Error ? error.message : String(error)}`
-        })
-    }),
-    (dataFile) => Effect.promise(() => dataFile.close())
-  )
+export { EmulatorError } from "./internal/emulator/emulatorError.js"
 
 const definedLimits = (options: Options) =>
   Object.fromEntries(
@@ -311,18 +286,26 @@ const definedLimits = (options: Options) =>
     })
   ) as Partial<Record<keyof typeof DEFAULT_LIMITS, number>>
 
-const numeric = (value: string | null) => (value !== null && /^\d+$/.test(value) ? Number(value) : (value ?? undefined))
-const bool = (value: string | null) =>
-  value === null
-    ? undefined
-    : value === "true" || value === "1"
-      ? true
-      : value === "false" || value === "0"
-        ? false
-        : value
+/** The options checked: key, host, limits and fault rules, or `EmulatorError` (Options). */
+const checkOptions = (options: Options) => {
+  const apiKey = options.apiKey ?? DEFAULT_API_KEY
+  if (apiKey === "") return new EmulatorError({ reason: "Options", message: "apiKey must not be empty" })
+  const limits = { ...DEFAULT_LIMITS, ...definedLimits(options) }
+  const invalid = Object.entries(limits).find(([, v]) => !(typeof v === "number" && v > 0))
+  if (invalid !== undefined) {
+    return new EmulatorError({ reason: "Options", message: `${invalid[0]} must be a positive number` })
+  }
+  const rules = (options.faults ?? []).map(parseRule)
+  const bad = rules.find((r): r is string => typeof r === "string")
+  if (bad !== undefined) return new EmulatorError({ reason: "Options", message: `faults: ${bad}` })
+  return { apiKey, host: options.host ?? "127.0.0.1", limits, rules: rules as Array<FaultRule> }
+}
 
-const defined = (record: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)))
+/** The URL clients use: a wildcard bind is reached on loopback, an IPv6 host in brackets. */
+const baseUrl = (host: string, port: number) => {
+  const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
+  return `http://${shown}:${port}`
+}
 
 /**
  * Starts the emulator; it stops when the scope closes.
@@ -332,419 +315,25 @@ const defined = (record: Record<string, unknown>) =>
  */
 export const make = (options: Options = {}): Effect.Effect<RunningEmulator, EmulatorError, Scope.Scope> =>
   Effect.gen(function* () {
-    const apiKey = options.apiKey ?? DEFAULT_API_KEY
-    if (apiKey === "") return yield* new EmulatorError({ reason: "Options", message: "apiKey must not be empty" })
-    const host = options.host ?? "127.0.0.1"
-    const limits = { ...DEFAULT_LIMITS, ...definedLimits(options) }
-    const invalid = Object.entries(limits).find(([, v]) => !(typeof v === "number" && v > 0))
-    if (invalid !== undefined) {
-      return yield* new EmulatorError({ reason: "Options", message: `${invalid[0]} must be a positive number` })
-    }
+    const checked = checkOptions(options)
+    if (checked instanceof EmulatorError) return yield* checked
+    const { apiKey, host, limits } = checked
     const store = new Store({ maxStoredBytes: limits.maxStoredBytes })
     const faults = new Faults(options.seed ?? 1)
-    const checked = (options.faults ?? []).map(parseRule)
-    const bad = checked.find((r): r is string => typeof r === "string")
-    if (bad !== undefined) return yield* new EmulatorError({ reason: "Options", message: `faults: ${bad}` })
-    faults.add(checked as Array<FaultRule>)
-    const dataFile = options.dataFile === undefined ? undefined : Path.resolve(options.dataFile)
-    const persisted = dataFile === undefined ? undefined : yield* loadDataFile(store, dataFile)
-    for (const template of options.templates ?? []) {
-      if (store.templatesList().some((t) => t.prompt_name === template.prompt_name)) continue
-      try {
-        store.publishTemplate({
-          prompt_template: template,
-          prompt_version: template,
-          release_labels: template.release_labels ?? null
-        })
-      } catch (error) {
-        const detail = isStoreFailure(error) ? JSON.stringify(error.body) : String(error)
-        return yield* new EmulatorError({ reason: "Options", message: `templates: ${detail}` })
-      }
-    }
-    for (const workflow of options.workflows ?? []) {
-      if (store.workflowsList().some((w) => w.name === workflow.name)) continue
-      try {
-        store.publishWorkflow(workflow)
-      } catch (error) {
-        const detail = isStoreFailure(error) ? JSON.stringify(error.body) : String(error)
-        return yield* new EmulatorError({ reason: "Options", message: `workflows: ${detail}` })
-      }
-    }
+    faults.add(checked.rules)
+    const { persist, settle } = yield* makeDurability(store, options.dataFile)
+    yield* seedStore(store, options)
+    yield* settle
 
-    if (persisted !== undefined) {
-      yield* Effect.tryPromise({
-        try: () => persisted.settle(),
-        catch: (error) =>
-          new EmulatorError({
-            reason: "DataFile",
-            message: `cannot write ${dataFile}: ${error instanceof Error ? error.message : String(error)}`
-          })
-      })
-    }
-    /** Waits until every change so far is durable (no-op without a data file); on failure they are undone. */
-    const persist = persisted === undefined ? Effect.void : Effect.tryPromise(() => persisted.durable())
-
-    const calls: Record<string, number> = {}
-    const statuses: Record<string, number> = {}
+    const counters: CallCounters = { calls: {}, statuses: {} }
     const stats = (): Stats => ({
       ...store.counts(),
-      calls: { ...calls },
-      statuses: { ...statuses },
+      calls: { ...counters.calls },
+      statuses: { ...counters.statuses },
       faultsInjected: faults.injected
     })
-
-    type Handler = (ctx: {
-      readonly body: Record<string, unknown>
-      readonly url: URL
-      readonly params: Readonly<Record<string, string | undefined>>
-    }) => { readonly status: number; readonly body: unknown }
-
-    const liveClock = Clock.make()
-
-    /** Destroys the socket of the call being handled; false when not served over node:http. */
-    const dropConnection = Effect.map(Effect.serviceOption(NodeHttp.NodeExchange), (exchange) => {
-      if (Option.isNone(exchange)) return false
-      exchange.value.req.socket.destroy()
-      statuses.dropped = (statuses.dropped ?? 0) + 1
-      return true
-    })
-
-    /** One PromptLayer API route: faults, JSON body, auth, the store call, persistence. */
-    const api = (handler: Handler) =>
-      Effect.gen(function* () {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        const url = new URL(request.url, "http://emulator.local")
-        const key = `${request.method} ${url.pathname}`
-        calls[key] = (calls[key] ?? 0) + 1
-        const respond = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-          statuses[status] = (statuses[status] ?? 0) + 1
-          return json(status, body, headers)
-        }
-        const fault = faults.decide(request.method, url.pathname)
-        if (fault !== undefined) {
-          // Real sockets wait in real time, even when the emulator runs under a TestClock.
-          if (fault.latencyMs > 0) yield* Effect.withClock(Effect.sleep(fault.latencyMs), liveClock)
-          if (fault.drop && (yield* dropConnection)) return HttpServerResponse.empty({ status: 500 })
-          if (fault.status !== undefined) {
-            return respond(
-              fault.status,
-              { success: false, message: `Injected fault: HTTP ${fault.status}` },
-              fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {}
-            )
-          }
-        }
-        const text = yield* Effect.orElseSucceed(request.text, () => "")
-        let body: Record<string, unknown> = {}
-        if (text.trim() !== "") {
-          let parsed: unknown
-          try {
-            parsed = JSON.parse(text)
-          } catch {
-            return respond(400, { success: false, message: "Malformed JSON in the request body" })
-          }
-          if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-            return respond(422, {
-              detail: [{ loc: ["body"], msg: "Input should be a valid dictionary", type: "dict_type" }]
-            })
-          }
-          body = parsed as Record<string, unknown>
-        }
-        const header = request.headers["x-api-key"]
-        if (header !== apiKey && body.api_key !== apiKey) {
-          return respond(401, {
-            success: false,
-            message: header === undefined && body.api_key === undefined ? "API key required" : "Invalid API key"
-          })
-        }
-        const params = yield* HttpRouter.params
-        let result: { readonly status: number; readonly body: unknown }
-        try {
-          result = handler({ body, url, params })
-        } catch (error) {
-          if (isStoreFailure(error)) return respond(error.status, error.body)
-          return respond(500, {
-            success: false,
-            message: `Emulator error: ${error instanceof Error ? error.message : String(error)}`
-          })
-        }
-        // Acknowledge only once the change is on disk.
-        const durable = yield* Effect.either(persist)
-        if (durable._tag === "Left") {
-          return respond(503, {
-            success: false,
-            message: `Emulator error: ${durable.left.error instanceof Error ? durable.left.error.message : "the data file could not be written"}`
-          })
-        }
-        if (fault?.dropResponse && (yield* dropConnection)) return HttpServerResponse.empty({ status: 500 })
-        return respond(result.status, result.body)
-      })
-
-    const identifier = (params: Readonly<Record<string, string | undefined>>) => {
-      const raw = params.identifier ?? ""
-      try {
-        return decodeURIComponent(raw)
-      } catch {
-        return raw
-      }
-    }
-
-    const ok = (status: number, body: unknown) => ({ status, body })
-    const rest = (body: Record<string, unknown>) => ({ ...body, message: "success" })
-
-    const read = <A>(f: (request: HttpServerRequest.HttpServerRequest) => A) =>
-      Effect.map(HttpServerRequest.HttpServerRequest, f)
-
-    const body = (request: HttpServerRequest.HttpServerRequest) =>
-      Effect.map(
-        Effect.orElseSucceed(request.text, () => ""),
-        (text): unknown => {
-          if (text.trim() === "") return {}
-          try {
-            return JSON.parse(text)
-          } catch {
-            return undefined
-          }
-        }
-      )
-
-    const controlFaults = Effect.gen(function* () {
-      const request = yield* HttpServerRequest.HttpServerRequest
-      const input = yield* body(request)
-      if (input === undefined) return json(400, { success: false, message: "Malformed JSON in the request body" })
-      const list =
-        typeof input === "object" && input !== null && Array.isArray((input as { faults?: unknown }).faults)
-          ? ((input as { faults: Array<unknown> }).faults as Array<unknown>)
-          : Array.isArray(input)
-            ? input
-            : [input]
-      const rules = list.map(parseRule)
-      const error = rules.find((r): r is string => typeof r === "string")
-      if (error !== undefined) return json(422, { success: false, message: error })
-      faults.add(rules as Array<FaultRule>)
-      return json(200, { success: true, faults: faults.list() })
-    })
-
-    const router = HttpRouter.empty.pipe(
-      HttpRouter.post(
-        "/log-request",
-        api(({ body }) => ok(201, store.logRequest(body)))
-      ),
-      HttpRouter.post(
-        "/track-request",
-        api(({ body }) => ok(200, store.trackRequest(body)))
-      ),
-      HttpRouter.post(
-        "/rest/track-request",
-        api(({ body }) => ok(200, store.trackRequest(body)))
-      ),
-      HttpRouter.post(
-        "/library-track-score",
-        api(({ body }) => ok(200, store.trackScore(body)))
-      ),
-      HttpRouter.post(
-        "/library-track-metadata",
-        api(({ body }) => ok(200, store.trackMetadata(body)))
-      ),
-      HttpRouter.post(
-        "/library-track-prompt",
-        api(({ body }) => ok(200, store.trackPrompt(body)))
-      ),
-      HttpRouter.post(
-        "/track-group",
-        api(({ body }) => ok(200, store.trackGroup(body)))
-      ),
-      HttpRouter.post(
-        "/create-group",
-        api(() => ok(200, store.createGroup()))
-      ),
-      HttpRouter.post(
-        "/rest/track-score",
-        api(({ body }) => ok(200, rest(store.trackScore(body))))
-      ),
-      HttpRouter.post(
-        "/rest/track-metadata",
-        api(({ body }) => ok(200, rest(store.trackMetadata(body))))
-      ),
-      HttpRouter.post(
-        "/rest/track-prompt",
-        api(({ body }) => ok(200, rest(store.trackPrompt(body))))
-      ),
-      HttpRouter.post(
-        "/rest/track-group",
-        api(({ body }) => ok(200, rest(store.trackGroup(body))))
-      ),
-      HttpRouter.post(
-        "/rest/prompt-templates",
-        api(({ body }) => ok(201, store.publishTemplate(body)))
-      ),
-      HttpRouter.post(
-        "/prompt-templates/:identifier",
-        api(({ body, params }) => {
-          const { api_key: _key, ...rest } = body
-          return ok(200, store.getTemplate(identifier(params), rest))
-        })
-      ),
-      HttpRouter.get(
-        "/prompt-templates/:identifier",
-        api(({ url, params }) =>
-          ok(
-            200,
-            store.getTemplateRaw(
-              identifier(params),
-              defined({
-                version: numeric(url.searchParams.get("version")),
-                label: url.searchParams.get("label") ?? undefined,
-                include_llm_kwargs: bool(url.searchParams.get("include_llm_kwargs")),
-                resolve_snippets: bool(url.searchParams.get("resolve_snippets"))
-              })
-            )
-          )
-        )
-      ),
-      HttpRouter.get(
-        "/prompt-templates",
-        api(({ url }) =>
-          ok(
-            200,
-            store.listTemplates(
-              defined({
-                page: numeric(url.searchParams.get("page")),
-                per_page: numeric(url.searchParams.get("per_page")),
-                label: url.searchParams.get("label") ?? undefined,
-                name: url.searchParams.get("name") ?? undefined,
-                tags: [...url.searchParams.getAll("tags"), ...url.searchParams.getAll("tags[]")],
-                status: url.searchParams.get("status") ?? undefined
-              })
-            )
-          )
-        )
-      ),
-      HttpRouter.post(
-        "/v1/traces",
-        api(({ body }) => {
-          store.exportTraces(body)
-          return ok(200, {})
-        })
-      )
-    )
-
-    // Workflows run synchronously; there is no WebSocket, so clients poll the results route.
-    const workflows = HttpRouter.empty.pipe(
-      HttpRouter.get(
-        "/workflows/:identifier",
-        api(({ params }) => ok(200, store.getWorkflow(identifier(params))))
-      ),
-      HttpRouter.post(
-        "/workflows/:identifier/run",
-        api(({ body, params }) => {
-          const { api_key: _key, ...rest } = body
-          const started = store.runWorkflow(identifier(params), rest)
-          return ok(typeof rest.callback_url === "string" ? 202 : 201, started)
-        })
-      ),
-      HttpRouter.get(
-        "/workflow-version-execution-results",
-        api(({ url }) =>
-          ok(
-            200,
-            store.workflowResults(
-              defined({
-                workflow_version_execution_id: numeric(url.searchParams.get("workflow_version_execution_id")),
-                return_all_outputs: bool(url.searchParams.get("return_all_outputs"))
-              })
-            )
-          )
-        )
-      ),
-      HttpRouter.post(
-        "/ws-token-request-library",
-        api(({ url }) =>
-          ok(201, store.wsToken(defined({ capability: url.searchParams.get("capability") ?? undefined })))
-        )
-      )
-    )
-
-    // Read API and dashboard: reads need no key (the Host check keeps other sites out); the guard
-    // requires it on the state-changing /emulator/* routes.
-    const local = HttpRouter.empty.pipe(
-      HttpRouter.get(
-        "/emulator/requests",
-        Effect.sync(() => json(200, { items: store.requests() }))
-      ),
-      HttpRouter.get(
-        "/emulator/requests/:id",
-        Effect.map(HttpRouter.params, (params) => {
-          const found = /^\d+$/.test(params.id ?? "") ? store.request(Number(params.id)) : undefined
-          return found === undefined
-            ? json(404, { success: false, message: `Request ${params.id} not found` })
-            : json(200, found)
-        })
-      ),
-      HttpRouter.get(
-        "/emulator/templates",
-        Effect.sync(() => json(200, { items: store.templatesList() }))
-      ),
-      HttpRouter.get(
-        "/emulator/spans",
-        Effect.sync(() => json(200, { items: store.traceSpans() }))
-      ),
-      HttpRouter.get(
-        "/emulator/stats",
-        Effect.sync(() => json(200, stats()))
-      ),
-      HttpRouter.post(
-        "/emulator/reset",
-        Effect.suspend(() => {
-          store.reset()
-          return persist.pipe(
-            Effect.as(json(200, { success: true })),
-            Effect.orElseSucceed(() =>
-              json(503, { success: false, message: "the data file could not be written, the reset was not applied" })
-            )
-          )
-        })
-      ),
-      HttpRouter.get(
-        "/emulator/faults",
-        Effect.sync(() => json(200, { faults: faults.list() }))
-      ),
-      HttpRouter.post("/emulator/faults", controlFaults),
-      HttpRouter.del(
-        "/emulator/faults",
-        Effect.sync(() => {
-          faults.clear()
-          return json(200, { success: true, faults: [] })
-        })
-      ),
-      HttpRouter.get(
-        "/",
-        Effect.sync(() => HttpServerResponse.html(Dashboard.renderIndex(store.requests(), store.templatesList())))
-      ),
-      HttpRouter.get(
-        "/requests/:id",
-        Effect.map(HttpRouter.params, (params) => {
-          const found: StoredRequest | undefined = /^\d+$/.test(params.id ?? "")
-            ? store.request(Number(params.id))
-            : undefined
-          return found === undefined
-            ? HttpServerResponse.html(Dashboard.renderNotFound(`Request ${params.id ?? ""}`)).pipe(
-                HttpServerResponse.setStatus(404)
-              )
-            : HttpServerResponse.html(Dashboard.renderRequest(found, store.traces.traceOfRequest(found.id)))
-        })
-      )
-    )
-
-    const traces = traceRoutes({ api, store })
-    const app = HttpRouter.concat(HttpRouter.concat(HttpRouter.concat(router, workflows), traces), local).pipe(
-      Effect.catchTag("RouteNotFound", () =>
-        Effect.map(
-          read((request) => request),
-          (request) => json(404, { success: false, message: `No route for ${request.method} ${request.url}` })
-        )
-      ),
-      Effect.catchAllCause(() => Effect.succeed(json(500, { success: false, message: "Emulator error" })))
-    )
+    const api = makeApiRoute({ apiKey, faults, counters, persist })
+    const app = emulatorApp({ api, store, faults, persist, stats })
 
     const server = yield* NodeHttp.make({
       port: options.port ?? 0,
@@ -766,9 +355,8 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
         maxJsonDepth: limits.maxJsonDepth
       })(app)
     )
-    const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
     return {
-      url: `http://${shown}:${address.port}`,
+      url: baseUrl(host, address.port),
       apiKey,
       store,
       faults: {

@@ -3,6 +3,7 @@
  *
  * | route | |
  * | --- | --- |
+ * | POST `/v1/traces` | OTLP JSON spans, kept as sent (GET `/emulator/spans`) |
  * | POST `/spans-bulk` (201) | spans, with request logs for spans carrying `log_request` |
  * | GET `/api/public/v2/traces/{trace_id}` | the trace's spans (404 when unknown) |
  * | POST `/api/public/v2/traces/{trace_id}/close` (201; 409 when closed) | no more spans for that trace |
@@ -14,32 +15,12 @@
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
+import type { RouteDeps } from "./apiRoute.js"
 import { renderNotFound } from "./dashboard.js"
-import type { Store } from "./store.js"
+import { pathParam } from "./requestParams.js"
 import { renderTrace, renderTraces } from "./traceDashboard.js"
 
-/** A route body of the emulator's `api` wrapper: the parsed request in, status and JSON body out. */
-export type ApiHandler = (ctx: {
-  readonly body: Record<string, unknown>
-  readonly url: URL
-  readonly params: Readonly<Record<string, string | undefined>>
-}) => { readonly status: number; readonly body: unknown }
-
-/** What the trace routes need from the emulator. */
-export interface TraceRouteDeps<E, R> {
-  /** The emulator's wrapper of authenticated API routes. */
-  readonly api: (handler: ApiHandler) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
-  readonly store: Store
-}
-
-const traceIdOf = (params: Readonly<Record<string, string | undefined>>): string => {
-  const raw = params.traceId ?? ""
-  try {
-    return decodeURIComponent(raw)
-  } catch {
-    return raw
-  }
-}
+const traceIdOf = (params: Readonly<Record<string, string | undefined>>): string => pathParam(params, "traceId")
 
 const json = (status: number, body: unknown) => HttpServerResponse.unsafeJson(body, { status })
 
@@ -51,8 +32,15 @@ const json = (status: number, body: unknown) => HttpServerResponse.unsafeJson(bo
  * const app = HttpRouter.concat(router, traceRoutes({ api, store }))
  * ```
  */
-export const traceRoutes = <E, R>({ api, store }: TraceRouteDeps<E, R>) =>
+export const traceRoutes = ({ api, store }: RouteDeps) =>
   HttpRouter.empty.pipe(
+    HttpRouter.post(
+      "/v1/traces",
+      api(({ body }) => {
+        store.exportTraces(body)
+        return { status: 200, body: {} }
+      })
+    ),
     HttpRouter.post(
       "/spans-bulk",
       api(({ body }) => ({ status: 201, body: store.traces.createSpansBulk(body) }))

@@ -1,0 +1,162 @@
+/**
+ * The wrapper every authenticated PromptLayer API route of the emulator goes through: call and
+ * status counters, injected faults, the JSON body, the API key, the store call, and persistence
+ * (the response is sent only once the change is durable).
+ */
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Clock from "effect/Clock"
+import type * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { Faults } from "./faults.js"
+import * as NodeHttp from "./nodeHttp.js"
+import { isStoreFailure, type Store } from "./store.js"
+
+/** A route body of the `api` wrapper: the parsed request in, status and JSON body out; may throw a `StoreFailure`. */
+export type ApiHandler = (ctx: {
+  readonly body: Record<string, unknown>
+  readonly url: URL
+  readonly params: Readonly<Record<string, string | undefined>>
+}) => { readonly status: number; readonly body: unknown }
+
+/** Waits until every change so far is durable; on failure the changes are undone (see `durability.ts`). */
+export type Persist = Effect.Effect<void, Cause.UnknownException>
+
+/** API calls by `METHOD path` and responses by status, shared with the emulator's stats. */
+export interface CallCounters {
+  readonly calls: Record<string, number>
+  readonly statuses: Record<string, number>
+}
+
+/** What the wrapper needs from the emulator. */
+export interface ApiRouteOptions {
+  readonly apiKey: string
+  readonly faults: Faults
+  readonly counters: CallCounters
+  readonly persist: Persist
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  HttpServerResponse.unsafeJson(body, { status, headers })
+
+const liveClock = Clock.make()
+
+type ParsedBody =
+  | { readonly ok: true; readonly body: Record<string, unknown> }
+  | { readonly ok: false; readonly status: number; readonly body: unknown }
+
+/** The request body as a JSON object (an empty body is `{}`), or the 400/422 the server answers. */
+const parseBody = (text: string): ParsedBody => {
+  if (text.trim() === "") return { ok: true, body: {} }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return { ok: false, status: 400, body: { success: false, message: "Malformed JSON in the request body" } }
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return {
+      ok: false,
+      status: 422,
+      body: { detail: [{ loc: ["body"], msg: "Input should be a valid dictionary", type: "dict_type" }] }
+    }
+  }
+  return { ok: true, body: parsed as Record<string, unknown> }
+}
+
+const errorMessage = (error: unknown, otherwise: string) => (error instanceof Error ? error.message : otherwise)
+
+/**
+ * The `api` wrapper: give it a route body, get the route's handler.
+ *
+ * @example
+ * ```ts
+ * const api = makeApiRoute({ apiKey, faults, counters, persist })
+ * HttpRouter.post("/log-request", api(({ body }) => ({ status: 201, body: store.logRequest(body) })))
+ * ```
+ */
+export const makeApiRoute = ({ apiKey, counters, faults, persist }: ApiRouteOptions) => {
+  const { calls, statuses } = counters
+
+  /** Destroys the socket of the call being handled; false when not served over node:http. */
+  const dropConnection = Effect.map(Effect.serviceOption(NodeHttp.NodeExchange), (exchange) => {
+    if (Option.isNone(exchange)) return false
+    exchange.value.req.socket.destroy()
+    statuses.dropped = (statuses.dropped ?? 0) + 1
+    return true
+  })
+
+  return (handler: ApiHandler) =>
+    Effect.gen(function* () {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const url = new URL(request.url, "http://emulator.local")
+      const key = `${request.method} ${url.pathname}`
+      calls[key] = (calls[key] ?? 0) + 1
+      const respond = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+        statuses[status] = (statuses[status] ?? 0) + 1
+        return json(status, body, headers)
+      }
+      const fault = faults.decide(request.method, url.pathname)
+      if (fault !== undefined) {
+        // Real sockets wait in real time, even when the emulator runs under a TestClock.
+        if (fault.latencyMs > 0) yield* Effect.withClock(Effect.sleep(fault.latencyMs), liveClock)
+        if (fault.drop && (yield* dropConnection)) return HttpServerResponse.empty({ status: 500 })
+        if (fault.status !== undefined) {
+          return respond(
+            fault.status,
+            { success: false, message: `Injected fault: HTTP ${fault.status}` },
+            fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {}
+          )
+        }
+      }
+      const parsed = parseBody(yield* Effect.orElseSucceed(request.text, () => ""))
+      if (!parsed.ok) return respond(parsed.status, parsed.body)
+      const body = parsed.body
+      const header = request.headers["x-api-key"]
+      if (header !== apiKey && body.api_key !== apiKey) {
+        return respond(401, {
+          success: false,
+          message: header === undefined && body.api_key === undefined ? "API key required" : "Invalid API key"
+        })
+      }
+      const params = yield* HttpRouter.params
+      let result: { readonly status: number; readonly body: unknown }
+      try {
+        result = handler({ body, url, params })
+      } catch (error) {
+        if (isStoreFailure(error)) return respond(error.status, error.body)
+        return respond(500, { success: false, message: `Emulator error: ${errorMessage(error, String(error))}` })
+      }
+      // Acknowledge only once the change is on disk.
+      const durable = yield* Effect.either(persist)
+      if (durable._tag === "Left") {
+        return respond(503, {
+          success: false,
+          message: `Emulator error: ${errorMessage(durable.left.error, "the data file could not be written")}`
+        })
+      }
+      if (fault?.dropResponse && (yield* dropConnection)) return HttpServerResponse.empty({ status: 500 })
+      return respond(result.status, result.body)
+    })
+}
+
+/** The `api` wrapper's type, for route modules. */
+export type ApiRoute = ReturnType<typeof makeApiRoute>
+
+/** What a route group needs from the emulator: the `api` wrapper and the store. */
+export interface RouteDeps {
+  readonly api: ApiRoute
+  readonly store: Store
+}
+
+/**
+ * A `/rest/*` alias's answer: the library route's, with `message: "success"`.
+ *
+ * @example
+ * ```ts
+ * rest({ success: true }) // { success: true, message: "success" }
+ * ```
+ */
+export const rest = (body: Record<string, unknown>) => ({ ...body, message: "success" })

@@ -12,7 +12,7 @@
  * | POST `/log-request` (201), `/track-request`, `/library-track-score\|metadata\|prompt`, `/track-group`, `/create-group` | the SDKs' routes; key in `X-API-KEY` (any case) or body `api_key` |
  * | POST `/rest/track-score\|metadata\|prompt\|group\|request` | documented aliases |
  * | POST, GET `/prompt-templates/{name or id}`; GET `/prompt-templates`; POST `/rest/prompt-templates` (201) | prompt registry |
- * | POST `/v1/traces` | OTLP JSON; spans kept (GET `/emulator/spans`) |
+ * | POST `/v1/traces?close_after` | OTLP JSON; spans kept (GET `/emulator/spans`); `close_after=true` closes their traces; 409 for a span of a closed trace |
  * | POST `/spans-bulk` (201); GET `/api/public/v2/traces/{trace_id}`; POST `.../{trace_id}/close` (201) | PromptLayer traces (GET `/emulator/traces[/{trace_id}]`); see `internal/emulator/traceRoutes.ts` |
  * | GET `/workflows/{name or id}`; POST `/workflows/{name or id}/run` (201; 202 with `callback_url`) | workflows of {@link Options.workflows} or `store.publishWorkflow` |
  * | GET `/workflow-version-execution-results?workflow_version_execution_id&return_all_outputs` | node results, or the final output |

@@ -2,7 +2,8 @@
  * The emulator's PromptLayer traces over real HTTP on loopback: `POST /spans-bulk` (atomic
  * validation, request logs for spans with `log_request`, inherited times, closed traces),
  * `GET /api/public/v2/traces/{trace_id}`, `POST .../close`, spans before their parent, the read
- * API's trace listing, and the state kept in the store's snapshot.
+ * API's trace listing, the state kept in the store's snapshot, and OTLP `POST /v1/traces` against
+ * closed traces (409) and its `close_after` flag.
  */
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -240,6 +241,97 @@ describe("POST /spans-bulk", () => {
         ["fffffffffffffff1"]
       )
     }))
+})
+
+/** An OTLP JSON export request with one span per id, all in `trace`. */
+const otlp = (trace: string, ...spanIds: ReadonlyArray<string>) => ({
+  resourceSpans: [
+    {
+      resource: { attributes: [{ key: "service.name", value: { stringValue: "test" } }] },
+      scopeSpans: [{ spans: spanIds.map((spanId) => ({ traceId: trace, spanId, name: `otlp ${spanId}` })) }]
+    }
+  ]
+})
+
+describe("POST /v1/traces and closed traces", () => {
+  const OTHER = "0123456789abcdef0123456789abcdef"
+
+  it("a span of a trace closed by /spans-bulk close_after is refused whole with 409 { error, trace_ids }", () =>
+    withEmulator(async (emulator) => {
+      await call(emulator, "POST", "/spans-bulk", { spans: [span("aaaaaaaaaaaaaaa1")], close_after: true })
+      const mixed = {
+        resourceSpans: [
+          ...otlp(OTHER, "bbbbbbbbbbbbbbb1").resourceSpans,
+          ...otlp(TRACE, "bbbbbbbbbbbbbbb2").resourceSpans
+        ]
+      }
+      const refused = await call(emulator, "POST", "/v1/traces", mixed)
+      assert.strictEqual(refused.status, 409)
+      assert.deepStrictEqual(refused.json, { error: `Trace already closed: ${TRACE}`, trace_ids: [TRACE] })
+      assert.deepStrictEqual(responseErrors("POST", "/v1/traces", 409, refused.json), [])
+      assert.deepStrictEqual(emulator.store.traceSpans(), [], "nothing of the request is kept")
+      const open = await call(emulator, "POST", "/v1/traces", otlp(OTHER, "bbbbbbbbbbbbbbb1"))
+      assert.strictEqual(open.status, 200)
+      assert.strictEqual(emulator.store.traceSpans().length, 1)
+    }))
+
+  it("a span of a trace closed by POST .../close is refused with 409; the close route accepts an OTLP-only trace", () =>
+    withEmulator(async (emulator) => {
+      await call(emulator, "POST", "/spans-bulk", { spans: [span("aaaaaaaaaaaaaaa1")] })
+      assert.strictEqual((await call(emulator, "POST", `/api/public/v2/traces/${TRACE}/close`)).status, 201)
+      const refused = await call(emulator, "POST", "/v1/traces", otlp(TRACE, "bbbbbbbbbbbbbbb1"))
+      assert.strictEqual(refused.status, 409)
+      assert.deepStrictEqual(refused.json.trace_ids, [TRACE])
+
+      assert.strictEqual((await call(emulator, "POST", "/v1/traces", otlp(OTHER, "ccccccccccccccc1"))).status, 200)
+      assert.strictEqual((await call(emulator, "POST", `/api/public/v2/traces/${OTHER}/close`)).status, 201)
+      assert.strictEqual((await call(emulator, "POST", "/v1/traces", otlp(OTHER, "ccccccccccccccc2"))).status, 409)
+      assert.strictEqual(emulator.store.traceSpans().length, 1)
+    }))
+
+  it("?close_after=true closes the request's traces after storing them; false or absent does not; other values are 422", () =>
+    withEmulator(async (emulator) => {
+      const kept = await call(emulator, "POST", "/v1/traces?close_after=false", otlp(OTHER, "ddddddddddddddd1"))
+      assert.strictEqual(kept.status, 200)
+      assert.strictEqual((await call(emulator, "POST", "/v1/traces", otlp(OTHER, "ddddddddddddddd2"))).status, 200)
+      const bad = await call(emulator, "POST", "/v1/traces?close_after=maybe", otlp(OTHER, "ddddddddddddddd3"))
+      assert.strictEqual(bad.status, 422)
+      assert.deepStrictEqual(bad.json.detail[0].loc, ["query", "close_after"])
+      assert.strictEqual(emulator.store.traceSpans().length, 2, "a refused query keeps nothing")
+
+      const closing = await call(emulator, "POST", "/v1/traces?close_after=true", otlp(TRACE, "eeeeeeeeeeeeeee1"))
+      assert.strictEqual(closing.status, 200)
+      assert.strictEqual(emulator.store.traceSpans().length, 3, "the closing request's spans are kept")
+      assert.strictEqual(emulator.store.traces.closure(TRACE)?.status, "closed")
+      assert.strictEqual((await call(emulator, "POST", "/v1/traces", otlp(TRACE, "eeeeeeeeeeeeeee2"))).status, 409)
+      const bulk = await call(emulator, "POST", "/spans-bulk", { spans: [span("eeeeeeeeeeeeeee3")] })
+      assert.deepStrictEqual(bulk.json.rejected_trace_ids, [TRACE])
+      assert.strictEqual((await call(emulator, "POST", `/api/public/v2/traces/${TRACE}/close`)).status, 409)
+      assert.isUndefined(emulator.store.traces.closure(OTHER), "close_after=false left the other trace open")
+    }))
+
+  it("a trace closed by close_after on /v1/traces stays closed across a restart (data file)", async () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "pl-otlp-"))
+    const dataFile = Path.join(dir, "state.json")
+    try {
+      const first = await startEmulator({ port: 0, dataFile })
+      try {
+        const r = await call(first, "POST", "/v1/traces?close_after=1", otlp(TRACE, "fffffffffffffff1"))
+        assert.strictEqual(r.status, 200)
+      } finally {
+        await first.close()
+      }
+      const second = await startEmulator({ port: 0, dataFile })
+      try {
+        assert.strictEqual(second.store.traceSpans().length, 1)
+        assert.strictEqual((await call(second, "POST", "/v1/traces", otlp(TRACE, "fffffffffffffff2"))).status, 409)
+      } finally {
+        await second.close()
+      }
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
 
 describe("traces API", () => {

@@ -273,6 +273,25 @@ const rawField = (input: unknown, name: string): unknown => (isRecord(input) ? o
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
+/** The spans of an OTLP `resourceSpans` list with their resource (`instrumentationLibrarySpans` read too); non-objects skipped. */
+const otlpSpans = (resourceSpans: ReadonlyArray<unknown>) => {
+  const found: Array<{ readonly resource: Record<string, unknown> | null; readonly span: Record<string, unknown> }> = []
+  for (const rs of resourceSpans) {
+    if (!isRecord(rs)) continue
+    const resource = isRecord(rs.resource) ? rs.resource : null
+    const scopes = Array.isArray(rs.scopeSpans)
+      ? rs.scopeSpans
+      : Array.isArray(rs.instrumentationLibrarySpans)
+        ? rs.instrumentationLibrarySpans
+        : []
+    for (const ss of scopes) {
+      if (!isRecord(ss) || !Array.isArray(ss.spans)) continue
+      for (const span of ss.spans) if (isRecord(span)) found.push({ resource, span })
+    }
+  }
+  return found
+}
+
 const num = (u: unknown): number => (typeof u === "number" && Number.isFinite(u) ? u : 0)
 
 /** The server echoes times as ISO strings without a zone. */
@@ -573,6 +592,8 @@ const ResultsQuery = Schema.Struct({
   return_all_outputs: Schema.optional(Schema.Boolean)
 })
 
+const OtlpQuery = Schema.Struct({ close_after: Schema.optional(Schema.Boolean) })
+
 const WsTokenQuery = Schema.Struct({ capability: Schema.String.pipe(Schema.minLength(1)) })
 
 /** How long a WebSocket token is valid, as PromptLayer issues them (one hour). */
@@ -626,7 +647,8 @@ export class Store {
       fail: (status, body) => new StoreFailure(status, body),
       isFailure: isStoreFailure,
       charge: (input) => this.charge(input),
-      changed: () => this.touchAppended()
+      changed: () => this.touchAppended(),
+      hasOtlpSpans: (traceId) => this.spans.some((span) => span.traceId === traceId)
     })
   }
 
@@ -1193,41 +1215,40 @@ export class Store {
 
   // --- tracing --------------------------------------------------------------
 
-  /** POST `/v1/traces` (OTLP JSON): keeps every span; returns the number accepted. */
-  exportTraces(input: unknown): { accepted: number } {
+  /**
+   * POST `/v1/traces` (OTLP JSON): keeps every span; returns the number accepted. With
+   * `close_after: true` (the query flag) the request's traces are closed once it is stored. A
+   * request with a span of a closed trace (closed by `close_after` here or on `/spans-bulk`, or by
+   * `POST /api/public/v2/traces/{trace_id}/close`) is refused whole: 409
+   * `{ error, trace_ids }`, nothing stored.
+   */
+  exportTraces(input: unknown, query: unknown = {}): { accepted: number } {
     if (!isRecord(input) || !Array.isArray(input.resourceSpans)) {
       throw unprocessable([{ loc: ["body", "resourceSpans"], msg: "Field required", type: "missing" }])
     }
+    const q = decode(OtlpQuery, query ?? {}, "query")
+    const spans = otlpSpans(input.resourceSpans)
+    const traceIds = spans.map(({ span }) => String(span.traceId ?? "")).filter((id) => id !== "")
+    const closed = this.traces.closedAmong(traceIds)
+    if (closed.length > 0) {
+      throw new StoreFailure(409, { error: `Trace already closed: ${closed.join(", ")}`, trace_ids: closed })
+    }
     this.charge(input)
     const received_at = this.now().toISOString()
-    let accepted = 0
-    for (const rs of input.resourceSpans) {
-      if (!isRecord(rs)) continue
-      const resource = isRecord(rs.resource) ? rs.resource : null
-      const scopes = Array.isArray(rs.scopeSpans)
-        ? rs.scopeSpans
-        : Array.isArray(rs.instrumentationLibrarySpans)
-          ? rs.instrumentationLibrarySpans
-          : []
-      for (const ss of scopes) {
-        if (!isRecord(ss) || !Array.isArray(ss.spans)) continue
-        for (const span of ss.spans) {
-          if (!isRecord(span)) continue
-          this.spans.push({
-            traceId: String(span.traceId ?? ""),
-            spanId: String(span.spanId ?? ""),
-            parentSpanId: typeof span.parentSpanId === "string" && span.parentSpanId !== "" ? span.parentSpanId : null,
-            name: String(span.name ?? ""),
-            span: clone(span),
-            resource: clone(resource),
-            received_at
-          })
-          accepted++
-        }
-      }
+    for (const { resource, span } of spans) {
+      this.spans.push({
+        traceId: String(span.traceId ?? ""),
+        spanId: String(span.spanId ?? ""),
+        parentSpanId: typeof span.parentSpanId === "string" && span.parentSpanId !== "" ? span.parentSpanId : null,
+        name: String(span.name ?? ""),
+        span: clone(span),
+        resource: clone(resource),
+        received_at
+      })
     }
-    if (accepted > 0) this.touchAppended()
-    return { accepted }
+    if (spans.length > 0) this.touchAppended()
+    if (q.close_after === true) this.traces.closeAll(traceIds)
+    return { accepted: spans.length }
   }
 
   // --- read model -----------------------------------------------------------

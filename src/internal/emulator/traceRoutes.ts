@@ -3,7 +3,7 @@
  *
  * | route | |
  * | --- | --- |
- * | POST `/v1/traces` | OTLP JSON spans, kept as sent (GET `/emulator/spans`) |
+ * | POST `/v1/traces?close_after` | OTLP JSON spans, kept as sent (GET `/emulator/spans`); `close_after=true` closes their traces; 409 `{ error, trace_ids }` (nothing kept) for a span of a closed trace |
  * | POST `/spans-bulk` (201) | spans, with request logs for spans carrying `log_request` |
  * | GET `/api/public/v2/traces/{trace_id}` | the trace's spans (404 when unknown) |
  * | POST `/api/public/v2/traces/{trace_id}/close` (201; 409 when closed) | no more spans for that trace |
@@ -17,7 +17,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import type { RouteDeps } from "./apiRoute.js"
 import { renderNotFound } from "./dashboard.js"
-import { pathParam } from "./requestParams.js"
+import { bool, defined, pathParam } from "./requestParams.js"
 import { renderTrace, renderTraces } from "./traceDashboard.js"
 
 const traceIdOf = (params: Readonly<Record<string, string | undefined>>): string => pathParam(params, "traceId")
@@ -36,8 +36,8 @@ export const traceRoutes = ({ api, store }: RouteDeps) =>
   HttpRouter.empty.pipe(
     HttpRouter.post(
       "/v1/traces",
-      api(({ body }) => {
-        store.exportTraces(body)
+      api(({ body, url }) => {
+        store.exportTraces(body, defined({ close_after: bool(url.searchParams.get("close_after")) }))
         return { status: 200, body: {} }
       })
     ),

@@ -1,6 +1,7 @@
 /**
  * The emulator's PromptLayer traces: `POST /spans-bulk`, `GET /api/public/v2/traces/{trace_id}` and
- * `POST /api/public/v2/traces/{trace_id}/close`, as synchronous state (no HTTP). Owned by the
+ * `POST /api/public/v2/traces/{trace_id}/close`, as synchronous state (no HTTP); the closed traces
+ * are shared with the store's OTLP spans (`POST /v1/traces`). Owned by the
  * {@link Store} (`store.traces`), so spans and closed traces are part of its snapshot, reset and
  * data-file journal (`mark`/`exportChange`/`applyChange`/`rollback`: both lists are append-only, so
  * a journal line holds only the entries appended since the last one).
@@ -226,6 +227,8 @@ export interface TraceDeps {
   readonly charge: (input: unknown) => void
   /** Called after every change (the store bumps its revision and schedules the journal write). */
   readonly changed: () => void
+  /** True when the store holds OTLP spans (`/v1/traces`) of the trace, so it can be closed. */
+  readonly hasOtlpSpans: (traceId: string) => boolean
 }
 
 type Detail = { readonly loc: ReadonlyArray<string | number>; readonly msg: string; readonly type: string }
@@ -366,12 +369,29 @@ export class Traces {
    */
   closeTrace(traceId: string): Record<string, unknown> {
     if (this.closures.has(traceId)) throw this.deps.fail(409, { success: false, message: "Trace already closed" })
-    if (!this.spans.some((s) => s.trace_id === traceId)) {
+    if (!this.spans.some((s) => s.trace_id === traceId) && !this.deps.hasOtlpSpans(traceId)) {
       throw this.deps.fail(404, { success: false, message: `Trace ${traceId} not found` })
     }
     const closure = this.close(traceId)
     this.deps.changed()
     return { success: true, closure: clone(closure) }
+  }
+
+  /** The closed traces among `traceIds`, each once, in the order given. */
+  closedAmong(traceIds: Iterable<string>): Array<string> {
+    return [...new Set(traceIds)].filter((id) => this.closures.has(id))
+  }
+
+  /** Closes every trace of `traceIds` not closed yet (OTLP `close_after`); returns how many were closed. */
+  closeAll(traceIds: Iterable<string>): number {
+    let closed = 0
+    for (const id of new Set(traceIds)) {
+      if (this.closures.has(id)) continue
+      this.close(id)
+      closed++
+    }
+    if (closed > 0) this.deps.changed()
+    return closed
   }
 
   /** Every trace, newest (latest start) first. */

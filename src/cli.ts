@@ -23,7 +23,9 @@ Runs a local PromptLayer-compatible server.
 Options:
   --port N        port to listen on (default ${DEFAULT_PORT}; 0 = any free port)
   --host HOST     address to bind (default 127.0.0.1; 0.0.0.0 exposes it to the network)
-  --data FILE     persist the state to FILE (atomic writes; survives restarts)
+  --data FILE     persist the state to FILE plus its journal FILE.journal.N
+                  (every change fdatasync'd before the response; compacted
+                  into FILE; survives restarts and crashes)
   --api-key KEY   the accepted API key (default: a fixed, printed local key)
   --seed N        seed of fault injection
   --allowed-host HOST

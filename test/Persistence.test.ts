@@ -187,6 +187,23 @@ describe("persistence (--data)", () => {
     await exited(second.child)
   })
 
+  it("--help describes --data as FILE plus its journal FILE.journal.N", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "emulator", "--help"], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    children.add(child)
+    let output = ""
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    // "close" (not "exit") comes after stdout has been read to its end.
+    const code = await new Promise<number | null>((resolve) => child.once("close", resolve))
+    assert.strictEqual(code, 0)
+    const data = output.slice(output.indexOf("--data FILE"), output.indexOf("--api-key"))
+    assert.include(data, "persist the state to FILE plus its journal FILE.journal.N")
+  })
+
   it("a corrupt data file stops the CLI with a clear error instead of overwriting it", async () => {
     const dataFile = tempFile()
     Fs.writeFileSync(dataFile, "{not json")

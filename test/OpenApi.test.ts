@@ -5,17 +5,17 @@
  * `HttpClient`), for hand-written inputs and for the inputs of the recorded SDK exchanges.
  *
  * The document is OpenAPI 3.1, so its schemas are JSON Schema 2020-12: validated with `Ajv2020`
- * (+ ajv-formats for `date-time`), `$ref`s resolved into `components` of the same document.
+ * (+ ajv-formats for `date-time`), `$ref`s resolved into `components` of the same document
+ * (test/support/openApiSchemas.ts).
  *
  * Where the real server (and so the client) differs from the document, the difference is named in
  * `DIFFERENCES` below and checked by a test of its own.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Ajv2020 } from "ajv/dist/2020.js"
-import formatsPlugin from "ajv-formats"
 import * as Effect from "effect/Effect"
 import type { PromptLayerClient } from "promptlayer-effect"
 import { clientOver, mockHttp, type SeenRequest } from "./support/mockHttpClient.js"
+import { ajv, normalise, openApiDoc as doc, requestValidator } from "./support/openApiSchemas.js"
 import { loadReferenceJson } from "./support/reference.js"
 
 const API_KEY = "pl_test_openapi_0123456789"
@@ -23,14 +23,6 @@ const API_KEY = "pl_test_openapi_0123456789"
 // =============================================================================
 // The document
 // =============================================================================
-
-interface OpenApiDoc {
-  readonly openapi: string
-  readonly paths: Record<string, Record<string, any>>
-  readonly components: { readonly schemas: Record<string, unknown> }
-}
-
-const doc = loadReferenceJson("promptlayer-openapi.json") as OpenApiDoc
 
 /**
  * Differences between the document and the real server (promptlayer-api.md §1.2, §1.5, §12),
@@ -59,44 +51,6 @@ const DIFFERENCES = {
     "Where the SDKs send `api_key` in the body, the document does not list it; its schemas allow additional " +
     "properties, so the extra field validates."
 } as const
-
-/** OpenAPI 3.0 `nullable: true` → a JSON Schema 2020-12 union with null; `optional` (not a keyword) dropped. */
-const normalise = (node: unknown): unknown => {
-  if (Array.isArray(node)) return node.map(normalise)
-  if (node === null || typeof node !== "object") return node
-  const { nullable, optional: _optional, ...rest } = node as Record<string, unknown>
-  const out: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(rest)) out[key] = normalise(value)
-  if (nullable !== true) return out
-  if (typeof out.type === "string") {
-    const widened: Record<string, unknown> = { ...out, type: [out.type, "null"] }
-    if (Array.isArray(out.enum)) widened.enum = [...out.enum, null]
-    return widened
-  }
-  return { anyOf: [out, { type: "null" }] }
-}
-
-const DOC_ID = "https://promptlayer.test/openapi.json"
-const ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false })
-// ajv-formats is CommonJS: under NodeNext its default import is the module object.
-const plugin = formatsPlugin as unknown as { default?: unknown }
-const addFormats = (plugin.default ?? plugin) as (ajv: Ajv2020) => Ajv2020
-addFormats(ajv)
-ajv.addSchema({ ...(normalise(doc) as object), $id: DOC_ID })
-
-const pointer = (...parts: ReadonlyArray<string>) =>
-  parts.map((part) => part.replaceAll("~", "~0").replaceAll("/", "~1")).join("/")
-
-/** The validator of the JSON request body of `method path`, as the document defines it. */
-const requestValidator = (method: string, path: string) => {
-  const operation = doc.paths[path]?.[method.toLowerCase()]
-  if (operation?.requestBody?.content?.["application/json"]?.schema === undefined) {
-    throw new Error(`${method} ${path} has no JSON request body in the document`)
-  }
-  return ajv.compile({
-    $ref: `${DOC_ID}#/${pointer("paths", path, method.toLowerCase(), "requestBody", "content", "application/json", "schema")}`
-  })
-}
 
 const check = (method: string, path: string, body: unknown) => {
   const validate = requestValidator(method, path)

@@ -1,7 +1,7 @@
 /**
  * Validators of PromptLayer's OpenAPI document (test/fixtures/promptlayer-openapi.json) for the
- * emulator's responses: JSON Schema 2020-12 (Ajv2020 + ajv-formats), `$ref`s resolved in the
- * document, its OpenAPI 3.0 `nullable: true` read as a union with null (as test/OpenApi.test.ts does).
+ * client's requests and the emulator's responses: JSON Schema 2020-12 (Ajv2020 + ajv-formats),
+ * `$ref`s resolved in the document, its OpenAPI 3.0 `nullable: true` read as a union with null.
  */
 import { Ajv2020 } from "ajv/dist/2020.js"
 import formatsPlugin from "ajv-formats"
@@ -9,11 +9,13 @@ import { loadReferenceJson } from "./reference.js"
 
 /** The parsed document. */
 export const openApiDoc = loadReferenceJson("promptlayer-openapi.json") as {
+  readonly openapi: string
   readonly paths: Record<string, Record<string, any>>
   readonly components: { readonly schemas: Record<string, any> }
 }
 
-const normalise = (node: unknown): unknown => {
+/** OpenAPI 3.0 `nullable: true` → a JSON Schema 2020-12 union with null; `optional` (not a keyword) dropped. */
+export const normalise = (node: unknown): unknown => {
   if (Array.isArray(node)) return node.map(normalise)
   if (node === null || typeof node !== "object") return node
   const { nullable, optional: _optional, ...rest } = node as Record<string, unknown>
@@ -29,7 +31,9 @@ const normalise = (node: unknown): unknown => {
 }
 
 const DOC_ID = "https://promptlayer.test/openapi-responses.json"
-const ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false })
+/** The validator holding the (normalised) document, with ajv-formats (`date-time`, ...). */
+export const ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false })
+// ajv-formats is CommonJS: under NodeNext its default import is the module object.
 const plugin = formatsPlugin as unknown as { default?: unknown }
 ;((plugin.default ?? plugin) as (ajv: Ajv2020) => Ajv2020)(ajv)
 ajv.addSchema({ ...(normalise(openApiDoc) as object), $id: DOC_ID })
@@ -65,4 +69,15 @@ const resolve = (ref: string): any =>
 export const schemaErrors = (name: string, body: unknown): Array<string> => {
   const validate = ajv.compile({ $ref: `${DOC_ID}#/components/schemas/${pointer(name)}` })
   return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`)
+}
+
+/** The validator of the JSON request body of `method path`, as the document defines it. */
+export const requestValidator = (method: string, path: string) => {
+  const operation = openApiDoc.paths[path]?.[method.toLowerCase()]
+  if (operation?.requestBody?.content?.["application/json"]?.schema === undefined) {
+    throw new Error(`${method} ${path} has no JSON request body in the document`)
+  }
+  return ajv.compile({
+    $ref: `${DOC_ID}#/${pointer("paths", path, method.toLowerCase(), "requestBody", "content", "application/json", "schema")}`
+  })
 }

@@ -304,7 +304,8 @@ const main = async () => {
     "web Request/Headers built per request (undici, in the node:http adapter)": (f) => f.url.includes("undici"),
     "@effect/platform router / HttpServer": (f) => f.url.includes("@effect/platform"),
     ...common,
-    "store: validation, copy, response body (own code)": (f) => f.url.includes("/src/internal/emulator/store.ts")
+    "store: validation, copy, response body (own code)": (f) =>
+      /\/src\/internal\/emulator\/(store|storeFailure|records|templateRendering|trackPrompts)\.ts/.test(f.url)
   })
 
   const elapsedS = (Date.now() - started) / 1000

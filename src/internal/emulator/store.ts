@@ -5,74 +5,25 @@
  * and body the server would answer with, so that HTTP and in-memory callers map failures the same
  * way.
  */
-import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as S from "../../PromptLayerSchema.js"
 import { undocumentedContentBlocks } from "./contentBlocks.js"
-import { Traces, type TracesChange, type TracesMark, type TracesSnapshot } from "./traces.js"
+import { clone, dict, isRecord, own, rawField, setOwn } from "./records.js"
 import { checkSnapshot } from "./snapshotValidation.js"
+import { decode, failure, isStoreFailure, StoreFailure, unprocessable } from "./storeFailure.js"
+import { llmKwargs, normalizeTemplate, render, renderText } from "./templateRendering.js"
+import { Traces, type TracesChange, type TracesMark, type TracesSnapshot } from "./traces.js"
+import { messageText, trackInput, trackOutput, usageOf } from "./trackPrompts.js"
 
-// =============================================================================
-// Failures
-// =============================================================================
-
-/** One entry of a FastAPI-style 422 `detail` list. */
-export interface ValidationDetail {
-  readonly loc: ReadonlyArray<string | number>
-  readonly msg: string
-  readonly type: string
-}
-
-/** A failure as the server answers it: an HTTP status and a JSON body. */
-export class StoreFailure extends Error {
-  readonly _tag = "StoreFailure"
-  constructor(
-    readonly status: number,
-    readonly body: Record<string, unknown>
-  ) {
-    super(typeof body.message === "string" ? body.message : `PromptLayer emulator: ${status}`)
-  }
-}
-
-/** True for a {@link StoreFailure}. */
-export const isStoreFailure = (u: unknown): u is StoreFailure => u instanceof StoreFailure
-
-/** `{ success: false, message }` with a status. */
-export const failure = (status: number, message: string): StoreFailure =>
-  new StoreFailure(status, { success: false, message })
-
-/** 422 `{ detail: [...] }`. */
-export const unprocessable = (detail: ReadonlyArray<ValidationDetail>): StoreFailure =>
-  new StoreFailure(422, { detail })
-
-/** Runs a store operation, returning `{ ok: true, value }` or `{ ok: false, failure }` instead of throwing. */
-export const attempt = <A>(
-  f: () => A
-): { readonly ok: true; readonly value: A } | { readonly ok: false; readonly failure: StoreFailure } => {
-  try {
-    return { ok: true, value: f() }
-  } catch (error) {
-    if (isStoreFailure(error)) return { ok: false, failure: error }
-    throw error
-  }
-}
-
-const decode = <A, I>(schema: Schema.Schema<A, I>, input: unknown, root: string = "body"): A => {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    throw unprocessable([{ loc: [root], msg: "Input should be a valid dictionary", type: "dict_type" }])
-  }
-  const result = Schema.decodeUnknownEither(schema, { errors: "all" })(input)
-  if (Either.isRight(result)) return result.right
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(result.left)
-  throw unprocessable(
-    issues.map((issue) => ({
-      loc: [root, ...issue.path.map((p) => (typeof p === "number" ? p : String(p)))],
-      msg: issue.message,
-      type: issue._tag === "Missing" ? "missing" : issue._tag === "Unexpected" ? "extra_forbidden" : "value_error"
-    }))
-  )
-}
+export {
+  attempt,
+  failure,
+  isStoreFailure,
+  StoreFailure,
+  unprocessable,
+  type ValidationDetail
+} from "./storeFailure.js"
+export { fstringVariables, jinjaVariables } from "./templateRendering.js"
 
 // =============================================================================
 // Read model
@@ -247,32 +198,6 @@ type MWorkflow = Omit<StoredWorkflow, "versions" | "labels"> & {
   labels: Record<string, number>
 }
 
-const clone = <A>(a: A): A => structuredClone(a)
-
-// Keys such as `__proto__`, `constructor` or `toString` come from clients (labels, metadata,
-// variables): look them up as own properties only, and write them as data properties.
-
-/** `record[key]` if it is the record's own property. */
-const own = <V>(record: Readonly<Record<string, V>>, key: string): V | undefined =>
-  Object.hasOwn(record, key) ? record[key] : undefined
-
-/** Sets `record[key]` as a data property, even for `__proto__`. */
-const setOwn = <V>(record: Record<string, V>, key: string, value: V): void => {
-  Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true })
-}
-
-/** A prototype-less copy of the own entries of `source` (the raw wire value, whose keys decoding may drop). */
-const dict = <V>(source: unknown): Record<string, V> => {
-  const out = Object.create(null) as Record<string, V>
-  if (isRecord(source)) for (const [k, v] of Object.entries(source)) setOwn(out, k, v as V)
-  return out
-}
-
-/** The raw field `name` of a wire body, for maps whose keys must be kept as sent. */
-const rawField = (input: unknown, name: string): unknown => (isRecord(input) ? own(input, name) : undefined)
-
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
-
 /** The spans of an OTLP `resourceSpans` list with their resource (`instrumentationLibrarySpans` read too); non-objects skipped. */
 const otlpSpans = (resourceSpans: ReadonlyArray<unknown>) => {
   const found: Array<{ readonly resource: Record<string, unknown> | null; readonly span: Record<string, unknown> }> = []
@@ -292,287 +217,8 @@ const otlpSpans = (resourceSpans: ReadonlyArray<unknown>) => {
   return found
 }
 
-const num = (u: unknown): number => (typeof u === "number" && Number.isFinite(u) ? u : 0)
-
 /** The server echoes times as ISO strings without a zone. */
 const echoTime = (iso: string): string => iso.replace(/Z$/, "")
-
-// =============================================================================
-// Blueprint conversion (track-request → messages shown in the read model)
-// =============================================================================
-
-const textBlocks = (content: unknown): Array<Record<string, unknown>> => {
-  if (typeof content === "string") return [{ type: "text", text: content }]
-  if (Array.isArray(content)) {
-    return content.map((block) =>
-      typeof block === "string" ? { type: "text", text: block } : isRecord(block) ? { ...block } : { type: "unknown" }
-    ) as Array<Record<string, unknown>>
-  }
-  return []
-}
-
-const toMessage = (m: unknown): Record<string, unknown> | undefined => {
-  if (!isRecord(m)) return undefined
-  const role =
-    typeof m.role === "string"
-      ? m.role
-      : typeof m.type === "string"
-        ? (({ human: "user", ai: "assistant" } as Record<string, string>)[m.type as string] ?? m.type)
-        : "user"
-  const out: Record<string, unknown> = {
-    role,
-    content: textBlocks(m.content),
-    input_variables: [],
-    template_format: "f-string"
-  }
-  if (Array.isArray(m.tool_calls) && m.tool_calls.length > 0) out.tool_calls = m.tool_calls
-  if (typeof m.tool_call_id === "string") out.tool_call_id = m.tool_call_id
-  if (typeof m.name === "string") out.name = m.name
-  return out
-}
-
-const chat = (messages: ReadonlyArray<Record<string, unknown>>): S.Prompt =>
-  ({ type: "chat", messages, input_variables: [] }) as unknown as S.Prompt
-
-const trackInput = (body: typeof S.TrackRequestBody.Type): S.Prompt | null => {
-  const kwargs = body.kwargs
-  const messages: Array<Record<string, unknown>> = []
-  if (typeof kwargs.system === "string") messages.push({ role: "system", content: textBlocks(kwargs.system) })
-  if (Array.isArray(kwargs.messages)) {
-    for (const m of kwargs.messages) {
-      const msg = toMessage(m)
-      if (msg) messages.push(msg)
-    }
-  } else if (typeof kwargs.prompt === "string" || Array.isArray(kwargs.prompt)) {
-    for (const p of Array.isArray(kwargs.prompt) ? kwargs.prompt : [kwargs.prompt])
-      messages.push({ role: "user", content: textBlocks(String(p)) })
-  } else if (Array.isArray(body.args)) {
-    for (const a of body.args.flat(2)) {
-      const msg = typeof a === "string" ? { role: "user", content: textBlocks(a) } : toMessage(a)
-      if (msg) messages.push(msg)
-    }
-  }
-  return messages.length > 0 ? chat(messages) : null
-}
-
-const trackOutput = (response: unknown): S.Prompt | null => {
-  if (!isRecord(response)) return null
-  const messages: Array<Record<string, unknown>> = []
-  if (Array.isArray(response.choices)) {
-    for (const choice of response.choices) {
-      if (!isRecord(choice)) continue
-      const msg = isRecord(choice.message) ? choice.message : isRecord(choice.delta) ? choice.delta : choice
-      const text = typeof choice.text === "string" ? choice.text : undefined
-      const converted = toMessage({ role: "assistant", ...msg, ...(text !== undefined ? { content: text } : {}) })
-      if (converted) messages.push(converted)
-    }
-  } else if (Array.isArray(response.content) && response.type === "message") {
-    messages.push({ role: "assistant", content: textBlocks(response.content), input_variables: [] })
-  } else if (Array.isArray(response.generations)) {
-    for (const gen of response.generations.flat(2)) {
-      if (isRecord(gen) && typeof gen.text === "string")
-        messages.push({ role: "assistant", content: textBlocks(gen.text) })
-    }
-  }
-  return messages.length > 0 ? chat(messages) : null
-}
-
-const usageOf = (response: unknown): { input: number; output: number } => {
-  if (!isRecord(response) || !isRecord(response.usage)) return { input: 0, output: 0 }
-  const u = response.usage
-  return {
-    input: num(u.prompt_tokens) || num(u.input_tokens),
-    output: num(u.completion_tokens) || num(u.output_tokens)
-  }
-}
-
-const messageText = (prompt: unknown): string => {
-  if (!isRecord(prompt)) return ""
-  const blocks = (content: unknown) =>
-    Array.isArray(content)
-      ? content
-          .map((b) => (isRecord(b) && typeof b.text === "string" ? b.text : ""))
-          .filter((t) => t !== "")
-          .join("\n")
-      : ""
-  if (Array.isArray(prompt.messages)) {
-    return prompt.messages
-      .map((m) => (isRecord(m) ? blocks(m.content) : ""))
-      .filter((t) => t !== "")
-      .join("\n")
-  }
-  return blocks(prompt.content)
-}
-
-// =============================================================================
-// Template rendering
-// =============================================================================
-
-/** Variables named by an f-string template (`{var}`; `{{` and `}}` are literal braces). */
-export const fstringVariables = (text: string): Array<string> => {
-  const names: Array<string> = []
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]
-    if (c === "{") {
-      if (text[i + 1] === "{") {
-        i++
-        continue
-      }
-      const end = text.indexOf("}", i + 1)
-      if (end === -1) break
-      const name = text.slice(i + 1, end).trim()
-      if (name !== "" && !names.includes(name)) names.push(name)
-      i = end
-    } else if (c === "}" && text[i + 1] === "}") i++
-  }
-  return names
-}
-
-const JINJA_VAR = /\{\{\s*([A-Za-z_][\w.]*)\s*(?:\|[^}]*)?\}\}/g
-
-/** Variables named by a jinja2 template (`{{ var }}`). */
-export const jinjaVariables = (text: string): Array<string> => {
-  const names: Array<string> = []
-  for (const match of text.matchAll(JINJA_VAR)) {
-    const name = match[1]!.split(".")[0]!
-    if (!names.includes(name)) names.push(name)
-  }
-  return names
-}
-
-const show = (value: unknown): string =>
-  typeof value === "string" ? value : value === null || value === undefined ? "" : JSON.stringify(value)
-
-const renderText = (text: string, format: string, vars: Record<string, unknown>, missing: Set<string>): string => {
-  if (format === "jinja2") {
-    return text.replace(JINJA_VAR, (whole, path: string) => {
-      const [head, ...rest] = path.split(".")
-      if (!Object.hasOwn(vars, head!)) {
-        missing.add(head!)
-        return whole
-      }
-      let value: unknown = vars[head!]
-      for (const key of rest) value = isRecord(value) ? own(value, key) : undefined
-      return show(value)
-    })
-  }
-  let out = ""
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!
-    if (c === "{") {
-      if (text[i + 1] === "{") {
-        out += "{"
-        i++
-        continue
-      }
-      const end = text.indexOf("}", i + 1)
-      if (end === -1) {
-        out += text.slice(i)
-        break
-      }
-      const name = text.slice(i + 1, end).trim()
-      if (Object.hasOwn(vars, name)) out += show(vars[name])
-      else {
-        missing.add(name)
-        out += text.slice(i, end + 1)
-      }
-      i = end
-    } else if (c === "}" && text[i + 1] === "}") {
-      out += "}"
-      i++
-    } else out += c
-  }
-  return out
-}
-
-const variablesOf = (text: string, format: string) =>
-  format === "jinja2" ? jinjaVariables(text) : fstringVariables(text)
-
-const blockTexts = (content: unknown): Array<string> =>
-  Array.isArray(content) ? content.flatMap((b) => (isRecord(b) && typeof b.text === "string" ? [b.text] : [])) : []
-
-/** Fills the defaults the real server adds to a published template, and its `input_variables`. */
-const normalizeTemplate = (template: Record<string, unknown>): Record<string, unknown> => {
-  const t = clone(template)
-  const all: Array<string> = []
-  const add = (names: ReadonlyArray<string>) => {
-    for (const n of names) if (!all.includes(n)) all.push(n)
-  }
-  if (t.type === "chat" && Array.isArray(t.messages)) {
-    t.messages = t.messages.map((m) => {
-      if (!isRecord(m)) return m
-      const format = typeof m.template_format === "string" ? m.template_format : "f-string"
-      const names = blockTexts(m.content).flatMap((text) => variablesOf(text, format))
-      add(names)
-      return {
-        input_variables: [...new Set(names)],
-        template_format: format,
-        raw_request_display_role: "",
-        dataset_examples: [],
-        name: null,
-        ...m,
-        ...(Array.isArray(m.input_variables) && m.input_variables.length > 0
-          ? {}
-          : { input_variables: [...new Set(names)] })
-      }
-    })
-    return {
-      functions: null,
-      tools: null,
-      function_call: null,
-      tool_choice: null,
-      dataset_examples: [],
-      ...t,
-      input_variables: all
-    }
-  }
-  const format = typeof t.template_format === "string" ? t.template_format : "f-string"
-  add(blockTexts(t.content).flatMap((text) => variablesOf(text, format)))
-  return { template_format: format, ...t, input_variables: all }
-}
-
-const render = (template: Record<string, unknown>, vars: Record<string, unknown>, missing: Set<string>) => {
-  const t = clone(template)
-  const renderBlocks = (content: unknown, format: string) =>
-    Array.isArray(content)
-      ? content.map((b) =>
-          isRecord(b) && typeof b.text === "string" ? { ...b, text: renderText(b.text, format, vars, missing) } : b
-        )
-      : content
-  if (Array.isArray(t.messages)) {
-    t.messages = t.messages.map((m) =>
-      isRecord(m)
-        ? {
-            ...m,
-            content: renderBlocks(m.content, typeof m.template_format === "string" ? m.template_format : "f-string")
-          }
-        : m
-    )
-  } else if (Array.isArray(t.content)) {
-    t.content = renderBlocks(t.content, typeof t.template_format === "string" ? t.template_format : "f-string")
-  }
-  return t
-}
-
-const llmKwargs = (template: Record<string, unknown>, metadata: Record<string, unknown> | null) => {
-  const model = isRecord(metadata) && isRecord(metadata.model) ? metadata.model : undefined
-  const parameters = model && isRecord(model.parameters) ? model.parameters : {}
-  const base: Record<string, unknown> = {}
-  if (Array.isArray(template.messages)) {
-    base.messages = template.messages.map((m) =>
-      isRecord(m)
-        ? {
-            role: m.role,
-            content:
-              Array.isArray(m.content) && m.content.every((b) => isRecord(b) && b.type === "text")
-                ? blockTexts(m.content).join("")
-                : m.content
-          }
-        : m
-    )
-  } else base.prompt = blockTexts(template.content).join("")
-  return { ...base, ...(model && typeof model.name === "string" ? { model: model.name } : {}), ...parameters }
-}
 
 // =============================================================================
 // Store

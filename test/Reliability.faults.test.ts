@@ -8,7 +8,12 @@
  * before storing (429, 5xx, a dropped connection, a closed port) never duplicate. The emulator
  * aborts a slow request when the client gives up on it, so its `latencyMs` fault does not store
  * either; the "stored, then answered too late" case is reproduced with a loopback proxy that
- * forwards to the emulator and delays the answer.
+ * forwards to the emulator and holds the answer back.
+ *
+ * Nothing depends on the machine's speed: attempt timeouts are far above a loopback round trip on
+ * a loaded machine (a spurious timeout would add a retry, or a duplicate), the slow answers never
+ * come before the client gives up, and the server-down case starts the server once the tracker has
+ * counted the refused attempts.
  */
 import * as Http from "node:http"
 import type * as Net from "node:net"
@@ -58,13 +63,14 @@ const run = (options: {
   readonly n: number
   readonly retry: PromptLayerRetryPolicy.Options
   readonly emulator: () => StartedEmulator
-  readonly during?: () => Promise<void>
+  readonly during?: (tracker: PromptLayerTracker.Service) => Promise<void>
 }): Promise<Outcome> =>
   Effect.gen(function* () {
     const started = Date.now()
     const tracker = yield* PromptLayerTracker.make({ concurrency: 8 })
     for (let seq = 0; seq < options.n; seq++) tracker.offer({ runId: `run-${seq}`, build: () => body(seq) })
-    if (options.during !== undefined) yield* Effect.promise(options.during)
+    const during = options.during
+    if (during !== undefined) yield* Effect.promise(() => during(tracker))
     yield* tracker.flush
     const elapsedMs = Date.now() - started
     const stats = tracker.unsafeStats()
@@ -112,9 +118,17 @@ const assertNothingLost = (outcome: Outcome) => {
   assert.strictEqual(outcome.stats.accepted, outcome.generated)
 }
 
-const fast = { initialDelay: "20 millis", maxDelay: "500 millis", jitter: false, attemptTimeout: "2 seconds" } as const
+const fast = { initialDelay: "20 millis", maxDelay: "500 millis", jitter: false, attemptTimeout: "30 seconds" } as const
 
-describe("Reliability: fault matrix (tracker → client → emulator)", () => {
+/** The attempt timeout of the timeout cases: far above a normal loopback call, even on a loaded machine. */
+const SLOW_MS = 5000
+
+/** Resolves once `condition` holds (checked every 10 ms); the test's own timeout bounds it. */
+const until = async (condition: () => boolean) => {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10))
+}
+
+describe.concurrent("Reliability: fault matrix (tracker → client → emulator)", () => {
   it("429 with Retry-After: every log stored once; each 429 costs one retry, after the server's delay", () =>
     withEmulator([{ route: "/log-request", status: 429, times: 12, retryAfterSeconds: 0.25 }], async (emulator) => {
       const outcome = await run({
@@ -158,13 +172,13 @@ describe("Reliability: fault matrix (tracker → client → emulator)", () => {
     ))
 
   it("latency beyond the per-attempt timeout: the attempt times out, is retried, and the log is stored once", () =>
-    // Timeouts far from the normal latency, so that a loaded CI machine does not time out a normal call.
-    withEmulator([{ route: "/log-request", latencyMs: 3000, times: 5 }], async (emulator) => {
+    // The slow calls would answer after 10 minutes: they always time out, and normal calls never do.
+    withEmulator([{ route: "/log-request", latencyMs: 600_000, times: 5 }], async (emulator) => {
       const outcome = await run({
         baseUrl: emulator.url,
         apiKey: emulator.apiKey,
         n: 30,
-        retry: { ...fast, maxAttempts: 4, attemptTimeout: "1 second" },
+        retry: { ...fast, maxAttempts: 4, attemptTimeout: SLOW_MS },
         emulator: () => emulator
       })
       assertNothingLost(outcome)
@@ -173,7 +187,7 @@ describe("Reliability: fault matrix (tracker → client → emulator)", () => {
       assert.strictEqual(outcome.duplicates, 0)
     }))
 
-  it("answered too late after storing (proxy delays the emulator's answer): retried, and stored twice — counted", async () => {
+  it("answered too late after storing (a proxy holds the emulator's answer back): retried, and stored twice — counted", async () => {
     await withEmulator([], async (emulator) => {
       const K = 4
       let delayed = 0
@@ -187,10 +201,10 @@ describe("Reliability: fault matrix (tracker → client → emulator)", () => {
             body: Buffer.concat(chunks)
           })
           const text = await upstream.text()
-          // The write is stored; the answer of the first K calls comes after the client's 1 s timeout.
+          // The write is stored; the answer of the first K calls is held until the client gives up.
           if (delayed < K) {
             delayed++
-            await new Promise((r) => setTimeout(r, 2500))
+            if (!res.destroyed) await new Promise((r) => res.once("close", r))
           }
           if (res.destroyed) return
           res.writeHead(upstream.status, { "content-type": "application/json" })
@@ -204,7 +218,7 @@ describe("Reliability: fault matrix (tracker → client → emulator)", () => {
           baseUrl: `http://127.0.0.1:${port}`,
           apiKey: emulator.apiKey,
           n: 30,
-          retry: { ...fast, maxAttempts: 4, attemptTimeout: "1 second" },
+          retry: { ...fast, maxAttempts: 4, attemptTimeout: SLOW_MS },
           emulator: () => emulator
         })
         assertNothingLost(outcome)
@@ -241,10 +255,12 @@ describe("Reliability: fault matrix (tracker → client → emulator)", () => {
         baseUrl: `http://127.0.0.1:${port}`,
         apiKey: "pl_emulator_local_key",
         n: 40,
-        retry: { ...fast, initialDelay: "100 millis", maxDelay: "400 millis", maxAttempts: 12 },
+        // Attempts never run out however long the server takes to come up.
+        retry: { ...fast, initialDelay: "100 millis", maxDelay: "400 millis", maxAttempts: 1000 },
         emulator: () => emulator!,
-        during: async () => {
-          await new Promise((r) => setTimeout(r, 600))
+        during: async (tracker) => {
+          // Up once every worker's first attempt was refused.
+          await until(() => tracker.unsafeStats().retried >= 8)
           emulator = await startEmulator({ port })
         }
       })

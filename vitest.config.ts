@@ -12,6 +12,11 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // Most of the suite's time is spent waiting (child processes, loopback servers, retry
+    // backoffs), not computing: four files at once on 2 cores (vitest's default is cores - 1, so
+    // one file at a time here). No test depends on the machine's speed, so contention only costs time.
+    maxWorkers: 4,
+    minWorkers: 1,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     fakeTimers: { toFake: undefined }

@@ -246,7 +246,7 @@ const runScript = (file: string, args: ReadonlyArray<string> = [], extraEnv: Rec
   collect(spawn(tsx, [file, ...args], { cwd: root, env: { ...offlineEnv(), ...extraEnv } }), 90_000, file).finished
 
 // Each script starts its own emulator and stub on free ports: the scripts run side by side.
-describe.concurrent("examples, as scripts", { timeout: 120_000 }, () => {
+describe.concurrent("examples, as scripts", () => {
   const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
     ["examples/chat.ts", ['tags: ["chatopenai"]', "provider/model: openai/gpt-4o-mini"]],
     ["examples/completion.ts", ['tags: ["langchain","gpt4all"]', "provider/model: openai/gpt-3.5-turbo-instruct"]],

@@ -157,7 +157,7 @@ describe("installShutdownHooks", () => {
   })
 })
 
-describe.concurrent("Reliability: shutdown of a child process", { timeout: 180_000 }, () => {
+describe.concurrent("Reliability: shutdown of a child process", () => {
   it("500 invocations, flush(), exit: the emulator holds all 500, each once", () =>
     withEmulator(async (emulator) => {
       const run = runChild(emulator, "flush")

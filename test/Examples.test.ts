@@ -286,7 +286,12 @@ describe.concurrent("examples, as scripts", () => {
   })
 
   it("npm run demo -- --serve: keeps the emulator up with its dashboard until SIGINT, then exits 0", async () => {
-    const child = spawn(tsx, ["scripts/demo.ts", "--serve"], { cwd: root, env: offlineEnv() })
+    // Node itself, not the tsx CLI: tsx relays a signal to its child and, if the child has not
+    // acknowledged it within 30 ms (a loaded machine), kills it and exits 130.
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--serve"], {
+      cwd: root,
+      env: offlineEnv()
+    })
     const run = collect(child, 90_000, "demo --serve")
     const url = await new Promise<string>((resolve, reject) => {
       const poll = setInterval(() => {

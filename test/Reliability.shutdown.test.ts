@@ -35,7 +35,7 @@ interface Run {
 
 // The hooks' default deadline is far above the few seconds these cases take alone: the whole suite,
 // and other busy processes, may run alongside on 2 cores. It is only reached when a case fails.
-const DEADLINE_MS = 90_000
+const DEADLINE_MS = 240_000
 
 /** Children still running when the file ends (a failed case) are killed, not left behind. */
 const children = new Set<ChildProcess>()

@@ -3,7 +3,14 @@
  * another process (so the emulator's CPU is not counted against the handler), and writes
  * bench/RESULTS.md. Every figure is a ratio or a comparison measured in the same run.
  *
- * Environment: BENCH_QUICK=1 runs smaller counts (for trying the script, not for RESULTS.md).
+ * Scenarios are isolated: each runs in its own process against a fresh emulator process, stopped
+ * (with every connection still open) before the next starts, so nothing one scenario left in flight
+ * can land in another's counts. Each scenario has a hard deadline, and the whole run one too: a
+ * scenario that fails or overruns is killed and reported (what was measured so far is kept in
+ * results.json), and the run exits 1 instead of hanging.
+ *
+ * Environment: BENCH_QUICK=1 runs smaller counts (for trying the script, not for RESULTS.md);
+ * BENCH_SCENARIO_DEADLINE_S (default 900) and BENCH_DEADLINE_S (default 3600) set the deadlines.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs"
@@ -19,6 +26,9 @@ const root = Path.resolve(here, "..")
 const quick = process.env.BENCH_QUICK === "1"
 const started = Date.now()
 const CONCURRENCY = 16 // the tracker's default concurrency
+
+const SCENARIO_DEADLINE_MS = Number(process.env.BENCH_SCENARIO_DEADLINE_S ?? 900) * 1000
+const RUN_DEADLINE_MS = Number(process.env.BENCH_DEADLINE_S ?? 3600) * 1000
 
 const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}\n`)
 
@@ -45,18 +55,32 @@ const startEmulator = (nodeArgs: ReadonlyArray<string> = []): Promise<Emulator> 
       const line = out.split("\n").find((l) => l.startsWith("{"))
       if (line === undefined) return
       const { url, apiKey } = JSON.parse(line) as { url: string; apiKey: string }
-      const stop = () =>
-        new Promise<void>((done) => {
-          if (child.exitCode !== null) return done()
-          child.once("exit", () => done())
-          child.kill("SIGTERM")
-        })
+      const stop = () => stopChild(child)
       resolve({ url, apiKey, child, stop })
     })
     child.once("exit", (code) => reject(new Error(`the emulator exited with ${code} before listening`)))
   })
 
-const scenario = <A>(name: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = []): Promise<A> =>
+/** Children still running; killed when the run gives up. */
+const running = new Set<ChildProcess>()
+
+/** SIGTERM (the emulator writes its profile and exits), then SIGKILL if it has not exited within 10 s. */
+const stopChild = (child: ChildProcess): Promise<void> =>
+  new Promise<void>((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done()
+    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000)
+    child.once("exit", () => {
+      clearTimeout(kill)
+      done()
+    })
+    child.kill("SIGTERM")
+  })
+
+/** Why a scenario produced no result. */
+class ScenarioFailed extends Error {}
+
+/** One scenario in its own process: its RESULT, or a ScenarioFailed when it fails or overruns its deadline. */
+const runScenario = <A>(name: string, args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = []): Promise<A> =>
   new Promise((resolve, reject) => {
     const t0 = Date.now()
     log(`${name} ${args.slice(2).join(" ")}`)
@@ -65,17 +89,54 @@ const scenario = <A>(name: string, args: ReadonlyArray<string>, nodeArgs: Readon
       ["--expose-gc", ...nodeArgs, "--import", "tsx", Path.join(here, "scenarios.ts"), name, ...args],
       { cwd: root, stdio: ["ignore", "pipe", "inherit"] }
     )
+    running.add(child)
     let out = ""
     child.stdout!.on("data", (chunk: Buffer) => {
       out += chunk.toString()
     })
-    child.once("exit", (code) => {
+    const deadline = setTimeout(() => {
+      log(`${name}: no result after ${SCENARIO_DEADLINE_MS / 1000} s, killed`)
+      child.kill("SIGKILL")
+    }, SCENARIO_DEADLINE_MS)
+    child.once("exit", (code, signal) => {
+      clearTimeout(deadline)
+      running.delete(child)
       const line = out.split("\n").find((l) => l.startsWith("RESULT "))
-      if (code !== 0 || line === undefined) return reject(new Error(`scenario ${name} exited with ${code}`))
+      if (code !== 0 || line === undefined) {
+        const why =
+          signal === "SIGKILL" ? `killed at its ${SCENARIO_DEADLINE_MS / 1000} s deadline` : `exited with ${code}`
+        return reject(new ScenarioFailed(`scenario ${name} ${why}`))
+      }
       log(`${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
       resolve(JSON.parse(line.slice("RESULT ".length)) as A)
     })
   })
+
+/** What every scenario measured so far (kept when a later one fails). */
+const measured: Record<string, unknown> = {}
+
+/**
+ * A scenario against a fresh emulator of its own (started before, stopped with its connections
+ * after): whatever it leaves in flight (a parked delivery, a pending retry) dies with that emulator.
+ */
+const scenario = async <A>(
+  name: string,
+  args: (emulator: Emulator) => ReadonlyArray<string>,
+  options: { readonly nodeArgs?: ReadonlyArray<string>; readonly emulator?: Emulator; readonly key?: string } = {}
+): Promise<A> => {
+  const emulator = options.emulator ?? (await startEmulator())
+  running.add(emulator.child)
+  try {
+    const result = await runScenario<A>(name, args(emulator), options.nodeArgs)
+    measured[options.key ?? name] = result
+    return result
+  } finally {
+    if (options.emulator === undefined) {
+      await emulator.stop()
+      running.delete(emulator.child)
+    }
+  }
+}
 
 // -----------------------------------------------------------------------------
 // Load generator: the emulator's own capacity on /log-request
@@ -237,38 +298,51 @@ const main = async () => {
   }
   log(`node ${env.node}, ${env.cores} × ${env.cpu}`)
 
-  let emulator = await startEmulator()
-  const args = [emulator.url, emulator.apiKey]
-  const inline = await scenario<Inline>("inline", [...args, String(N), "5"])
-  const hotpath = await scenario<Hotpath>("hotpath", [...args, String(N), "5"])
-  const latency = await scenario<Latency>("latency", [...args, "20", quick ? "200" : "600"])
-  const sizes = await scenario<Array<Size>>("sizes", args)
+  const profiles = Fs.mkdtempSync(Path.join(Os.tmpdir(), "promptlayer-bench-"))
+  const giveUp = setTimeout(() => {
+    log(`the run overran its ${RUN_DEADLINE_MS / 1000} s deadline: stopping`)
+    for (const child of running) child.kill("SIGKILL")
+    report(profiles, new Error(`the run overran its ${RUN_DEADLINE_MS / 1000} s deadline`))
+  }, RUN_DEADLINE_MS)
+  giveUp.unref()
+
+  const at = (e: Emulator) => [e.url, e.apiKey]
+  const inline = await scenario<Inline>("inline", (e) => [...at(e), String(N), "5"])
+  const hotpath = await scenario<Hotpath>("hotpath", (e) => [...at(e), String(N), "5"])
+  const latency = await scenario<Latency>("latency", (e) => [...at(e), "20", quick ? "200" : "600"])
+  const sizes = await scenario<Array<Size>>("sizes", at)
   log("autocannon: the emulator's capacity on /log-request")
-  const cap = await capacity(emulator, quick ? 3 : 10)
-  const throughput = await scenario<Throughput>("throughput", [...args, String(quick ? 2000 : 5000)])
-  const transport = await scenario<Transport>("transport", [...args, quick ? "1000" : "3000"])
-  const memory = await scenario<Memory>("memory", [...args, String(MEMORY_RUNS), "instant"])
-  const memoryHttp = await scenario<Memory>("memory", [...args, String(MEMORY_HTTP_RUNS), "http"])
+  const cap = await withEmulator([], (e) => capacity(e, quick ? 3 : 10))
+  measured.cap = cap
+  const throughput = await scenario<Throughput>("throughput", (e) => [...at(e), String(quick ? 2000 : 5000)])
+  const transport = await scenario<Transport>("transport", (e) => [...at(e), quick ? "1000" : "3000"])
+  const memory = await scenario<Memory>("memory", (e) => [...at(e), String(MEMORY_RUNS), "instant"], {
+    key: "memory"
+  })
+  const memoryHttp = await scenario<Memory>("memory", (e) => [...at(e), String(MEMORY_HTTP_RUNS), "http"], {
+    key: "memoryHttp"
+  })
   const port = await freePort()
-  const down = await scenario<Down>("down", [
+  const down = await scenario<Down>("down", (e) => [
     `http://127.0.0.1:${port}`,
-    emulator.apiKey,
+    e.apiKey,
     quick ? "5000" : "20000",
     "1000"
   ])
-  await emulator.stop()
 
   // Profiles: the emulator under autocannon, and the tracker's process while it delivers a backlog.
-  const profiles = Fs.mkdtempSync(Path.join(Os.tmpdir(), "promptlayer-bench-"))
-  emulator = await startEmulator([`--cpu-prof`, `--cpu-prof-dir=${Path.join(profiles, "emulator")}`])
+  const profiled = await startEmulator([`--cpu-prof`, `--cpu-prof-dir=${Path.join(profiles, "emulator")}`])
+  running.add(profiled.child)
   log("autocannon under --cpu-prof")
-  const capProfiled = await capacity(emulator, quick ? 3 : 8)
-  await scenario<Throughput>(
-    "throughput",
-    [emulator.url, emulator.apiKey, String(quick ? 1000 : 2000)],
-    ["--cpu-prof", `--cpu-prof-dir=${Path.join(profiles, "tracker")}`]
-  )
-  await emulator.stop()
+  const capProfiled = await capacity(profiled, quick ? 3 : 8)
+  await scenario<Throughput>("throughput", (e) => [...at(e), String(quick ? 1000 : 2000)], {
+    emulator: profiled,
+    key: "throughputProfiled",
+    nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${Path.join(profiles, "tracker")}`]
+  })
+  await profiled.stop()
+  running.delete(profiled.child)
+  clearTimeout(giveUp)
   const biggest = (dir: string) => {
     const files = Fs.readdirSync(dir).map((f) => Path.join(dir, f))
     return files.sort((a, b) => Fs.statSync(b).size - Fs.statSync(a).size)[0]!
@@ -337,6 +411,29 @@ const main = async () => {
     Path.join(profiles, "results.json"),
     JSON.stringify({ env, inline, hotpath, latency, sizes, cap, throughput, memory, memoryHttp, down }, null, 2)
   )
+}
+
+/** `f` against a fresh emulator process, stopped afterwards. */
+const withEmulator = async <A>(nodeArgs: ReadonlyArray<string>, f: (emulator: Emulator) => Promise<A>): Promise<A> => {
+  const emulator = await startEmulator(nodeArgs)
+  running.add(emulator.child)
+  try {
+    return await f(emulator)
+  } finally {
+    await emulator.stop()
+    running.delete(emulator.child)
+  }
+}
+
+/** A failed run: what failed, what was measured (in results.json), exit 1. RESULTS.md is left as it was. */
+const report = (profiles: string, error: unknown): never => {
+  const file = Path.join(profiles, "results.json")
+  Fs.writeFileSync(file, JSON.stringify({ failed: String(error), measured }, null, 2))
+  log(`FAILED: ${error instanceof Error ? error.message : String(error)}`)
+  log(
+    `measured before the failure: ${Object.keys(measured).join(", ") || "nothing"} (in ${file}); RESULTS.md not written`
+  )
+  process.exit(1)
 }
 
 // -----------------------------------------------------------------------------
@@ -652,7 +749,10 @@ payload size; the delivery rate does (JSON encoding and the emulator's parsing, 
 `
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
-  process.exit(1)
+main().catch(async (error: unknown) => {
+  if (!(error instanceof ScenarioFailed)) {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  }
+  await Promise.all([...running].map(stopChild))
+  report(Fs.mkdtempSync(Path.join(Os.tmpdir(), "promptlayer-bench-failed-")), error)
 })

@@ -12,6 +12,8 @@
  *   memory <runs> <http|instant> heap before/after <runs> invocations (flushed, GC)
  *   down <runs> <maxQueued>      server down: heap and drops as runs pile up
  */
+import * as Http from "node:http"
+import type * as Net from "node:net"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base"
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
@@ -38,14 +40,48 @@ const gc = (): void => {
   g()
 }
 
-/** Headers of the emulator's state-changing /emulator/* routes, which need the key. */
-const control = { "content-type": "application/json", "x-api-key": apiKey }
-const post = (path: string) => fetch(`${url}${path}`, { method: "POST", headers: control }).then((r) => r.text())
+const post = (path: string) => fetch(`${url}${path}`, { method: "POST" }).then((r) => r.text())
 const storedCount = async (): Promise<number> =>
   ((await (await fetch(`${url}/emulator/stats`)).json()) as { requests: number }).requests
 const resetEmulator = () => post("/emulator/reset")
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/**
+ * A loopback server that takes every request and never answers: a handler pointed at it has its
+ * delivery workers waiting on the network, so no delivery work runs in this process ("parked").
+ * Separate from the emulator, so a parked log can never be stored there, not even after a retry.
+ */
+const blackHole = async () => {
+  const server = Http.createServer(() => {})
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const { port } = server.address() as Net.AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      server.closeAllConnections()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
+}
+
+/** A handler parked on `hole`: one attempt per log that never times out while measured. */
+const parkedHandler = (hole: { readonly url: string }, options: { readonly rememberRuns?: number } = {}) =>
+  new PromptLayerCallbackHandler({
+    apiKey,
+    baseURL: hole.url,
+    plTags: ["bench"],
+    maxQueued: 1_000_000,
+    shutdownTimeout: 100,
+    retry: { maxAttempts: 1, attemptTimeout: "1 hour", deadline: "1 hour" },
+    ...options
+  })
+
+/** Stops a parked handler (interrupting its waiting deliveries, dropping the rest), then its server. */
+const unpark = async (handler: PromptLayerCallbackHandler, hole: { readonly close: () => Promise<void> }) => {
+  await keepAlive(handler.shutdown())
+  await hole.close()
+}
 
 // -----------------------------------------------------------------------------
 // The handler a user would write with the official SDK: await logRequest in handleLLMEnd.
@@ -236,18 +272,14 @@ const hotpath = async (n: number, rounds: number) => {
 }
 
 /**
- * The handler's own hot path, with delivery parked: the emulator delays every /log-request by
- * minutes, so the tracker's workers wait on the network and no delivery work runs in this process.
+ * The handler's own hot path, with delivery parked: the handler sends to a server that never
+ * answers, so the tracker's workers wait on the network and no delivery work runs in this process.
  * What remains in the loop is LangChain's callback dispatch plus the handler's callbacks and the
  * enqueue. Compared with no handler and with a handler whose callbacks do nothing.
  */
 const inline = async (n: number, rounds: number) => {
-  await fetch(`${url}/emulator/faults`, {
-    method: "POST",
-    headers: control,
-    body: JSON.stringify({ route: "/log-request", latencyMs: 600_000 })
-  })
-  const ours = new PromptLayerCallbackHandler({ apiKey, baseURL: url, plTags: ["bench"], maxQueued: 1_000_000 })
+  const hole = await blackHole()
+  const ours = parkedHandler(hole)
   class NoopHandler extends BaseCallbackHandler {
     name = "NoopHandler"
     override async handleChatModelStart() {}
@@ -280,7 +312,7 @@ const inline = async (n: number, rounds: number) => {
     }
   }
   const stats = ours.stats()
-  await fetch(`${url}/emulator/faults`, { method: "DELETE", headers: control })
+  await unpark(ours, hole)
   const q = (kind: keyof typeof samples) => ({
     n: samples[kind].length,
     wallUs: { p50: quantile(samples[kind], 0.5), p99: quantile(samples[kind], 0.99) },
@@ -291,8 +323,8 @@ const inline = async (n: number, rounds: number) => {
 
 /**
  * Per message size: (1) the hot path with delivery parked (a handler on its own tracker whose
- * workers wait on a minutes-long emulator delay), interleaved with no handler; (2) delivery with
- * a live tracker: logs/s and MB/s until every log is stored.
+ * workers wait on a server that never answers), interleaved with no handler, the handler shut down
+ * afterwards; (2) delivery with a live tracker: logs/s and MB/s until every log is stored.
  */
 const sizes = async () => {
   const live = handlersFor()
@@ -305,19 +337,9 @@ const sizes = async () => {
   for (const [label, bytes, inlineN, liveN] of plan) {
     const model = makeModel(bytes)
     const input = makeInput(bytes)
-    // (1) parked delivery
-    await fetch(`${url}/emulator/faults`, {
-      method: "POST",
-      headers: control,
-      body: JSON.stringify({ route: "/log-request", latencyMs: 600_000 })
-    })
-    const parked = new PromptLayerCallbackHandler({
-      apiKey,
-      baseURL: url,
-      maxQueued: 1_000_000,
-      // a tracker of its own (the tracker options are part of the sharing key)
-      rememberRuns: 1000 + bytes
-    })
+    // (1) parked delivery; a tracker of its own (the tracker options are part of the sharing key)
+    const hole = await blackHole()
+    const parked = parkedHandler(hole, { rememberRuns: 1000 + bytes })
     const samples = { none: [] as Array<number>, ours: [] as Array<number> }
     for (let r = -1; r < 4; r++) {
       for (const kind of r % 2 === 0 ? (["none", "ours"] as const) : (["ours", "none"] as const)) {
@@ -331,7 +353,7 @@ const sizes = async () => {
         await awaitAllCallbacks()
       }
     }
-    await fetch(`${url}/emulator/faults`, { method: "DELETE", headers: control })
+    await unpark(parked, hole)
     // (2) live delivery
     await runBlock("ours", Math.min(20, liveN), model, input, live, newBlock())
     const delivered = newBlock()
@@ -366,7 +388,6 @@ const sizes = async () => {
 const latency = async (latencyMs: number, n: number) => {
   await fetch(`${url}/emulator/faults`, {
     method: "POST",
-    headers: control,
     body: JSON.stringify({ route: "/log-request", latencyMs })
   })
   const handlers = handlersFor()
@@ -385,7 +406,7 @@ const latency = async (latencyMs: number, n: number) => {
   await runBlock("ours", n, model, input, handlers, ours)
   await runBlock("ours", n, model, input, { ...handlers, ours: wide }, oursWide)
   await runBlock("naive", n, model, input, handlers, naive)
-  await fetch(`${url}/emulator/faults`, { method: "DELETE", headers: control })
+  await fetch(`${url}/emulator/faults`, { method: "DELETE" })
   await keepAlive(Promise.all([handlers.ours.shutdown(), wide.shutdown()]))
   return { latencyMs, n, ours: summary(ours, n), oursWide: summary(oursWide, n), naive: summary(naive, n) }
 }

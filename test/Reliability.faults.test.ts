@@ -8,16 +8,24 @@
  * before storing (429, 5xx, a dropped connection, a closed port) never duplicate. The emulator
  * aborts a slow request when the client gives up on it, so its `latencyMs` fault does not store
  * either; the "stored, then answered too late" case is reproduced with a loopback proxy that
- * forwards to the emulator and delays the answer.
+ * forwards to the emulator and holds the answer back.
+ *
+ * Nothing depends on the machine's speed: the timeout cases run under a TestClock moved only once
+ * every other log is delivered, other cases have attempt timeouts far above a loopback round trip
+ * on a loaded machine (a spurious timeout would add a retry, or a duplicate), and the server-down
+ * case starts the server once the tracker has counted the refused attempts.
  */
 import * as Http from "node:http"
 import type * as Net from "node:net"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as TestClock from "effect/TestClock"
+import * as TestContext from "effect/TestContext"
 import * as PromptLayerClient from "../src/PromptLayerClient.js"
 import * as PromptLayerTracker from "../src/PromptLayerTracker.js"
 import { startEmulator } from "promptlayer-effect/emulator"
@@ -58,13 +66,15 @@ const run = (options: {
   readonly n: number
   readonly retry: PromptLayerRetryPolicy.Options
   readonly emulator: () => StartedEmulator
-  readonly during?: () => Promise<void>
+  readonly during?: (tracker: PromptLayerTracker.Service) => Effect.Effect<void>
+  /** Run the tracker and its retry policy under a TestClock (`during` moves it). */
+  readonly testClock?: boolean
 }): Promise<Outcome> =>
   Effect.gen(function* () {
     const started = Date.now()
     const tracker = yield* PromptLayerTracker.make({ concurrency: 8 })
     for (let seq = 0; seq < options.n; seq++) tracker.offer({ runId: `run-${seq}`, build: () => body(seq) })
-    if (options.during !== undefined) yield* Effect.promise(options.during)
+    if (options.during !== undefined) yield* options.during(tracker)
     yield* tracker.flush
     const elapsedMs = Date.now() - started
     const stats = tracker.unsafeStats()
@@ -89,6 +99,7 @@ const run = (options: {
         Layer.provide(FetchHttpClient.layer)
       )
     ),
+    options.testClock ? Effect.provide(TestContext.TestContext) : identity,
     Logger.withMinimumLogLevel(LogLevel.Error),
     Effect.runPromise
   )
@@ -112,9 +123,31 @@ const assertNothingLost = (outcome: Outcome) => {
   assert.strictEqual(outcome.stats.accepted, outcome.generated)
 }
 
-const fast = { initialDelay: "20 millis", maxDelay: "500 millis", jitter: false, attemptTimeout: "2 seconds" } as const
+const fast = { initialDelay: "20 millis", maxDelay: "500 millis", jitter: false, attemptTimeout: "30 seconds" } as const
 
-describe("Reliability: fault matrix (tracker → client → emulator)", () => {
+/** Resolves once `condition` holds (checked every 10 ms of real time); the test's own timeout bounds it. */
+const until = async (condition: () => boolean) => {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10))
+}
+
+/**
+ * The timeout cases run under a TestClock: once every other log is delivered (so no normal call is
+ * in flight), the clock moves past the attempt timeout, and only the held attempts time out, however
+ * slow the machine; then past the backoff, and the retries go.
+ */
+const timeOutHeld = (tracker: PromptLayerTracker.Service, held: number, ready: () => boolean = () => true) =>
+  Effect.gen(function* () {
+    const others = tracker.unsafeStats().accepted - held
+    yield* Effect.promise(() => until(() => tracker.unsafeStats().delivered === others && ready()))
+    yield* TestClock.adjust(TIMEOUT)
+    yield* Effect.promise(() => until(() => tracker.unsafeStats().retried === held))
+    yield* TestClock.adjust(fast.initialDelay)
+  })
+
+/** The attempt timeout of the timeout cases (on the TestClock). */
+const TIMEOUT = "1 second"
+
+describe.concurrent("Reliability: fault matrix (tracker → client → emulator)", () => {
   it("429 with Retry-After: every log stored once; each 429 costs one retry, after the server's delay", () =>
     withEmulator([{ route: "/log-request", status: 429, times: 12, retryAfterSeconds: 0.25 }], async (emulator) => {
       const outcome = await run({
@@ -158,14 +191,16 @@ describe("Reliability: fault matrix (tracker → client → emulator)", () => {
     ))
 
   it("latency beyond the per-attempt timeout: the attempt times out, is retried, and the log is stored once", () =>
-    // Timeouts far from the normal latency, so that a loaded CI machine does not time out a normal call.
-    withEmulator([{ route: "/log-request", latencyMs: 3000, times: 5 }], async (emulator) => {
+    // The first 5 calls would answer after 10 minutes; the clock moves once the other 25 are delivered.
+    withEmulator([{ route: "/log-request", latencyMs: 600_000, times: 5 }], async (emulator) => {
       const outcome = await run({
         baseUrl: emulator.url,
         apiKey: emulator.apiKey,
         n: 30,
-        retry: { ...fast, maxAttempts: 4, attemptTimeout: "1 second" },
-        emulator: () => emulator
+        retry: { ...fast, maxAttempts: 4, attemptTimeout: TIMEOUT },
+        emulator: () => emulator,
+        testClock: true,
+        during: (tracker) => timeOutHeld(tracker, 5)
       })
       assertNothingLost(outcome)
       assert.strictEqual(outcome.stats.retried, 5, "each slow attempt timed out once and was retried")
@@ -173,7 +208,7 @@ describe("Reliability: fault matrix (tracker → client → emulator)", () => {
       assert.strictEqual(outcome.duplicates, 0)
     }))
 
-  it("answered too late after storing (proxy delays the emulator's answer): retried, and stored twice — counted", async () => {
+  it("answered too late after storing (a proxy holds the emulator's answer back): retried, and stored twice — counted", async () => {
     await withEmulator([], async (emulator) => {
       const K = 4
       let delayed = 0
@@ -187,10 +222,10 @@ describe("Reliability: fault matrix (tracker → client → emulator)", () => {
             body: Buffer.concat(chunks)
           })
           const text = await upstream.text()
-          // The write is stored; the answer of the first K calls comes after the client's 1 s timeout.
+          // The write is stored; the answer of the first K calls is held until the client gives up.
           if (delayed < K) {
             delayed++
-            await new Promise((r) => setTimeout(r, 2500))
+            if (!res.destroyed) await new Promise((r) => res.once("close", r))
           }
           if (res.destroyed) return
           res.writeHead(upstream.status, { "content-type": "application/json" })
@@ -204,8 +239,11 @@ describe("Reliability: fault matrix (tracker → client → emulator)", () => {
           baseUrl: `http://127.0.0.1:${port}`,
           apiKey: emulator.apiKey,
           n: 30,
-          retry: { ...fast, maxAttempts: 4, attemptTimeout: "1 second" },
-          emulator: () => emulator
+          retry: { ...fast, maxAttempts: 4, attemptTimeout: TIMEOUT },
+          emulator: () => emulator,
+          testClock: true,
+          // Once the proxy holds K answers whose writes are stored, and the other logs are delivered.
+          during: (tracker) => timeOutHeld(tracker, K, () => delayed === K)
         })
         assertNothingLost(outcome)
         assert.strictEqual(outcome.stats.retried, K)
@@ -241,12 +279,15 @@ describe("Reliability: fault matrix (tracker → client → emulator)", () => {
         baseUrl: `http://127.0.0.1:${port}`,
         apiKey: "pl_emulator_local_key",
         n: 40,
-        retry: { ...fast, initialDelay: "100 millis", maxDelay: "400 millis", maxAttempts: 12 },
+        // Attempts never run out however long the server takes to come up.
+        retry: { ...fast, initialDelay: "100 millis", maxDelay: "400 millis", maxAttempts: 1000 },
         emulator: () => emulator!,
-        during: async () => {
-          await new Promise((r) => setTimeout(r, 600))
-          emulator = await startEmulator({ port })
-        }
+        during: (tracker) =>
+          Effect.promise(async () => {
+            // Up once every worker's first attempt was refused.
+            await until(() => tracker.unsafeStats().retried >= 8)
+            emulator = await startEmulator({ port })
+          })
       })
       assertNothingLost(outcome)
       assert.strictEqual(outcome.duplicates, 0, "a refused connection stores nothing")

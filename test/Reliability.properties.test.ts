@@ -30,7 +30,8 @@ import * as PromptLayerRetryPolicy from "../src/PromptLayerRetryPolicy.js"
 
 const SECRET = "pl_sk_PROPERTY_TEST_SECRET_9f3a7c1e5b2d"
 const RUNS = 100
-const HANG_MS = 10_000
+// A hang, not slowness: far above what one call takes with the machine loaded by other processes.
+const HANG_MS = 30_000
 
 // -----------------------------------------------------------------------------
 // Output capture: everything written while the properties run is searched for the key.
@@ -230,6 +231,20 @@ const checkExit = (exit: Exit.Exit<unknown, unknown>, operation: string) => {
   if (failure._tag === "Some") assertNoKey(errorText(failure.value), `the ${operation} error`)
 }
 
+type Outcome =
+  | { readonly _tag: "delivered"; readonly requestId: number }
+  | { readonly _tag: "failed" | "dropped" | "shutdown"; readonly detail: string }
+  | { readonly _tag: "unknown" }
+
+/** What the handler's tracker remembers of a run after a flush: synchronous, or unknown if never accepted. */
+const outcomeOf = (handler: PromptLayerCallbackHandler, runId: string): Outcome => {
+  const exit = Effect.runSyncExit(Effect.either(handler.requestIdForEffect(runId)))
+  if (Exit.isFailure(exit)) return { _tag: "unknown" }
+  return Either.isRight(exit.value)
+    ? { _tag: "delivered", requestId: exit.value.right }
+    : { _tag: exit.value.left.reason, detail: exit.value.left.detail ?? "" }
+}
+
 // -----------------------------------------------------------------------------
 // Properties
 // -----------------------------------------------------------------------------
@@ -377,12 +392,15 @@ describe("Reliability: arbitrary input never crashes, hangs or leaks the key", (
 
   it("handler callbacks: arbitrary arguments never throw; every accepted log is delivered or counted as failed", () =>
     withEmulator(async () => {
+      // One attempt per log, so a log is never sent twice; a generous attempt timeout, because a log
+      // whose attempt times out after the server stored it is stored yet counted as failed.
       const handler = new PromptLayerCallbackHandler({
         apiKey: SECRET,
         baseURL: emulator.url,
         plTags: ["props"],
-        retry: { maxAttempts: 1, attemptTimeout: "3 seconds" }
+        retry: { maxAttempts: 1, attemptTimeout: "60 seconds" }
       })
+      const runIds: Array<string> = []
       const message = fc.oneof(
         fc.string().map((s) => new HumanMessage(s)),
         fc.constant(new HumanMessage(huge)),
@@ -401,6 +419,9 @@ describe("Reliability: arbitrary input never crashes, hangs or leaks the key", (
           odd,
           async (messages, llm, extra, metadata, output) => {
             const runId = `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`
+            const llmRun = `00000000-0000-4000-9000-${String(n).padStart(12, "0")}`
+            // A batch of k prompts is k logs: the run id, then `:1`, `:2`, ... for the others.
+            runIds.push(runId, `${runId}:1`, `${runId}:2`, llmRun, `${llmRun}:1`)
             const call = (f: () => unknown) => assert.doesNotThrow(() => f())
             call(() =>
               handler.handleChatModelStart(
@@ -416,7 +437,6 @@ describe("Reliability: arbitrary input never crashes, hangs or leaks the key", (
             call(() => handler.handleLLMNewToken(output as never, undefined as never, runId))
             if (n % 3 === 0) call(() => handler.handleLLMError(output, runId))
             else call(() => handler.handleLLMEnd(output as never, runId))
-            const llmRun = `${runId.slice(0, -1)}f`
             call(() => handler.handleLLMStart(llm as never, [output, huge] as never, llmRun, undefined, extra as never))
             call(() => handler.handleLLMEnd({ generations: [[{ text: "done" }]] } as never, llmRun))
             call(() => handler.handleChainStart(llm as never, output as never, runId, runId, [], metadata as never))
@@ -427,24 +447,64 @@ describe("Reliability: arbitrary input never crashes, hangs or leaks the key", (
       // A real model with odd metadata and messages.
       const model = new FakeListChatModel({ responses: ["ok"] })
       const cyc = cyclic()
-      for (const metadata of [undefined, { a: Number.NaN, b: {}, c: undefined, d: cyc, e: new Date(Number.NaN) }]) {
+      for (const [i, metadata] of [
+        undefined,
+        { a: Number.NaN, b: {}, c: undefined, d: cyc, e: new Date(Number.NaN) }
+      ].entries()) {
+        const runId = `10000000-0000-4000-8000-${String(i).padStart(12, "0")}`
+        runIds.push(runId)
         const answer = await model.invoke([new HumanMessage(huge), new HumanMessage({ content: [] })], {
           callbacks: [handler],
-          metadata: metadata as never
+          metadata: metadata as never,
+          runId
         })
         assert.strictEqual(answer.content, "ok")
       }
+      let timer: ReturnType<typeof setTimeout> | undefined
       await Promise.race([
         handler.flush(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error("flush hung")), HANG_MS * 2))
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("flush hung")), HANG_MS * 4)
+        })
       ])
+      clearTimeout(timer)
       const stats = handler.stats()
       assert.strictEqual(stats.activeRuns, 0)
       assert.strictEqual(stats.queued + stats.inFlight, 0)
       assert.strictEqual(stats.accepted, stats.delivered + stats.failed, "each accepted log ended delivered or failed")
       assert.isAbove(stats.delivered, 0)
+      // Delivery is at least once: a log whose only attempt timed out after the server stored it is
+      // stored although the tracker counts it as failed. So, per log (its run id, `:n` for the n-th
+      // prompt of a batch): stored at most once; every delivered log stored under its request id;
+      // a stored log that is not delivered failed with a TimeoutError, nothing else.
+      const outcomes = new Map(runIds.map((runId) => [runId, outcomeOf(handler, runId)]))
+      const delivered = [...outcomes.values()].filter((o) => o._tag === "delivered")
+      assert.strictEqual(delivered.length, stats.delivered, "every delivered log is one of the generated runs")
       const stored = emulator.store.requests().filter((r) => r.tags.includes("props"))
-      assert.strictEqual(stored.length, stats.delivered)
+      const keys = stored.map(
+        (r) =>
+          `${r.metadata.langchain_run_id}${r.metadata.langchain_prompt_index && r.metadata.langchain_prompt_index !== "0" ? `:${r.metadata.langchain_prompt_index}` : ""}`
+      )
+      assert.strictEqual(new Set(keys).size, stored.length, "no log stored twice")
+      const storedIds = new Set(stored.map((r) => r.id))
+      for (const o of delivered) assert.isTrue(storedIds.has(o.requestId), `delivered log ${o.requestId} is stored`)
+      let storedButFailed = 0
+      for (const [i, row] of stored.entries()) {
+        const outcome = outcomes.get(keys[i]!)
+        if (outcome?._tag === "delivered") {
+          assert.strictEqual(outcome.requestId, row.id, `${keys[i]}: stored under the id the tracker reported`)
+        } else {
+          assert.strictEqual(outcome?._tag, "failed", `${keys[i]}: stored, so it was accepted`)
+          assert.match(
+            outcome?._tag === "failed" ? outcome.detail : "",
+            /TimeoutError/,
+            `${keys[i]}: stored but failed`
+          )
+          storedButFailed++
+        }
+      }
+      assert.strictEqual(stored.length, stats.delivered + storedButFailed)
+      assert.isAtMost(storedButFailed, stats.failed)
       await handler.shutdown()
     }))
 
@@ -461,8 +521,14 @@ describe("Reliability: arbitrary input never crashes, hangs or leaks the key", (
         { numRuns: RUNS }
       )
       await handler.flush()
-      assert.strictEqual(emulator.store.requests().filter((r) => r.tags.includes("awaited")).length, RUNS)
-      assert.strictEqual(Chunk.size(Chunk.fromIterable(emulator.store.requests())), RUNS)
+      const stats = handler.stats()
+      assert.strictEqual(stats.delivered, RUNS)
+      assert.strictEqual(stats.failed + stats.dropped, 0)
+      const stored = emulator.store.requests().filter((r) => r.tags.includes("awaited"))
+      assert.strictEqual(Chunk.size(Chunk.fromIterable(emulator.store.requests())), stored.length, "nothing else")
+      assert.strictEqual(new Set(stored.map((r) => r.metadata.langchain_run_id)).size, RUNS, "every run stored")
+      // At least once: only an attempt that timed out after the server stored it, then retried, stores a log twice.
+      assert.isAtMost(stored.length - RUNS, stats.retried)
       await handler.shutdown()
     }))
 })

@@ -15,8 +15,10 @@ export const fastRetry: PromptLayerRetryPolicy.Options = {
   maxDelay: "20 millis",
   jitter: false,
   maxRetryAfter: "50 millis",
-  attemptTimeout: "5 seconds",
-  deadline: "20 seconds"
+  // Far above a loopback call on a machine loaded by other processes: the cases that test a
+  // timeout set their own attempt timeout against a latency fault.
+  attemptTimeout: "30 seconds",
+  deadline: "60 seconds"
 }
 
 /** Options of {@link clientLayer}: another key, a retry policy, another `HttpClient` (default: fetch). */

@@ -12,16 +12,33 @@
  *   `handler.shutdown()` or `shutdownAll()` in an async function (not a top-level await, whose
  *   pending promise would make Node exit with code 13): nothing else keeps the process alive.
  *
- * Prints one line `DONE {"delivered": n, ...}` when it ends through flush or a hook.
+ * Prints one line `DONE {"delivered": n, ...}` when it ends through flush or a hook, `ENDING` when the
+ * script's last statement has run (the test lifts its faults then: the logs are still pending), and
+ * `EXIT {stats}` from the `exit` event (what was pending when the process ended).
  *
- * Usage: tsx test/support/shutdown-child.ts <url> <apiKey> <mode> <count> <deadlineMs> [shutdownTimeoutMs]
- * (the tracker's `shutdownTimeout` defaults to the hook's deadline).
+ * Retries never run out in the time a test takes (an attempt every Retry-After second for ten
+ * minutes), so a log fails only at a deadline, never because a fault outlasted its attempts.
+ *
+ * Usage: tsx test/support/shutdown-child.ts <url> <apiKey> <mode> <count> <deadlineMs> [shutdownTimeoutMs] [waitForRetry]
+ * (the tracker's `shutdownTimeout` defaults to the hook's deadline). With `waitForRetry` = `1`, after
+ * the invocations it waits until a log has been retried (so some log has waited in backoff) before it
+ * goes on to `READY`, `AWAITING` or the end of the script.
+ *
+ * Each attempt may take 60 s, far above a loopback round trip on a loaded machine: a timed-out
+ * attempt the server had already stored would be retried and stored twice (at-least-once delivery).
  */
 import { FakeListChatModel } from "@langchain/core/utils/testing"
 import { installShutdownHooks, PromptLayerCallbackHandler, shutdownAll } from "promptlayer-effect/langchain"
 
-const [url = "", apiKey = "", mode = "flush", countArg = "500", deadlineArg = "10000", shutdownTimeoutArg] =
-  process.argv.slice(2)
+const [
+  url = "",
+  apiKey = "",
+  mode = "flush",
+  countArg = "500",
+  deadlineArg = "10000",
+  shutdownTimeoutArg,
+  waitForRetry = "0"
+] = process.argv.slice(2)
 const count = Number(countArg)
 const deadlineMs = Number(deadlineArg)
 const shutdownTimeoutMs = Number(shutdownTimeoutArg ?? deadlineArg)
@@ -35,7 +52,16 @@ const handler = new PromptLayerCallbackHandler({
     delivered++
   },
   shutdownTimeout: shutdownTimeoutMs,
-  retry: { maxAttempts: 6, initialDelay: "100 millis", maxDelay: "1 second", attemptTimeout: "5 seconds" }
+  retry: {
+    maxAttempts: 1000,
+    initialDelay: "100 millis",
+    maxDelay: "1 second",
+    attemptTimeout: "60 seconds",
+    deadline: "10 minutes"
+  }
+})
+process.on("exit", () => {
+  process.stdout.write(`EXIT ${JSON.stringify(handler.stats())}\n`)
 })
 
 // The library's shutdown hooks: the default signals (SIGTERM, SIGINT), or beforeExit alone.
@@ -55,6 +81,8 @@ for (let i = 0; i < count; i++) {
   await model.invoke(`question ${i}`, { callbacks: [handler], metadata: { seq: String(i) } })
 }
 
+while (waitForRetry === "1" && handler.stats().retried === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+
 const awaited: Record<string, () => Promise<void>> = {
   "await-flush": () => handler.flush(),
   "await-shutdown": () => handler.shutdown(),
@@ -62,6 +90,7 @@ const awaited: Record<string, () => Promise<void>> = {
 }
 
 if (awaited[mode] !== undefined) {
+  process.stdout.write("AWAITING\n")
   void (async () => {
     await awaited[mode]!()
     process.stdout.write(`DONE ${JSON.stringify({ delivered, stats: handler.stats() })}\n`)
@@ -73,3 +102,4 @@ if (awaited[mode] !== undefined) {
   process.stdout.write("READY\n")
   setInterval(() => {}, 60_000)
 }
+process.stdout.write("ENDING\n")

@@ -13,6 +13,7 @@
  * | POST `/rest/track-score\|metadata\|prompt\|group\|request` | documented aliases |
  * | POST, GET `/prompt-templates/{name or id}`; GET `/prompt-templates`; POST `/rest/prompt-templates` (201) | prompt registry |
  * | POST `/v1/traces` | OTLP JSON; spans kept (GET `/emulator/spans`) |
+ * | POST `/spans-bulk` (201); GET `/api/public/v2/traces/{trace_id}`; POST `.../{trace_id}/close` (201) | PromptLayer traces (GET `/emulator/traces[/{trace_id}]`); see `internal/emulator/traceRoutes.ts` |
  * | GET `/workflows/{name or id}`; POST `/workflows/{name or id}/run` (201; 202 with `callback_url`) | workflows of {@link Options.workflows} or `store.publishWorkflow` |
  * | GET `/workflow-version-execution-results?workflow_version_execution_id&return_all_outputs` | node results, or the final output |
  * | POST `/ws-token-request-library?capability=...` (201) | a fake token: no WebSocket is served |
@@ -70,6 +71,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Dashboard from "./internal/dashboard.js"
+import { traceRoutes } from "./internal/emulator/traceRoutes.js"
 import { type ActiveFault, type FaultRule, Faults, parseRule } from "./internal/faults.js"
 import * as NodeHttp from "./internal/nodeHttp.js"
 import { Persister, writeAtomicallySync } from "./internal/persistence.js"
@@ -80,6 +82,7 @@ export type { ActiveFault, FaultRule } from "./internal/faults.js"
 export type { StoredRequest, StoredTemplate, StoredSpan, Snapshot } from "./internal/store.js"
 export type { PromptLink, StoredVersion, StoreOptions, ValidationDetail } from "./internal/store.js"
 export type { StoredExecution, StoredWorkflow, WorkflowDefinition, WorkflowNodeResult } from "./internal/store.js"
+export type { StoredTraceSpan, TraceClosure, TraceSummary, TracesSnapshot } from "./internal/emulator/traces.js"
 
 /**
  * The in-memory PromptLayer state machine the emulator serves (no HTTP): `logRequest`,
@@ -678,7 +681,8 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       )
     )
 
-    const app = HttpRouter.concat(HttpRouter.concat(router, workflows), local).pipe(
+    const traces = traceRoutes({ api, store })
+    const app = HttpRouter.concat(HttpRouter.concat(HttpRouter.concat(router, workflows), traces), local).pipe(
       Effect.catchTag("RouteNotFound", () =>
         Effect.map(
           read((request) => request),

@@ -9,6 +9,8 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as S from "../PromptLayerSchema.js"
+import { undocumentedContentBlocks } from "./emulator/contentBlocks.js"
+import { Traces, type TracesSnapshot } from "./emulator/traces.js"
 
 // =============================================================================
 // Failures
@@ -218,6 +220,8 @@ export interface Snapshot {
   /** Absent in files written before workflows were served. */
   readonly workflows?: ReadonlyArray<StoredWorkflow>
   readonly executions?: ReadonlyArray<StoredExecution>
+  /** `/spans-bulk` spans and closed traces; absent in files written before traces were served. */
+  readonly traces?: TracesSnapshot
 }
 
 /** Options of the {@link Store}. */
@@ -571,17 +575,49 @@ export class Store {
   private readonly executions = new Map<number, StoredExecution>()
   /** Bumped on every change; lets callers persist only when something changed. */
   revision = 0
+  /** `/spans-bulk` spans and closed traces (their request logs are this store's requests). */
+  readonly traces: Traces
 
   constructor(options: StoreOptions = {}) {
     this.now = options.now ?? (() => new Date())
+    this.traces = new Traces({
+      now: this.now,
+      checkLog: (input) => void this.checkLogRequest(input),
+      createLog: (input, spanId) => {
+        const created = this.logRequest(input, { span_id: spanId })
+        return { id: created.id as number, tokens: created.tokens as number }
+      },
+      fail: (status, body) => new StoreFailure(status, body),
+      isFailure: isStoreFailure,
+      changed: () => {
+        this.revision++
+      }
+    })
   }
 
   // --- logging --------------------------------------------------------------
 
-  /** POST `/log-request` → the 201 body (`id`, `prompt_version`, the stored row). */
-  logRequest(input: unknown): Record<string, unknown> {
+  /**
+   * Validates a `/log-request` body as the route does (schema, error type, documented content
+   * block types) and returns it decoded; throws the 422.
+   */
+  checkLogRequest(input: unknown): typeof LogBody.Type {
     const body = decode(LogBody, input)
     checkErrorType(body.status, body.error_type)
+    const blocks = [
+      ...undocumentedContentBlocks(body.input, ["body", "input"]),
+      ...undocumentedContentBlocks(body.output, ["body", "output"])
+    ]
+    if (blocks.length > 0) throw unprocessable(blocks)
+    return body
+  }
+
+  /**
+   * POST `/log-request` → the 201 body (`id`, `prompt_version`, the stored row). `trace.span_id`
+   * links the log to a `/spans-bulk` span.
+   */
+  logRequest(input: unknown, trace: { readonly span_id?: string | undefined } = {}): Record<string, unknown> {
+    const body = this.checkLogRequest(input)
     const link =
       body.prompt_name != null || body.prompt_id != null
         ? this.looseLink(body.prompt_name ?? null, body.prompt_id ?? null, body.prompt_version_number ?? null)
@@ -611,7 +647,7 @@ export class Store {
       status: body.status ?? "SUCCESS",
       error_type: body.error_type ?? null,
       error_message: body.error_message ?? null,
-      span_id: null,
+      span_id: trace.span_id ?? null,
       request_start_time: body.request_start_time,
       request_end_time: body.request_end_time,
       created_at: this.now().toISOString(),
@@ -645,7 +681,7 @@ export class Store {
       tokens: request.tokens,
       input_tokens: inputTokens,
       output_tokens: outputTokens,
-      span_id: null,
+      span_id: request.span_id,
       created_at: new Date(request.created_at).toUTCString(),
       metadata: Object.entries(request.metadata).map(([key, value]) => ({ [key]: value })),
       scores: Object.entries(scores).map(([name, score]) => ({ name, score })),
@@ -1191,7 +1227,8 @@ export class Store {
       templates: [...this.templates.values()].map(clone),
       spans: this.spans.map(clone),
       workflows: [...this.workflows.values()].map(clone),
-      executions: [...this.executions.values()].map(clone)
+      executions: [...this.executions.values()].map(clone),
+      traces: this.traces.snapshot()
     }
   }
 
@@ -1207,6 +1244,7 @@ export class Store {
     this.spans = snapshot.spans.map(clone)
     for (const w of snapshot.workflows ?? []) this.workflows.set(w.id, clone(w) as MWorkflow)
     for (const e of snapshot.executions ?? []) this.executions.set(e.id, clone(e))
+    this.traces.restore(snapshot.traces)
     const maxId = (ids: Iterable<number>) => Math.max(0, ...ids) + 1
     this.nextRequest = Math.max(snapshot.next.request, maxId(this.requestsById.keys()))
     this.nextGroup = Math.max(snapshot.next.group, maxId(this.groups.keys()))
@@ -1233,6 +1271,7 @@ export class Store {
     this.spans = []
     this.workflows.clear()
     this.executions.clear()
+    this.traces.clear()
     this.nextWorkflow = 1
     this.nextExecution = 1
     this.nextRequest = 1

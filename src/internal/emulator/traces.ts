@@ -1,0 +1,488 @@
+/**
+ * The emulator's PromptLayer traces: `POST /spans-bulk`, `GET /api/public/v2/traces/{trace_id}` and
+ * `POST /api/public/v2/traces/{trace_id}/close`, as synchronous state (no HTTP). Owned by the
+ * {@link Store} (`store.traces`), so spans and closed traces are part of its snapshot and reset.
+ *
+ * Decisions where the document is silent (see the README's emulator section):
+ * - A batch is atomic: every span (and its `log_request`) is validated first; one invalid span
+ *   answers 422 with the `detail` of every problem, and nothing is stored.
+ * - `start_time`/`end_time` are nanoseconds since the epoch: a non-negative JSON integer, or a string
+ *   of decimal digits (exact; a JSON number above 2^53 is rounded by every JSON parser). They are
+ *   kept exact, as decimal strings.
+ * - Spans may arrive in any order (a child before its parent); repeated `span_id`s are stored again,
+ *   as a retried `/log-request` is.
+ * - A span whose trace is closed is dropped and named in `rejected_span_ids` (its `log_request` is
+ *   not created); the batch still succeeds (201) for the other spans.
+ */
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+
+// =============================================================================
+// Wire schemas (OpenAPI `CreateSpansBulk`, `Span`, `SpanContext`, `SpanStatus`, `SpanResource`)
+// =============================================================================
+
+/** `SpanKind` of the document. */
+export const SPAN_KINDS = [
+  "SpanKind.CLIENT",
+  "SpanKind.CONSUMER",
+  "SpanKind.INTERNAL",
+  "SpanKind.PRODUCER",
+  "SpanKind.SERVER"
+] as const
+
+/** `StatusCode` of the document. */
+export const STATUS_CODES = ["StatusCode.ERROR", "StatusCode.OK", "StatusCode.UNSET"] as const
+
+/** The latest instant a JavaScript `Date` holds, in nanoseconds. */
+const MAX_NANOS = 8_640_000_000_000_000_000_000n
+
+/** Exact nanoseconds as a decimal string, or undefined when `input` is not a valid time. */
+export const parseNanos = (input: unknown): string | undefined => {
+  let value: bigint
+  if (typeof input === "number") {
+    if (!Number.isInteger(input)) return undefined
+    value = BigInt(input)
+  } else if (typeof input === "string" && /^\d{1,22}$/.test(input)) {
+    value = BigInt(input)
+  } else return undefined
+  return value < 0n || value > MAX_NANOS ? undefined : value.toString()
+}
+
+/** Nanoseconds (decimal string) → ISO-8601 with milliseconds (sub-millisecond digits dropped). */
+export const nanosToIso = (nanos: string): string => new Date(Number(BigInt(nanos) / 1_000_000n)).toISOString()
+
+/** Nanoseconds (decimal strings) between two times, in milliseconds (never negative). */
+export const nanosBetweenMs = (start: string, end: string): number => {
+  const d = BigInt(end) - BigInt(start)
+  return d <= 0n ? 0 : Number(d) / 1e6
+}
+
+const Nanos = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.String), Schema.String, {
+  strict: true,
+  decode: (input, _, ast) => {
+    const nanos = parseNanos(input)
+    return nanos === undefined
+      ? ParseResult.fail(
+          new ParseResult.Type(
+            ast,
+            input,
+            "Input should be a non-negative integer of nanoseconds since the epoch (a JSON integer, or a string of digits for full precision)"
+          )
+        )
+      : ParseResult.succeed(nanos)
+  },
+  encode: ParseResult.succeed
+})
+
+const oneOf = (values: ReadonlyArray<string>) =>
+  `${values
+    .slice(0, -1)
+    .map((v) => `'${v}'`)
+    .join(", ")} or '${values[values.length - 1]}'`
+
+const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+const SpanSchema = Schema.Struct({
+  name: Schema.String,
+  context: Schema.Struct({ trace_id: Schema.String, span_id: Schema.String, trace_state: Schema.String }),
+  kind: Schema.Literal(...SPAN_KINDS).annotations({
+    message: () => ({ message: `Input should be ${oneOf(SPAN_KINDS)}`, override: true })
+  }),
+  parent_id: Schema.optional(Schema.NullOr(Schema.String)),
+  start_time: Nanos,
+  end_time: Nanos,
+  status: Schema.Struct({
+    status_code: Schema.Literal(...STATUS_CODES).annotations({
+      message: () => ({ message: `Input should be ${oneOf(STATUS_CODES)}`, override: true })
+    }),
+    description: Schema.optional(Schema.NullOr(Schema.String))
+  }),
+  attributes: JsonObject,
+  events: Schema.optional(Schema.Array(JsonObject)),
+  links: Schema.optional(Schema.Array(JsonObject)),
+  resource: Schema.Struct({
+    attributes: Schema.Record({ key: Schema.String, value: Schema.String }),
+    schema_url: Schema.String
+  }),
+  log_request: Schema.optional(Schema.NullOr(JsonObject))
+})
+
+const BulkSchema = Schema.Struct({ spans: Schema.Array(SpanSchema), close_after: Schema.optional(Schema.Boolean) })
+
+type WireSpan = typeof SpanSchema.Type
+
+// =============================================================================
+// Stored model
+// =============================================================================
+
+/** A span received on `/spans-bulk`, as the emulator keeps it (times exact, in nanoseconds). */
+export interface StoredTraceSpan {
+  /** The emulator's id of the span (the `spans[].id` of the response). */
+  readonly id: number
+  readonly trace_id: string
+  readonly span_id: string
+  readonly parent_id: string | null
+  readonly trace_state: string
+  readonly name: string
+  readonly kind: (typeof SPAN_KINDS)[number]
+  /** Nanoseconds since the epoch, as a decimal string. */
+  readonly start_time: string
+  /** Nanoseconds since the epoch, as a decimal string. */
+  readonly end_time: string
+  readonly status: { readonly status_code: (typeof STATUS_CODES)[number]; readonly description: string | null }
+  readonly attributes: Readonly<Record<string, unknown>>
+  readonly events: ReadonlyArray<Readonly<Record<string, unknown>>>
+  readonly links: ReadonlyArray<Readonly<Record<string, unknown>>>
+  readonly resource: { readonly attributes: Readonly<Record<string, string>>; readonly schema_url: string }
+  /** The id of the request log created from the span's `log_request`, if any. */
+  readonly request_log_id: number | null
+  /** Input + output tokens of that request log (0 without one). */
+  readonly tokens: number
+  readonly received_at: string
+}
+
+/** A closed trace (`POST .../close` or `close_after`). */
+export interface TraceClosure {
+  readonly id: string
+  readonly workspace_id: number
+  readonly trace_id: string
+  readonly status: "closed"
+  readonly created_at: string
+  readonly updated_at: string
+}
+
+/** One trace of the read API's listing. */
+export interface TraceSummary {
+  readonly trace_id: string
+  /** Name of the root span (the span without a parent, else the earliest span whose parent is missing). */
+  readonly name: string
+  readonly root_span_id: string
+  /** ISO-8601 start of the earliest span. */
+  readonly start_time: string
+  /** ISO-8601 end of the latest span. */
+  readonly end_time: string
+  /** From the earliest start to the latest end, in milliseconds. */
+  readonly duration_ms: number
+  /** The root span's status code. */
+  readonly status: (typeof STATUS_CODES)[number]
+  /** Spans of the trace with `StatusCode.ERROR`. */
+  readonly error_spans: number
+  readonly span_count: number
+  /** Tokens of the trace's request logs. */
+  readonly tokens: number
+  readonly request_log_ids: ReadonlyArray<number>
+  readonly closed: boolean
+}
+
+/** The traces part of the store's snapshot. */
+export interface TracesSnapshot {
+  readonly next: number
+  readonly spans: ReadonlyArray<StoredTraceSpan>
+  readonly closures: ReadonlyArray<TraceClosure>
+}
+
+/** What the traces need from the store: request logs, failures, the clock, change notification. */
+export interface TraceDeps {
+  readonly now: () => Date
+  /** Validates a `/log-request` body like the route does; throws its 422. */
+  readonly checkLog: (input: Record<string, unknown>) => void
+  /** Creates a request log linked to `spanId`. */
+  readonly createLog: (
+    input: Record<string, unknown>,
+    spanId: string
+  ) => { readonly id: number; readonly tokens: number }
+  /** A failure the HTTP layer answers as is (the store's `StoreFailure`). */
+  readonly fail: (status: number, body: Record<string, unknown>) => Error
+  readonly isFailure: (
+    error: unknown
+  ) => error is Error & { readonly status: number; readonly body: Record<string, unknown> }
+  /** Called after every change (the store bumps its revision). */
+  readonly changed: () => void
+}
+
+type Detail = { readonly loc: ReadonlyArray<string | number>; readonly msg: string; readonly type: string }
+
+const clone = <A>(a: A): A => structuredClone(a)
+
+const uuid = (): string => globalThis.crypto.randomUUID()
+
+const bodyDetails = (input: unknown): { readonly ok: typeof BulkSchema.Type } | { readonly details: Array<Detail> } => {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return { details: [{ loc: ["body"], msg: "Input should be a valid dictionary", type: "dict_type" }] }
+  }
+  const result = Schema.decodeUnknownEither(BulkSchema, { errors: "all" })(input)
+  if (Either.isRight(result)) return { ok: result.right }
+  return {
+    details: ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => ({
+      loc: ["body", ...issue.path.map((p) => (typeof p === "number" ? p : String(p)))],
+      msg: issue._tag === "Missing" ? "Field required" : issue.message,
+      type: issue._tag === "Missing" ? "missing" : "value_error"
+    }))
+  }
+}
+
+/** A `log_request` with `request_start_time`/`request_end_time` inherited from the span when omitted (or null). */
+const withInheritedTimes = (log: Record<string, unknown>, start: string, end: string): Record<string, unknown> => ({
+  ...log,
+  request_start_time: log.request_start_time ?? nanosToIso(start),
+  request_end_time: log.request_end_time ?? nanosToIso(end)
+})
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+// =============================================================================
+// State
+// =============================================================================
+
+/** Spans and closed traces. Synchronous; owned by the store. */
+export class Traces {
+  private nextSpan = 1
+  private spans: Array<StoredTraceSpan> = []
+  private readonly closures = new Map<string, TraceClosure>()
+
+  constructor(private readonly deps: TraceDeps) {}
+
+  /**
+   * POST `/spans-bulk` → the 201 `CreateSpansBulkResponse`. Throws a 422 `{ detail }` (nothing
+   * stored) when any span or `log_request` is invalid.
+   */
+  createSpansBulk(input: unknown): Record<string, unknown> {
+    const decoded = bodyDetails(input)
+    const details = [...("ok" in decoded ? [] : decoded.details), ...this.logIssues(input)]
+    if (!("ok" in decoded) || details.length > 0) throw this.deps.fail(422, { detail: details })
+    const batch = decoded.ok
+    const logs = batch.spans.map((span) =>
+      span.log_request == null ? undefined : withInheritedTimes(span.log_request, span.start_time, span.end_time)
+    )
+    const received_at = this.deps.now().toISOString()
+    const created: Array<{ id: number; name: string; span_id: string }> = []
+    const requestLogs: Array<{ id: number; span_id: string }> = []
+    const rejectedSpans: Array<string> = []
+    const rejectedTraces = new Set<string>()
+    batch.spans.forEach((span, i) => {
+      const { trace_id, span_id } = span.context
+      if (this.closures.has(trace_id)) {
+        rejectedSpans.push(span_id)
+        rejectedTraces.add(trace_id)
+        return
+      }
+      const log = logs[i]
+      const logged = log === undefined ? undefined : this.deps.createLog(log, span_id)
+      if (logged !== undefined) requestLogs.push({ id: logged.id, span_id })
+      const stored = this.store(span, logged, received_at)
+      created.push({ id: stored.id, name: stored.name, span_id })
+    })
+    let closed = 0
+    if (batch.close_after === true) {
+      for (const span of batch.spans) {
+        if (this.closures.has(span.context.trace_id)) continue
+        this.close(span.context.trace_id)
+        closed++
+      }
+    }
+    if (created.length > 0 || closed > 0) this.deps.changed()
+    return {
+      success: true,
+      spans: created,
+      request_logs: requestLogs,
+      ...(rejectedSpans.length > 0
+        ? {
+            rejected_span_ids: rejectedSpans,
+            rejected_trace_ids: [...rejectedTraces],
+            rejection_reason: "trace_closed"
+          }
+        : {})
+    }
+  }
+
+  /** GET `/api/public/v2/traces/{trace_id}` → `TraceDetailResponse` (times as ISO strings); 404 when unknown. */
+  getTrace(traceId: string): Record<string, unknown> {
+    const spans = this.spansOf(traceId)
+    if (spans.length === 0) throw this.deps.fail(404, { success: false, message: `Trace ${traceId} not found` })
+    return {
+      success: true,
+      trace_id: traceId,
+      spans: spans.map((s) => ({
+        id: s.id,
+        name: s.name,
+        span_id: s.span_id,
+        parent_id: s.parent_id,
+        request_log_id: s.request_log_id,
+        start_time: nanosToIso(s.start_time),
+        end_time: nanosToIso(s.end_time),
+        kind: s.kind,
+        status: clone(s.status)
+      }))
+    }
+  }
+
+  /**
+   * POST `/api/public/v2/traces/{trace_id}/close` → 201 `{ success, closure }`; 409 when already
+   * closed; 404 for a trace with no span.
+   */
+  closeTrace(traceId: string): Record<string, unknown> {
+    if (this.closures.has(traceId)) throw this.deps.fail(409, { success: false, message: "Trace already closed" })
+    if (!this.spans.some((s) => s.trace_id === traceId)) {
+      throw this.deps.fail(404, { success: false, message: `Trace ${traceId} not found` })
+    }
+    const closure = this.close(traceId)
+    this.deps.changed()
+    return { success: true, closure: clone(closure) }
+  }
+
+  /** Every trace, newest (latest start) first. */
+  list(): Array<TraceSummary> {
+    const byTrace = new Map<string, Array<StoredTraceSpan>>()
+    for (const s of this.spans) byTrace.set(s.trace_id, [...(byTrace.get(s.trace_id) ?? []), s])
+    return [...byTrace.entries()]
+      .map(([traceId, spans]) => this.summary(traceId, spans))
+      .sort((a, b) => (a.start_time < b.start_time ? 1 : a.start_time > b.start_time ? -1 : 0))
+  }
+
+  /** The spans of one trace in arrival order (copies); empty when unknown. */
+  spansOf(traceId: string): Array<StoredTraceSpan> {
+    return this.spans.filter((s) => s.trace_id === traceId).map(clone)
+  }
+
+  /** The closure of a trace, if closed. */
+  closure(traceId: string): TraceClosure | undefined {
+    const c = this.closures.get(traceId)
+    return c === undefined ? undefined : clone(c)
+  }
+
+  /** The trace and span a request log was created for (by `/spans-bulk`), if any. */
+  traceOfRequest(requestId: number): { readonly trace_id: string; readonly span_id: string } | undefined {
+    const span = this.spans.find((s) => s.request_log_id === requestId)
+    return span === undefined ? undefined : { trace_id: span.trace_id, span_id: span.span_id }
+  }
+
+  /** Number of spans stored. */
+  count(): number {
+    return this.spans.length
+  }
+
+  /** JSON-safe state, for the store's snapshot. */
+  snapshot(): TracesSnapshot {
+    return { next: this.nextSpan, spans: this.spans.map(clone), closures: [...this.closures.values()].map(clone) }
+  }
+
+  /** Replaces the state (an absent part, from a file written before traces, empties it). */
+  restore(snapshot: TracesSnapshot | undefined): void {
+    this.clear()
+    if (snapshot === undefined) return
+    this.spans = snapshot.spans.map(clone)
+    for (const c of snapshot.closures) this.closures.set(c.trace_id, clone(c))
+    this.nextSpan = Math.max(snapshot.next, Math.max(0, ...this.spans.map((s) => s.id)) + 1)
+  }
+
+  /** Forgets every span and closure. */
+  clear(): void {
+    this.spans = []
+    this.closures.clear()
+    this.nextSpan = 1
+  }
+
+  /** The 422 details of every span's `log_request`, validated as `/log-request` bodies (times inherited). */
+  private logIssues(input: unknown): Array<Detail> {
+    const spans = isRecord(input) && Array.isArray(input.spans) ? input.spans : []
+    return spans.flatMap((span: unknown, i) => {
+      if (!isRecord(span) || !isRecord(span.log_request)) return []
+      // An invalid span time is reported on the span; the epoch stands in so the log is still checked.
+      const start = parseNanos(span.start_time) ?? "0"
+      const end = parseNanos(span.end_time) ?? "0"
+      try {
+        this.deps.checkLog(withInheritedTimes(span.log_request, start, end))
+        return []
+      } catch (error) {
+        if (!this.deps.isFailure(error)) throw error
+        const prefix = ["body", "spans", i, "log_request"]
+        const found = Array.isArray(error.body.detail) ? (error.body.detail as Array<Detail>) : []
+        if (found.length === 0) {
+          return [{ loc: prefix, msg: String(error.body.message ?? error.message), type: "value_error" }]
+        }
+        return found.map((d) => ({ ...d, loc: [...prefix, ...d.loc.slice(1)] }))
+      }
+    })
+  }
+
+  private store(
+    span: WireSpan,
+    logged: { readonly id: number; readonly tokens: number } | undefined,
+    received_at: string
+  ): StoredTraceSpan {
+    const stored: StoredTraceSpan = {
+      id: this.nextSpan++,
+      trace_id: span.context.trace_id,
+      span_id: span.context.span_id,
+      parent_id: span.parent_id ?? null,
+      trace_state: span.context.trace_state,
+      name: span.name,
+      kind: span.kind,
+      start_time: span.start_time,
+      end_time: span.end_time,
+      status: { status_code: span.status.status_code, description: span.status.description ?? null },
+      attributes: clone(span.attributes),
+      events: clone(span.events ?? []),
+      links: clone(span.links ?? []),
+      resource: clone(span.resource),
+      request_log_id: logged?.id ?? null,
+      tokens: logged?.tokens ?? 0,
+      received_at
+    }
+    this.spans.push(stored)
+    return stored
+  }
+
+  private close(traceId: string): TraceClosure {
+    const now = this.deps.now().toISOString()
+    const closure: TraceClosure = {
+      id: uuid(),
+      workspace_id: 1,
+      trace_id: traceId,
+      status: "closed",
+      created_at: now,
+      updated_at: now
+    }
+    this.closures.set(traceId, closure)
+    return closure
+  }
+
+  private summary(traceId: string, spans: ReadonlyArray<StoredTraceSpan>): TraceSummary {
+    const root = rootOf(spans)
+    let start = spans[0]!.start_time
+    let end = spans[0]!.end_time
+    for (const s of spans) {
+      if (BigInt(s.start_time) < BigInt(start)) start = s.start_time
+      if (BigInt(s.end_time) > BigInt(end)) end = s.end_time
+    }
+    return {
+      trace_id: traceId,
+      name: root.name,
+      root_span_id: root.span_id,
+      start_time: nanosToIso(start),
+      end_time: nanosToIso(end),
+      duration_ms: nanosBetweenMs(start, end),
+      status: root.status.status_code,
+      error_spans: spans.filter((s) => s.status.status_code === "StatusCode.ERROR").length,
+      span_count: spans.length,
+      tokens: spans.reduce((n, s) => n + s.tokens, 0),
+      request_log_ids: spans.flatMap((s) => (s.request_log_id === null ? [] : [s.request_log_id])),
+      closed: this.closures.has(traceId)
+    }
+  }
+}
+
+/**
+ * The root of a trace's spans: the earliest span without a parent, else (the parent has not
+ * arrived) the earliest span whose parent is not among them.
+ */
+export const rootOf = (spans: ReadonlyArray<StoredTraceSpan>): StoredTraceSpan => {
+  const ids = new Set(spans.map((s) => s.span_id))
+  const earliest = (list: ReadonlyArray<StoredTraceSpan>) =>
+    list.reduce((a, b) => (BigInt(b.start_time) < BigInt(a.start_time) ? b : a))
+  const parentless = spans.filter((s) => s.parent_id === null)
+  if (parentless.length > 0) return earliest(parentless)
+  const orphans = spans.filter((s) => !ids.has(s.parent_id!))
+  return earliest(orphans.length > 0 ? orphans : spans)
+}

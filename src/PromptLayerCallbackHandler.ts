@@ -57,6 +57,8 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Blueprint from "./internal/blueprint.js"
+import * as SpanMapper from "./internal/spanMapper.js"
+import { type ModelData, type ModelStart, TraceRecorder } from "./internal/traceRecorder.js"
 import * as PromptLayerClient from "./PromptLayerClient.js"
 import * as PromptLayerConfig from "./PromptLayerConfig.js"
 import * as PromptLayerHttp from "./PromptLayerHttp.js"
@@ -75,6 +77,14 @@ import * as PromptLayerTracker from "./PromptLayerTracker.js"
  * @category Models
  */
 export interface PromptLayerCallbackHandlerOptions extends PromptLayerTracker.Options {
+  /**
+   * `"traces"` (default): the whole run tree (chains, tools, retrievers, model calls) as spans
+   * through `POST /spans-bulk`, each model call's request log attached to its span.
+   * `"requests"`: one `POST /log-request` per model call, nothing else.
+   */
+  readonly mode?: "traces" | "requests" | undefined
+  /** `service.name` of the spans' resource (traces mode). Default `OTEL_SERVICE_NAME`, else `"langchain"`. */
+  readonly serviceName?: string | undefined
   /** Tags added to every request, before the run's LangChain tags. */
   readonly plTags?: ReadonlyArray<string> | undefined
   /** Called with each PromptLayer request id once its log is delivered (sync or async); errors are reported, not thrown. */
@@ -122,6 +132,15 @@ export interface PromptLayerCallbackHandlerStats extends PromptLayerTracker.Stat
 interface Backend {
   readonly tracker: PromptLayerTracker.Service
   readonly shutdown: () => Promise<void>
+  /** Trace recorders of this backend's handlers that have open runs: logged as partial at shutdown. */
+  readonly recorders: Set<TraceRecorder>
+}
+
+const SHUTDOWN_REASON = "the handler shut down"
+
+/** Logs the open runs of every recorder as partial, then shuts the tracker down. */
+const closeRecorders = (backend: Backend) => {
+  for (const recorder of [...backend.recorders]) recorder.closeAll(SHUTDOWN_REASON)
 }
 
 const registry = new Map<string, Backend>()
@@ -129,6 +148,9 @@ const registry = new Map<string, Backend>()
 const trackerOptionsOf = (options: PromptLayerTracker.Options): PromptLayerTracker.Options => ({
   concurrency: options.concurrency,
   maxQueued: options.maxQueued,
+  maxBatchSpans: options.maxBatchSpans,
+  maxBatchBytes: options.maxBatchBytes,
+  batchDelay: options.batchDelay,
   dropPolicy: options.dropPolicy,
   shutdownTimeout: options.shutdownTimeout,
   requestIdBuffer: options.requestIdBuffer,
@@ -169,9 +191,11 @@ const sharedBackend = (
     let closing: Promise<void> | undefined
     const backend: Backend = {
       tracker,
+      recorders: new Set(),
       shutdown: () => {
         if (closing === undefined) {
           if (registry.get(key) === backend) registry.delete(key)
+          closeRecorders(backend)
           closing = runtime.runPromise(tracker.shutdown).then(() => runtime.dispose())
         }
         return closing
@@ -396,6 +420,9 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   private lastSweep = 0
   private readonly counters = { duplicates: 0, evicted: 0, handlerErrors: 0 }
   private errorReported = false
+  private readonly mode: "traces" | "requests"
+  /** The traces mode's callback state; undefined in requests mode. */
+  private readonly recorder: TraceRecorder | undefined
 
   constructor(options: PromptLayerCallbackHandlerOptions = {}) {
     super({} satisfies BaseCallbackHandlerInput)
@@ -408,7 +435,14 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     this.now = options.now ?? Date.now
     const fixed = (options as { [internalTracker]?: PromptLayerTracker.Service })[internalTracker]
     if (fixed !== undefined) {
-      const backend: Backend = { tracker: fixed, shutdown: () => Effect.runPromise(fixed.flush) }
+      const backend: Backend = {
+        tracker: fixed,
+        recorders: new Set(),
+        shutdown: () => {
+          closeRecorders(backend)
+          return Effect.runPromise(fixed.flush)
+        }
+      }
       this.acquire = () => backend
       this.peek = () => backend
     } else {
@@ -417,6 +451,11 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
       this.peek = shared.peek
     }
     this.current = this.acquire()
+    this.mode = options.mode ?? "traces"
+    if (this.mode !== "traces" && this.mode !== "requests") {
+      throw new Error(`PromptLayerCallbackHandler: mode must be "traces" or "requests", got ${String(this.mode)}`)
+    }
+    this.recorder = this.mode === "traces" ? this.makeRecorder(options) : undefined
     const id = this.id
     this.requestIds = Stream.unwrap(
       Effect.sync(() => {
@@ -464,7 +503,8 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
         [internalTracker]: tracker
       } as PromptLayerCallbackHandlerOptions)
       yield* Effect.addFinalizer(() =>
-        handler.flushEffect.pipe(
+        Effect.sync(() => handler.recorder?.closeAll(SHUTDOWN_REASON)).pipe(
+          Effect.zipRight(handler.flushEffect),
           Effect.timeoutOption(Duration.seconds(30)),
           Effect.flatMap((flushed) =>
             flushed._tag === "None"
@@ -488,12 +528,23 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /** Number of runs started and not yet ended (or evicted). */
   get activeRuns(): number {
-    return this.runs.size
+    return this.runs.size + (this.recorder?.size ?? 0)
   }
 
   /** The handler's and its tracker's counters. */
   stats(): PromptLayerCallbackHandlerStats {
-    return { ...this.reader().tracker.unsafeStats(), activeRuns: this.runs.size, ...this.counters }
+    return { ...this.reader().tracker.unsafeStats(), activeRuns: this.activeRuns, ...this.counters }
+  }
+
+  /**
+   * The trace id of a run (traces mode): its root run's UUID as 32 hex digits, so the trace of a
+   * run started with a preset `config.runId` is that id without dashes. Waits for LangChain's
+   * background callbacks first; undefined for a run this handler has not seen (or forgot: it
+   * remembers `maxRuns` ended runs), and in requests mode.
+   */
+  async traceIdFor(runId: string): Promise<string | undefined> {
+    await awaitAllCallbacks()
+    return this.recorder?.traceIdFor(runId)
   }
 
   /**
@@ -513,6 +564,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   get flushEffect(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.sweep(true)
+      this.recorder?.sweep(true)
       return this.reader().tracker.flush
     })
   }
@@ -530,11 +582,14 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
    * Flushes, then releases the shared client and tracker of this configuration. Only a new LLM run
    * on a handler of this configuration starts a new one; `stats()`, `requestIds`, `requestIdFor` and
    * `flush()` afterwards read the shut-down tracker (its final counters and remembered ids). For a
-   * handler from {@link make}, only flushes: the app's scope owns the tracker. Idempotent.
+   * handler from {@link make}, only flushes: the app's scope owns the tracker. In traces mode,
+   * runs still open are logged first as partial (status UNSET, model logs `WARNING`): nothing seen
+   * is lost. Idempotent.
    */
   async shutdown(): Promise<void> {
     await awaitAllCallbacks()
     this.sweep(true)
+    this.recorder?.closeAll(SHUTDOWN_REASON)
     await this.current.shutdown()
   }
 
@@ -588,19 +643,27 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     extraParams?: Record<string, unknown>
   ): void {
     this.guard("handleLLMEnd", () => {
+      const end = {
+        generations: output?.generations ?? [],
+        llmOutput: output?.llmOutput ?? undefined,
+        cached: extraParams?.cached === true
+      }
+      if (this.recorder !== undefined) {
+        this.recorder.endModel(runId, end)
+        return
+      }
       const run = this.finish(runId)
       if (run === undefined) return
       const endedAt = this.now()
-      const all = output?.generations ?? []
       run.inputs.forEach((_, i) => {
-        const generations = run.inputs.length === 1 ? all.flat() : (all[i] ?? [])
+        const generations = run.inputs.length === 1 ? end.generations.flat() : (end.generations[i] ?? [])
         this.emit(run, i, {
           _tag: "end",
           endedAt,
           firstTokenAt: run.firstTokenAt,
           generations,
-          llmOutput: output?.llmOutput ?? undefined,
-          cached: extraParams?.cached === true
+          llmOutput: end.llmOutput,
+          cached: end.cached
         })
       })
     })
@@ -608,6 +671,10 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   override handleLLMError(err: unknown, runId: string): void {
     this.guard("handleLLMError", () => {
+      if (this.recorder !== undefined) {
+        this.recorder.error(runId, err)
+        return
+      }
       const run = this.finish(runId)
       if (run === undefined) return
       const endedAt = this.now()
@@ -618,36 +685,138 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   }
 
   /**
-   * Notes a prompt template run whose metadata names a PromptLayer template, so that the LLM run
-   * that follows it under the same parent is linked to the template (with the prompt's inputs as
-   * input variables). LangChain calls this with `parentRunId` 4th, whatever the declared order.
+   * A chain run: a span in traces mode. In both modes, a prompt template run whose metadata names a
+   * PromptLayer template is noted, so that the LLM run that follows it under the same parent is
+   * linked to the template (with the prompt's inputs as input variables). LangChain calls this with
+   * `(chain, inputs, runId, parentRunId, tags, metadata, runType, runName)`, whatever the declared order.
    */
   override handleChainStart(
-    _chain: Serialized,
+    chain: Serialized,
     inputs: Record<string, unknown>,
-    _runId: string,
+    runId: string,
     runTypeOrParent?: string,
-    _tags?: Array<string>,
+    tags?: Array<string>,
     metadata?: Record<string, unknown>,
-    _runName?: string,
-    parentRunId?: string
+    runTypeOrName?: string,
+    runNameOrParent?: string
   ): void {
     this.guard("handleChainStart", () => {
-      if (metadata === undefined || typeof metadata[Blueprint.PROMPT_KEYS.name] !== "string") return
-      const parent = isUuidLike(runTypeOrParent) ? runTypeOrParent : parentRunId
-      if (parent === undefined) return
-      const link: Record<string, unknown> = {}
-      for (const key of promptKeys) if (metadata[key] !== undefined) link[key] = metadata[key]
-      if (link[Blueprint.PROMPT_KEYS.inputVariables] === undefined && inputs !== null && typeof inputs === "object") {
-        link[Blueprint.PROMPT_KEYS.inputVariables] = { ...inputs }
-      }
-      this.promptLinks.delete(parent)
-      this.promptLinks.set(parent, { metadata: link, at: this.now() })
-      if (this.promptLinks.size > this.maxRuns) {
-        const oldest = this.promptLinks.keys().next()
-        if (!oldest.done) this.promptLinks.delete(oldest.value)
-      }
+      // The call order (parentRunId 4th) is what LangChain does; the declared order is a fallback.
+      const callOrder = runTypeOrParent === undefined || isUuidLike(runTypeOrParent)
+      const parent = callOrder ? runTypeOrParent : isUuidLike(runNameOrParent) ? runNameOrParent : undefined
+      const runType = callOrder ? runTypeOrName : runTypeOrParent
+      const runName = callOrder ? runNameOrParent : runTypeOrName
+      this.notePromptLink(inputs, parent, metadata)
+      this.recorder?.start(runId, parent, {
+        kind: "chain",
+        runType,
+        name: runName ?? Blueprint.className(chain?.id) ?? "chain",
+        tags: tags ?? [],
+        metadata: metadata ?? {},
+        inputs: SpanMapper.capture(SpanMapper.unwrap(inputs, "input")),
+        startedAt: this.now()
+      })
     })
+  }
+
+  override handleChainEnd(outputs: unknown, runId: string): void {
+    if (this.recorder !== undefined) this.guard("handleChainEnd", () => this.recorder?.end(runId, outputs))
+  }
+
+  override handleChainError(err: unknown, runId: string): void {
+    if (this.recorder !== undefined) this.guard("handleChainError", () => this.recorder?.error(runId, err))
+  }
+
+  override handleToolStart(
+    tool: Serialized,
+    input: string,
+    runId: string,
+    parentRunId?: string,
+    tags?: Array<string>,
+    metadata?: Record<string, unknown>,
+    runName?: string,
+    toolCallId?: string
+  ): void {
+    if (this.recorder === undefined) return
+    this.guard("handleToolStart", () =>
+      this.recorder?.start(runId, parentRunId, {
+        kind: "tool",
+        runType: undefined,
+        name: runName ?? (tool as { name?: string })?.name ?? Blueprint.className(tool?.id) ?? "tool",
+        tags: tags ?? [],
+        metadata: metadata ?? {},
+        inputs: SpanMapper.capture(input),
+        startedAt: this.now(),
+        toolCallId
+      })
+    )
+  }
+
+  override handleToolEnd(output: unknown, runId: string): void {
+    if (this.recorder !== undefined) this.guard("handleToolEnd", () => this.recorder?.end(runId, output))
+  }
+
+  override handleToolError(err: unknown, runId: string): void {
+    if (this.recorder !== undefined) this.guard("handleToolError", () => this.recorder?.error(runId, err))
+  }
+
+  override handleRetrieverStart(
+    retriever: Serialized,
+    query: string,
+    runId: string,
+    parentRunId?: string,
+    tags?: Array<string>,
+    metadata?: Record<string, unknown>,
+    name?: string
+  ): void {
+    if (this.recorder === undefined) return
+    this.guard("handleRetrieverStart", () =>
+      this.recorder?.start(runId, parentRunId, {
+        kind: "retriever",
+        runType: undefined,
+        name: name ?? Blueprint.className(retriever?.id) ?? "retriever",
+        tags: tags ?? [],
+        metadata: metadata ?? {},
+        inputs: query,
+        startedAt: this.now()
+      })
+    )
+  }
+
+  override handleRetrieverEnd(documents: ReadonlyArray<unknown>, runId: string): void {
+    if (this.recorder !== undefined) this.guard("handleRetrieverEnd", () => this.recorder?.end(runId, documents))
+  }
+
+  override handleRetrieverError(err: unknown, runId: string): void {
+    if (this.recorder !== undefined) this.guard("handleRetrieverError", () => this.recorder?.error(runId, err))
+  }
+
+  /** An agent's tool choice, as an `agent_action` event on the agent's span. */
+  override handleAgentAction(action: unknown, runId: string): void {
+    if (this.recorder === undefined) return
+    this.guard("handleAgentAction", () => {
+      const a = objectOf(action)
+      this.recorder?.event(runId, "agent_action", {
+        tool: a.tool,
+        tool_input: SpanMapper.capture(a.toolInput),
+        log: a.log
+      })
+    })
+  }
+
+  /** An agent's final answer, as an `agent_finish` event on the agent's span. */
+  override handleAgentEnd(finish: unknown, runId: string): void {
+    if (this.recorder === undefined) return
+    this.guard("handleAgentEnd", () => {
+      const f = objectOf(finish)
+      this.recorder?.event(runId, "agent_finish", { return_values: SpanMapper.capture(f.returnValues), log: f.log })
+    })
+  }
+
+  /** `dispatchCustomEvent(name, data)`, as an event named `name` on the span of the run that dispatched it. */
+  override handleCustomEvent(eventName: string, data: unknown, runId: string): void {
+    if (this.recorder === undefined) return
+    this.guard("handleCustomEvent", () => this.recorder?.event(runId, eventName, { data: SpanMapper.capture(data) }))
   }
 
   // ---------------------------------------------------------------------------
@@ -671,6 +840,57 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
       if (shared !== undefined && !shared.tracker.isShutdown()) this.current = shared
     }
     return this.current
+  }
+
+  /** Remembers the registry template named by a prompt template run's metadata, for the LLM run after it. */
+  private notePromptLink(
+    inputs: Record<string, unknown>,
+    parent: string | undefined,
+    metadata: Record<string, unknown> | undefined
+  ): void {
+    if (metadata === undefined || typeof metadata[Blueprint.PROMPT_KEYS.name] !== "string") return
+    if (parent === undefined) return
+    const link: Record<string, unknown> = {}
+    for (const key of promptKeys) if (metadata[key] !== undefined) link[key] = metadata[key]
+    if (link[Blueprint.PROMPT_KEYS.inputVariables] === undefined && inputs !== null && typeof inputs === "object") {
+      link[Blueprint.PROMPT_KEYS.inputVariables] = { ...inputs }
+    }
+    this.promptLinks.delete(parent)
+    this.promptLinks.set(parent, { metadata: link, at: this.now() })
+    if (this.promptLinks.size > this.maxRuns) {
+      const oldest = this.promptLinks.keys().next()
+      if (!oldest.done) this.promptLinks.delete(oldest.value)
+    }
+  }
+
+  private makeRecorder(options: PromptLayerCallbackHandlerOptions): TraceRecorder {
+    const callback = this.plIdCallback
+    const recorder: TraceRecorder = new TraceRecorder({
+      source: this.id,
+      plTags: this.plTags,
+      maxRuns: this.maxRuns,
+      runTtl: this.runTtl,
+      logAbandonedRuns: this.logAbandonedRuns,
+      now: this.now,
+      resource: {
+        attributes: {
+          "service.name": options.serviceName ?? envVar("OTEL_SERVICE_NAME") ?? "langchain",
+          "telemetry.sdk.name": "promptlayer-effect",
+          "telemetry.sdk.language": "nodejs"
+        },
+        schema_url: ""
+      },
+      counters: this.counters,
+      offer: (event) => {
+        this.live().tracker.offerSpan(event)
+      },
+      onDelivered: callback === undefined ? undefined : (log) => callback(log.requestId),
+      onActive: (active) => {
+        if (active) this.live().recorders.add(recorder)
+        else this.current.recorders.delete(recorder)
+      }
+    })
+    return recorder
   }
 
   private guard(method: string, body: () => void): void {
@@ -702,7 +922,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   ): void {
     const now = this.now()
     this.sweep(false)
-    if (this.runs.has(runId) || this.ended.has(runId)) {
+    if (this.recorder === undefined && (this.runs.has(runId) || this.ended.has(runId))) {
       this.counters.duplicates++
       return
     }
@@ -716,23 +936,36 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     }
     const invocationParams = { ...toolsOf(extraParams?.options), ...objectOf(extraParams?.invocation_params) }
     const batchSize = extraParams?.batch_size
-    this.runs.set(runId, {
-      runId,
-      inputs: [...inputs],
-      firstTokenAt: undefined,
-      lastSeen: now,
-      start: {
-        kind,
+    const start: ModelStart = {
+      kind,
+      parentRunId,
+      invocationParams,
+      tags: tags ?? [],
+      metadata: runMetadata,
+      runName,
+      serializedId: Array.isArray(llm?.id) ? llm.id : undefined,
+      batchSize: typeof batchSize === "number" ? batchSize : inputs.length,
+      startedAt: now
+    }
+    if (this.recorder !== undefined) {
+      const model: ModelData = { start, inputs: [...inputs], firstTokenAt: undefined }
+      this.recorder.start(
+        runId,
         parentRunId,
-        invocationParams,
-        tags: tags ?? [],
-        metadata: runMetadata,
-        runName,
-        serializedId: Array.isArray(llm?.id) ? llm.id : undefined,
-        batchSize: typeof batchSize === "number" ? batchSize : inputs.length,
-        startedAt: now
-      }
-    })
+        {
+          kind: kind === "chat" ? "chat_model" : "llm",
+          runType: undefined,
+          name: runName ?? Blueprint.className(start.serializedId) ?? kind,
+          tags: start.tags,
+          metadata: runMetadata,
+          inputs: undefined,
+          startedAt: now
+        },
+        model
+      )
+      return
+    }
+    this.runs.set(runId, { runId, inputs: [...inputs], firstTokenAt: undefined, lastSeen: now, start })
     if (this.runs.size > this.maxRuns) {
       const oldest = this.runs.values().next()
       if (!oldest.done) this.evict(oldest.value, `more than ${this.maxRuns} runs in progress`)
@@ -740,6 +973,10 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   }
 
   private touch(runId: string): void {
+    if (this.recorder !== undefined) {
+      this.recorder.token(runId)
+      return
+    }
     const run = this.runs.get(runId)
     if (run === undefined) return
     const now = this.now()

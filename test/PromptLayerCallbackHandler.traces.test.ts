@@ -10,13 +10,22 @@ import { StringOutputParser } from "@langchain/core/output_parsers"
 import { ChatPromptTemplate } from "@langchain/core/prompts"
 import { RunnableLambda, RunnablePassthrough, RunnableSequence } from "@langchain/core/runnables"
 import { tool } from "@langchain/core/tools"
-import { FakeListChatModel, FakeRetriever } from "@langchain/core/utils/testing"
-import type { AIMessage } from "@langchain/core/messages"
+import { FakeListChatModel, FakeRetriever, FakeStreamingChatModel } from "@langchain/core/utils/testing"
+import { AIMessage, HumanMessage } from "@langchain/core/messages"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
+import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph"
+import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt"
+import * as Layer from "effect/Layer"
+import { createAgent } from "langchain"
 import { afterAll, beforeAll } from "vitest"
+import * as PromptLayerClient from "../src/PromptLayerClient.js"
+import type * as S from "../src/PromptLayerSchema.js"
+import * as PromptLayerTracker from "../src/PromptLayerTracker.js"
 import { z } from "zod"
 import {
   type StartedEmulator,
@@ -345,5 +354,288 @@ describe("traces mode over the emulator", () => {
     const nodes = await traceOf(hex(runId))
     assert.deepStrictEqual(nodes.map((n) => n.span.name).sort(), ["FakeListChatModel", "visible_root"])
     assert.strictEqual(one(nodes, "FakeListChatModel").parent?.span_id, one(nodes, "visible_root").span.span_id)
+  })
+
+  it("a LangGraph StateGraph agent with a tool node: one trace, a span per node, model and tool, in the right tree", async () => {
+    const handler = handlerFor()
+    const runId = crypto.randomUUID()
+    const getWeather = tool(async ({ city }: { city: string }) => `Sunny in ${city}`, {
+      name: "get_weather",
+      description: "The weather in a city",
+      schema: z.object({ city: z.string() })
+    })
+    const model = new ScriptedToolModel([
+      { toolCalls: [{ name: "get_weather", args: { city: "Lyon" } }] },
+      { text: "Sunny." }
+    ])
+    const graph = new StateGraph(MessagesAnnotation)
+      .addNode("agent", async (state: typeof MessagesAnnotation.State, config) => ({
+        messages: [await model.invoke(state.messages, config)]
+      }))
+      .addNode("tools", new ToolNode([getWeather]))
+      .addEdge(START, "agent")
+      .addConditionalEdges("agent", toolsCondition, ["tools", END])
+      .addEdge("tools", "agent")
+      .compile()
+    const result = await graph.invoke(
+      { messages: [new HumanMessage("Weather in Lyon?")] },
+      { callbacks: [handler], runId, configurable: { thread_id: "thread-7" } }
+    )
+    assert.strictEqual(result.messages.at(-1)?.content, "Sunny.")
+    await handler.flush()
+    const nodes = await traceOf(hex(runId))
+    const roots = nodes.filter((n) => n.parent === undefined)
+    assert.lengthOf(roots, 1, "one root")
+    const root = roots[0]!
+    assert.strictEqual(root.span.name, "LangGraph")
+    const agents = named(nodes, "agent")
+    const toolsNodes = named(nodes, "tools")
+    assert.lengthOf(agents, 2, "the agent node ran twice")
+    assert.lengthOf(toolsNodes, 1)
+    for (const node of [...agents, ...toolsNodes]) {
+      assert.strictEqual(node.parent?.span_id, root.span.span_id, `${node.span.name} is a child of the graph`)
+      assert.strictEqual(attr(node, "langgraph.node"), node.span.name)
+      assert.strictEqual(attr(node, "session.thread_id"), "thread-7")
+    }
+    assert.deepStrictEqual(agents.map((a) => Number(attr(a, "langgraph.step"))).sort(), [1, 3], "steps kept")
+    const models = named(nodes, "ScriptedToolModel")
+    assert.lengthOf(models, 2)
+    for (const m of models) {
+      assert.include(
+        agents.map((a) => a.span.span_id),
+        m.parent?.span_id,
+        "each model call under an agent node"
+      )
+      assert.isNotNull(m.span.request_log_id)
+      assert.strictEqual((await stored(m.span.request_log_id!)).metadata.thread_id, "thread-7")
+    }
+    const toolSpan = one(nodes, "get_weather")
+    assert.strictEqual(toolSpan.parent?.span_id, toolsNodes[0]!.span.span_id)
+    assert.include(String(attr(toolSpan, "function_output")), "Sunny in Lyon")
+    for (const node of nodes) {
+      assert.notInclude((attr(node, "langchain.tags") as Array<string> | undefined) ?? [], "langsmith:hidden")
+      assert.strictEqual(node.span.status.status_code, "StatusCode.OK")
+    }
+  })
+
+  it("createAgent (langchain): one trace with the agent's model and tool calls", async () => {
+    const handler = handlerFor()
+    const runId = crypto.randomUUID()
+    const lookup = tool(async ({ q }: { q: string }) => `found ${q}`, {
+      name: "lookup",
+      description: "Looks a thing up",
+      schema: z.object({ q: z.string() })
+    })
+    const agent = createAgent({
+      model: new ScriptedToolModel([
+        { toolCalls: [{ name: "lookup", args: { q: "otters" } }] },
+        { text: "Otters found." }
+      ]),
+      tools: [lookup]
+    })
+    const result = await agent.invoke({ messages: [new HumanMessage("Find otters")] }, { callbacks: [handler], runId })
+    assert.strictEqual(result.messages.at(-1)?.content, "Otters found.")
+    await handler.flush()
+    const nodes = await traceOf(hex(runId))
+    assert.lengthOf(
+      nodes.filter((n) => n.parent === undefined),
+      1
+    )
+    assert.lengthOf(named(nodes, "ScriptedToolModel"), 2)
+    const lookupSpan = one(nodes, "lookup")
+    assert.deepStrictEqual(json(lookupSpan, "function_input"), { q: "otters" })
+    for (const m of named(nodes, "ScriptedToolModel")) assert.isNotNull(m.span.request_log_id)
+  })
+
+  it("200 concurrent traces on one handler: no cross-talk between trees, inputs or request logs", async () => {
+    const handler = handlerFor({}, true)
+    const chain = prompt.pipe(new FakeListChatModel({ responses: ["ok"] })).pipe(new StringOutputParser())
+    const runs = Array.from({ length: 200 }, (_, i) => ({ i, runId: crypto.randomUUID() }))
+    await Promise.all(
+      runs.map(({ i, runId }) => chain.invoke({ question: `question ${i}` }, { callbacks: [handler], runId }))
+    )
+    await handler.flush()
+    const stats = handler.stats()
+    assert.strictEqual(stats.delivered, 800)
+    assert.strictEqual(stats.failed + stats.dropped, 0)
+    assert.isAtMost(stats.batches, 800 / 2, "batched: far fewer requests than spans")
+    for (const { i, runId } of runs) {
+      const nodes = await traceOf(hex(runId))
+      assert.lengthOf(nodes, 4)
+      const root = one(nodes, "RunnableSequence")
+      assert.deepStrictEqual(json(root, "function_input"), { question: `question ${i}` })
+      for (const node of nodes) {
+        if (node !== root) assert.strictEqual(node.parent?.span_id, root.span.span_id)
+        assert.strictEqual(node.span.trace_id, hex(runId))
+      }
+      const model = one(nodes, "FakeListChatModel")
+      const request = await stored(model.span.request_log_id!)
+      assert.deepStrictEqual(chatText(request, "input"), ["system: You are terse.", `user: question ${i}`])
+      assert.strictEqual(request.metadata.langchain_parent_run_id, runId)
+    }
+  })
+
+  it("a stream abandoned mid-way: the open runs are logged as partial at shutdown (model log WARNING)", async () => {
+    const handler = handlerFor({}, true)
+    const runId = crypto.randomUUID()
+    const chain = prompt.pipe(
+      new FakeStreamingChatModel({
+        sleep: 1,
+        responses: [new AIMessage("Once upon a time there was a very long story")]
+      })
+    )
+    const stream = await chain.stream({ question: "story" }, { callbacks: [handler], runId })
+    for await (const _chunk of stream) break
+    await awaitAllCallbacks()
+    assert.isAbove(handler.activeRuns, 0, "the abandoned runs are still open")
+    await handler.shutdown()
+    assert.strictEqual(handler.activeRuns, 0)
+    const nodes = await traceOf(hex(runId))
+    const model = one(nodes, "FakeStreamingChatModel")
+    const root = one(nodes, "RunnableSequence")
+    for (const node of [root, model]) {
+      assert.strictEqual(node.span.status.status_code, "StatusCode.UNSET")
+      assert.include(node.span.status.description ?? "", "partial")
+      assert.strictEqual(attr(node, "langchain.partial"), true)
+    }
+    assert.strictEqual(model.parent?.span_id, root.span.span_id)
+    const request = await stored(model.span.request_log_id!)
+    assert.strictEqual(request.status, "WARNING")
+    assert.strictEqual(request.error_type, "PROVIDER_PARTIAL_RESPONSE")
+    assert.strictEqual(request.metadata.langchain_abandoned, "true")
+    assert.isAtLeast(handler.stats().evicted, 2)
+  })
+
+  it("a run idle longer than runTtl is logged as partial by flush(), and its late end is ignored", async () => {
+    let now = Date.now()
+    const handler = handlerFor({ runTtl: "1 minute", now: () => now }, true)
+    const runId = crypto.randomUUID()
+    const parentRunId = crypto.randomUUID()
+    handler.handleChainStart(
+      { lc: 1, type: "not_implemented", id: ["test", "Stuck"] },
+      { q: 1 },
+      parentRunId,
+      undefined
+    )
+    handler.handleChatModelStart(
+      { lc: 1, type: "not_implemented", id: ["test", "StuckModel"] },
+      [[new HumanMessage("hello")]],
+      runId,
+      parentRunId
+    )
+    now += 61_000
+    await handler.flush()
+    assert.strictEqual(handler.activeRuns, 0)
+    handler.handleLLMEnd({ generations: [[{ text: "late" }]] }, runId)
+    const nodes = await traceOf(hex(parentRunId))
+    assert.deepStrictEqual(nodes.map((n) => n.span.name).sort(), ["Stuck", "StuckModel"])
+    const request = await stored(one(nodes, "StuckModel").span.request_log_id!)
+    assert.strictEqual(request.status, "WARNING")
+    assert.isAtLeast(handler.stats().duplicates, 1, "the late end is counted, not logged")
+  })
+})
+
+describe("traces mode: batches and faults over the emulator", () => {
+  const span = (traceId: string, n: number, log?: ReturnType<typeof logBody>): S.SpanInput => ({
+    name: `span ${n}`,
+    context: { trace_id: traceId, span_id: n.toString(16).padStart(16, "0"), trace_state: "" },
+    kind: "SpanKind.INTERNAL" as const,
+    parent_id: null,
+    start_time: 1_764_838_000_123_456_789n + BigInt(n),
+    end_time: 1_764_838_001_123_456_789n,
+    status: { status_code: "StatusCode.OK" as const },
+    attributes: { n },
+    resource: { attributes: { "service.name": "test" }, schema_url: "" },
+    ...(log === undefined ? {} : { log_request: log })
+  })
+
+  const logBody = (status: "SUCCESS" | "WARNING", errorType?: "PROVIDER_TIMEOUT"): S.LogRequestInput => ({
+    provider: "openai",
+    model: "gpt-4o-mini",
+    input: { type: "chat" as const, messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }] },
+    output: { type: "chat" as const, messages: [{ role: "assistant", content: [{ type: "text", text: "yo" }] }] },
+    request_start_time: 1_764_838_000_123,
+    request_end_time: 1_764_838_001_123,
+    status,
+    ...(errorType === undefined ? {} : { error_type: errorType })
+  })
+
+  const withTracker = <A>(f: (tracker: PromptLayerTracker.Service) => Effect.Effect<A, unknown, never>): Promise<A> =>
+    Effect.runPromise(
+      Effect.scoped(Effect.flatMap(PromptLayerTracker.PromptLayerTracker, f)).pipe(
+        Effect.provide(
+          PromptLayerTracker.layer({ maxBatchSpans: 50, batchDelay: "1 second" }).pipe(
+            Layer.provide(
+              PromptLayerClient.layerWith({ apiKey: emulator.apiKey, baseUrl: emulator.url, retry: { maxAttempts: 1 } })
+            ),
+            Layer.provide(FetchHttpClient.layer)
+          )
+        )
+      )
+    )
+
+  it("one invalid span in a batch (the server refuses the whole batch): every other span is stored, the bad one counted as failed", async () => {
+    const traceId = crypto.randomUUID().replaceAll("-", "")
+    const stats = await withTracker((tracker) =>
+      Effect.gen(function* () {
+        for (let n = 1; n <= 20; n++) {
+          // Span 13's log has an error type the server allows only with ERROR: valid for the client, a 422 for the server.
+          const bad = n === 13
+          tracker.offerSpan({
+            runId: `run-${n}`,
+            build: () =>
+              span(
+                traceId,
+                n,
+                n % 4 === 1 || bad
+                  ? logBody(bad ? "WARNING" : "SUCCESS", bad ? "PROVIDER_TIMEOUT" : undefined)
+                  : undefined
+              )
+          })
+        }
+        yield* tracker.flush
+        const failure = yield* Effect.flip(tracker.requestIdFor("run-13"))
+        assert.strictEqual(failure.reason, "failed")
+        assert.match(failure.detail ?? "", /422/)
+        const good = yield* tracker.requestIdFor("run-5")
+        assert.isAbove(good, 0)
+        return yield* tracker.stats
+      })
+    )
+    assert.strictEqual(stats.failed, 1)
+    assert.strictEqual(stats.delivered, 19)
+    assert.isAtLeast(stats.batches, 2, "the batch was split")
+    const stored = emulator.store.traces.spansOf(traceId)
+    assert.deepStrictEqual(
+      stored.map((s) => Number(s.attributes.n)).sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, i) => i + 1).filter((n) => n !== 13)
+    )
+  })
+
+  it("spans of a closed trace are rejected: counted, reported, never retried", async () => {
+    const traceId = crypto.randomUUID().replaceAll("-", "")
+    const stats = await withTracker((tracker) =>
+      Effect.gen(function* () {
+        tracker.offerSpan({ build: () => span(traceId, 1) })
+        yield* tracker.flush
+        const client = yield* Effect.provide(
+          PromptLayerClient.PromptLayerClient,
+          PromptLayerClient.layerWith({ apiKey: emulator.apiKey, baseUrl: emulator.url }).pipe(
+            Layer.provide(FetchHttpClient.layer)
+          )
+        )
+        yield* client.traces.close(traceId)
+        tracker.offerSpan({ runId: "late-model", build: () => span(traceId, 2, logBody("SUCCESS")) })
+        tracker.offerSpan({ build: () => span(traceId, 3) })
+        yield* tracker.flush
+        const failure = yield* Effect.flip(tracker.requestIdFor("late-model"))
+        assert.strictEqual(failure.reason, "rejected")
+        return yield* tracker.stats
+      })
+    )
+    assert.strictEqual(stats.rejected, 2)
+    assert.strictEqual(stats.delivered, 1)
+    assert.strictEqual(stats.failed, 0)
+    assert.lengthOf(emulator.store.traces.spansOf(traceId), 1)
   })
 })

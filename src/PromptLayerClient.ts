@@ -174,7 +174,17 @@ export const encodeSpanEither = (span: S.SpanInput): Either.Either<EncodedSpan, 
     )
   }
   const valid = fast.right
-  const text = SpanWire.encodeSpan(valid)
+  let text: string
+  try {
+    text = SpanWire.encodeSpan(valid)
+  } catch (error) {
+    return Either.left(
+      new ValidationError({
+        operation: "spans.bulk",
+        issue: `the span cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`
+      })
+    )
+  }
   const log = valid.log_request
   return Either.right(
     new EncodedSpan(
@@ -336,14 +346,22 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
     `/api/public/v2/traces/${typeof traceId === "string" ? encodeURIComponent(traceId) : "{invalid}"}`
 
   const spansBulk = (input: S.CreateSpansBulkInput) =>
-    Effect.flatMap(validated("spans.bulk", S.CreateSpansBulk, input), (body) =>
-      call({
-        method: "POST",
-        path: "/spans-bulk",
-        rawBody: SpanWire.encodeBulk(body),
-        schema: S.CreateSpansBulkResponse
-      })
-    ).pipe(traced("spans.bulk", "POST /spans-bulk"))
+    validated("spans.bulk", S.CreateSpansBulk, input).pipe(
+      Effect.flatMap((body) =>
+        Effect.try({
+          try: () => SpanWire.encodeBulk(body),
+          catch: (error) =>
+            new ValidationError({
+              operation: "spans.bulk",
+              issue: `the body cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`
+            })
+        })
+      ),
+      Effect.flatMap((rawBody) =>
+        call({ method: "POST", path: "/spans-bulk", rawBody, schema: S.CreateSpansBulkResponse })
+      ),
+      traced("spans.bulk", "POST /spans-bulk")
+    )
 
   const getTrace = (traceId: string) =>
     Effect.flatMap(validated("traces.get", S.TraceId, traceId), (id) =>

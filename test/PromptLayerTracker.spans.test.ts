@@ -189,6 +189,31 @@ describe("PromptLayerTracker spans", () => {
     )
   })
 
+  it.effect(
+    "regression: a span that cannot be encoded as JSON (a bigint attribute) fails alone; the pipeline goes on",
+    () => {
+      const { sent, layer } = fakeClient()
+      return withTracker(layer, {}, (tracker) =>
+        Effect.gen(function* () {
+          tracker.offerSpan({ runId: "bigint", build: () => span(1, { attributes: { big: 10n } }) })
+          tracker.offerSpan({ build: () => span(2) })
+          yield* tracker.flush
+          tracker.offerSpan({ build: () => span(3) })
+          yield* tracker.flush
+          const stats = yield* tracker.stats
+          assert.strictEqual(stats.failed, 1)
+          assert.strictEqual(stats.delivered, 2)
+          assert.deepStrictEqual(
+            sent.flatMap((b) => b.spanIds),
+            [span(2).context.span_id, span(3).context.span_id]
+          )
+          const failure = yield* Effect.flip(tracker.requestIdFor("bigint"))
+          assert.include(failure.detail ?? "", "JSON")
+        })
+      )
+    }
+  )
+
   it.effect("memory is bounded: beyond maxQueued waiting spans, new ones are dropped and counted", () => {
     const gate = Deferred.unsafeMake<void>(FiberId.none)
     const { sent, layer } = fakeClient(gate)

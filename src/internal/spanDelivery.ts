@@ -182,9 +182,9 @@ export const make = <J extends SpanJob>(
       for (let i = 0; i < BUILD_SLICE; i++) {
         const entry = queue.shift()
         if (entry === undefined) break
-        let input: S.SpanInput
+        let encoded: ReturnType<typeof PromptLayerClient.encodeSpanEither>
         try {
-          input = entry.job.build()
+          encoded = PromptLayerClient.encodeSpanEither(entry.job.build())
         } catch (error) {
           failures.push(
             Effect.ensuring(
@@ -194,7 +194,6 @@ export const make = <J extends SpanJob>(
           )
           continue
         }
-        const encoded = PromptLayerClient.encodeSpanEither(input)
         if (Either.isLeft(encoded)) {
           failures.push(
             Effect.ensuring(
@@ -321,7 +320,11 @@ export const make = <J extends SpanJob>(
         )
       )
 
-    const assembler = yield* Effect.forkIn(Effect.withClock(Effect.forever(step), clock), scope)
+    // A defect in one step (a bug) must not stop the pipeline: every later span would wait forever.
+    const guarded = Effect.catchAllCause(step, (cause) =>
+      Effect.logError("PromptLayer span pipeline: a step failed; it goes on").pipe(Effect.annotateLogs({ cause }))
+    )
+    const assembler = yield* Effect.forkIn(Effect.withClock(Effect.forever(guarded), clock), scope)
     const senders = yield* Effect.forkIn(
       Effect.all(
         Array.from({ length: options.concurrency }, () => Effect.forever(Effect.flatMap(takeBatch, send))),

@@ -676,7 +676,7 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
             ? HttpServerResponse.html(Dashboard.renderNotFound(`Request ${params.id ?? ""}`)).pipe(
                 HttpServerResponse.setStatus(404)
               )
-            : HttpServerResponse.html(Dashboard.renderRequest(found))
+            : HttpServerResponse.html(Dashboard.renderRequest(found, store.traces.traceOfRequest(found.id)))
         })
       )
     )

@@ -4,6 +4,9 @@
  * `GET /api/public/v2/traces/{trace_id}`, `POST .../close`, spans before their parent, the read
  * API's trace listing, and the state kept in the store's snapshot.
  */
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { PromptLayerEmulator, startEmulator } from "promptlayer-effect/emulator"
 import { DOCUMENTED_CONTENT_TYPES } from "../src/internal/emulator/contentBlocks.js"
@@ -361,6 +364,20 @@ describe("traces API", () => {
     }))
 })
 
+describe("repeated span ids", () => {
+  it("are stored again, as a retried /log-request is (no de-duplication)", () =>
+    withEmulator(async (emulator) => {
+      const batch = { spans: [span("8888888888888881", { log: logRequest() })] }
+      const first = await call(emulator, "POST", "/spans-bulk", batch)
+      const retried = await call(emulator, "POST", "/spans-bulk", batch)
+      assert.notStrictEqual(first.json.spans[0].id, retried.json.spans[0].id)
+      assert.notStrictEqual(first.json.request_logs[0].id, retried.json.request_logs[0].id)
+      const trace = await call(emulator, "GET", `/api/public/v2/traces/${TRACE}`)
+      assert.strictEqual(trace.json.spans.length, 2)
+      assert.strictEqual((await call(emulator, "GET", "/emulator/traces")).json.items[0].span_count, 2)
+    }))
+})
+
 describe("content blocks", () => {
   it("/log-request rejects a content block type the OpenAPI document does not define", () =>
     withEmulator(async (emulator) => {
@@ -405,6 +422,36 @@ describe("content blocks", () => {
 })
 
 describe("persistence", () => {
+  it("a data file keeps spans, their request logs and closed traces across restarts", async () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "pl-traces-"))
+    const dataFile = Path.join(dir, "state.json")
+    try {
+      const first = await startEmulator({ port: 0, dataFile })
+      let logId: number
+      try {
+        const created = await call(first, "POST", "/spans-bulk", {
+          spans: [span("9999999999999991", { log: logRequest() })],
+          close_after: true
+        })
+        logId = created.json.request_logs[0].id
+      } finally {
+        await first.close()
+      }
+      const second = await startEmulator({ port: 0, dataFile })
+      try {
+        const trace = await call(second, "GET", `/api/public/v2/traces/${TRACE}`)
+        assert.strictEqual(trace.json.spans[0].request_log_id, logId)
+        assert.strictEqual((await call(second, "GET", `/emulator/requests/${logId}`)).json.span_id, "9999999999999991")
+        const late = await call(second, "POST", "/spans-bulk", { spans: [span("9999999999999992")] })
+        assert.strictEqual(late.json.rejection_reason, "trace_closed")
+      } finally {
+        await second.close()
+      }
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("spans and closed traces are part of the store's snapshot and restore", () => {
     const store = new PromptLayerEmulator.Store()
     const created = store.traces.createSpansBulk({

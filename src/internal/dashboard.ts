@@ -30,10 +30,11 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 12px;background:#f
 dt{font-weight:600}
 `
 
-const page = (title: string, body: string) => `<!doctype html>
+/** A whole dashboard page: the header (navigation) and `body`, which must already be escaped HTML. */
+export const page = (title: string, body: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>${STYLE}</style></head>
-<body><header><strong>PromptLayer emulator</strong><a href="/">Requests</a><a href="/#prompts">Prompt registry</a></header>
+<body><header><strong>PromptLayer emulator</strong><a href="/">Requests</a><a href="/traces">Traces</a><a href="/#prompts">Prompt registry</a></header>
 <main>${body}</main></body></html>`
 
 const tags = (list: ReadonlyArray<string>) => list.map((t) => `<span class="tag">${escapeHtml(t)}</span>`).join("")
@@ -94,7 +95,8 @@ const blockText = (block: unknown): string => {
   return typeof b.text === "string" ? b.text : JSON.stringify(b)
 }
 
-const messages = (prompt: unknown): string => {
+/** The messages of a blueprint prompt (chat or completion) as HTML, or "None recorded.". */
+export const messages = (prompt: unknown): string => {
   if (typeof prompt !== "object" || prompt === null) return "<p>None recorded.</p>"
   const p = prompt as Record<string, unknown>
   const list = Array.isArray(p.messages)
@@ -115,8 +117,14 @@ const messages = (prompt: unknown): string => {
     .join("")
 }
 
-/** The detail page of one request: input and output messages, and everything stored. */
-export const renderRequest = (r: StoredRequest): string => {
+/**
+ * The detail page of one request: input and output messages, and everything stored; with a link
+ * to the trace (and span) it was logged for by `/spans-bulk`, if any.
+ */
+export const renderRequest = (
+  r: StoredRequest,
+  trace?: { readonly trace_id: string; readonly span_id: string } | undefined
+): string => {
   const fields: Array<[string, unknown]> = [
     ["Logged by", r.kind],
     ["Time", r.created_at],
@@ -147,6 +155,7 @@ export const renderRequest = (r: StoredRequest): string => {
     `Request #${r.id}`,
     `<h2 id="request-title">Request #${escapeHtml(r.id)}</h2>
 <dl>${fields.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v ?? "")}</dd>`).join("")}</dl>
+${trace === undefined ? "" : `<p id="trace-link">Logged for span <code>${escapeHtml(trace.span_id)}</code> of <a href="/traces/${escapeHtml(encodeURIComponent(trace.trace_id))}#span-${escapeHtml(encodeURIComponent(trace.span_id))}">trace ${escapeHtml(trace.trace_id)}</a></p>`}
 <div class="grid"><section id="input"><h3>Input</h3>${messages(r.input)}</section>
 <section id="output"><h3>Output</h3>${messages(r.output)}</section></div>
 <h3>Body</h3><pre id="body">${escapeHtml(JSON.stringify(r.body, null, 2))}</pre>`

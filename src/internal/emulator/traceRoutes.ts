@@ -7,13 +7,16 @@
  * | GET `/api/public/v2/traces/{trace_id}` | the trace's spans (404 when unknown) |
  * | POST `/api/public/v2/traces/{trace_id}/close` (201; 409 when closed) | no more spans for that trace |
  * | GET `/emulator/traces`, `/emulator/traces/{trace_id}` | read API (no auth) |
+ * | GET `/traces`, `/traces/{trace_id}` | dashboard pages (no auth) |
  *
  * The API routes go through the emulator's `api` wrapper (faults, JSON body, auth, persistence).
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
+import { renderNotFound } from "../dashboard.js"
 import type { Store } from "../store.js"
+import { renderTrace, renderTraces } from "./traceDashboard.js"
 
 /** A route body of the emulator's `api` wrapper: the parsed request in, status and JSON body out. */
 export type ApiHandler = (ctx: {
@@ -74,6 +77,22 @@ export const traceRoutes = <E, R>({ api, store }: TraceRouteDeps<E, R>) =>
         return spans.length === 0
           ? json(404, { success: false, message: `Trace ${traceId} not found` })
           : json(200, { trace_id: traceId, closure: store.traces.closure(traceId) ?? null, spans })
+      })
+    ),
+    HttpRouter.get(
+      "/traces",
+      Effect.sync(() => HttpServerResponse.html(renderTraces(store.traces.list())))
+    ),
+    HttpRouter.get(
+      "/traces/:traceId",
+      Effect.map(HttpRouter.params, (params) => {
+        const traceId = traceIdOf(params)
+        const spans = store.traces.spansOf(traceId)
+        return spans.length === 0
+          ? HttpServerResponse.html(renderNotFound(`Trace ${traceId}`)).pipe(HttpServerResponse.setStatus(404))
+          : HttpServerResponse.html(
+              renderTrace(traceId, spans, store.traces.closure(traceId), (id) => store.request(id))
+            )
       })
     )
   )

@@ -334,7 +334,11 @@ export class Traces {
   /** Every trace, newest (latest start) first. */
   list(): Array<TraceSummary> {
     const byTrace = new Map<string, Array<StoredTraceSpan>>()
-    for (const s of this.spans) byTrace.set(s.trace_id, [...(byTrace.get(s.trace_id) ?? []), s])
+    for (const s of this.spans) {
+      const list = byTrace.get(s.trace_id)
+      if (list === undefined) byTrace.set(s.trace_id, [s])
+      else list.push(s)
+    }
     return [...byTrace.entries()]
       .map(([traceId, spans]) => this.summary(traceId, spans))
       .sort((a, b) => (a.start_time < b.start_time ? 1 : a.start_time > b.start_time ? -1 : 0))

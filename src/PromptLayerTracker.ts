@@ -70,6 +70,7 @@ import * as Stream from "effect/Stream"
 import * as PromptLayerClient from "./PromptLayerClient.js"
 import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 import type * as S from "./PromptLayerSchema.js"
+import { type Outcome, RunOutcomes, type Unavailable } from "./internal/runOutcomes.js"
 import * as SpanDelivery from "./internal/spanDelivery.js"
 
 // =============================================================================
@@ -299,13 +300,7 @@ interface Entry {
   readonly event: TrackEvent
 }
 
-/**
- * What is remembered of a run for `requestIdFor`: its request id, or why there is none. Kept small
- * (no error object, no stack): `rememberRuns` of them live as long as the tracker.
- */
-type Outcome = number | { readonly reason: RequestIdUnavailable["reason"]; readonly detail: string | undefined }
-
-const unavailable = (runId: string, outcome: Exclude<Outcome, number>): RequestIdUnavailable =>
+const unavailable = (runId: string, outcome: Unavailable): RequestIdUnavailable =>
   new RequestIdUnavailable({ runId, reason: outcome.reason, detail: outcome.detail })
 
 /** `Name: message` of a failure (what `Cause.pretty` starts with), at most 500 characters. */
@@ -409,8 +404,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const inFlight = new Set<Entry>()
   const takers: Array<(entry: Entry) => void> = []
   let flushWaiters: Array<{ readonly upTo: number; readonly resume: () => void }> = []
-  const outcomes = new Map<string, Outcome>()
-  const outcomeWaiters = new Map<string, Array<(outcome: Outcome) => void>>()
+  const outcomes = new RunOutcomes(rememberRuns)
+  const remember = (runId: string | undefined, outcome: Outcome) => outcomes.remember(runId, outcome)
   let lastSeq = 0
   let closed = false
   const counters = {
@@ -460,21 +455,6 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     if (ready.length === 0) return
     flushWaiters = flushWaiters.filter((w) => w.upTo >= min)
     for (const w of ready) w.resume()
-  }
-
-  const remember = (runId: string | undefined, outcome: Outcome) => {
-    if (runId === undefined) return
-    outcomes.delete(runId)
-    outcomes.set(runId, outcome)
-    if (outcomes.size > rememberRuns) {
-      const oldest = outcomes.keys().next()
-      if (!oldest.done) outcomes.delete(oldest.value)
-    }
-    const waiters = outcomeWaiters.get(runId)
-    if (waiters !== undefined) {
-      outcomeWaiters.delete(runId)
-      for (const resume of waiters) resume(outcome)
-    }
   }
 
   const drop = (event: { readonly runId?: string | undefined }, why: string) => {
@@ -732,10 +712,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     }
     checkFlushWaiters()
     yield* PubSub.shutdown(pubsub)
-    for (const [runId, waiters] of outcomeWaiters) {
-      outcomeWaiters.delete(runId)
-      for (const resume of waiters) resume(shutdownOutcome)
-    }
+    outcomes.releaseAll(shutdownOutcome)
   })
   const shutdown: Effect.Effect<void> = Effect.suspend(() => {
     if (shutdownFiber === undefined) shutdownFiber = runFork(doShutdown)
@@ -757,16 +734,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         complete(shutdownOutcome)
         return
       }
-      const waiters = outcomeWaiters.get(runId) ?? []
-      waiters.push(complete)
-      outcomeWaiters.set(runId, waiters)
-      return Effect.sync(() => {
-        const current = outcomeWaiters.get(runId)
-        if (current === undefined) return
-        const rest = current.filter((w) => w !== complete)
-        if (rest.length === 0) outcomeWaiters.delete(runId)
-        else outcomeWaiters.set(runId, rest)
-      })
+      return Effect.sync(outcomes.wait(runId, complete))
     })
 
   return PromptLayerTracker.of({

@@ -356,6 +356,52 @@ describe("traces mode over the emulator", () => {
     assert.strictEqual(one(nodes, "FakeListChatModel").parent?.span_id, one(nodes, "visible_root").span.span_id)
   })
 
+  it("inputs are captured as they were when the callback fired; oversized values are cut and listed", async () => {
+    const handler = handlerFor()
+    const runId = crypto.randomUUID()
+    const state = { items: ["a"], essay: "x".repeat(100_000) }
+    const mutator = RunnableLambda.from((s: typeof state) => {
+      s.items.push("mutated later")
+      return s.items.length
+    }).withConfig({ runName: "mutator" })
+    assert.strictEqual(await mutator.invoke(state, { callbacks: [handler], runId }), 2)
+    await handler.flush()
+    const root = one(await traceOf(hex(runId)), "mutator")
+    const input = String(attr(root, "function_input"))
+    assert.include(input, '{"items":["a"],"essay":"xxx', "the input as it was at the start")
+    assert.notInclude(input, "mutated later")
+    assert.isAtMost(input.length, 32_768 + 100)
+    assert.match(input, /…\(cut\) \d+ more characters$/)
+    assert.deepStrictEqual(attr(root, "promptlayer.truncated"), ["function_input"])
+    assert.strictEqual(json(root, "function_output"), 2)
+  })
+
+  it("agent actions and finishes are events on the agent's span", async () => {
+    const handler = handlerFor()
+    const runId = crypto.randomUUID()
+    const agent = { lc: 1 as const, type: "not_implemented" as const, id: ["langchain", "agents", "AgentExecutor"] }
+    handler.handleChainStart(agent, { input: "weather?" }, runId, undefined, [], {}, undefined, "AgentExecutor")
+    handler.handleAgentAction({ tool: "get_weather", toolInput: { city: "Oslo" }, log: "I should look" }, runId)
+    handler.handleAgentEnd({ returnValues: { output: "Cold." }, log: "done" }, runId)
+    handler.handleChainEnd({ output: "Cold." }, runId)
+    await handler.flush()
+    const root = one(await traceOf(hex(runId)), "AgentExecutor")
+    assert.deepStrictEqual(
+      root.span.events.map((e) => [e.name, e.attributes]),
+      [
+        ["agent_action", { tool: "get_weather", tool_input: '{"city":"Oslo"}', log: "I should look" }],
+        ["agent_finish", { return_values: '{"output":"Cold."}', log: "done" }]
+      ]
+    )
+    assert.strictEqual(json(root, "function_input"), "weather?")
+  })
+
+  it("mode must be traces or requests", () => {
+    const before = handlers.length
+    assert.throws(() => handlerFor({ mode: "spans" as never }), /mode must be "traces" or "requests"/)
+    assert.lengthOf(handlers, before, "no handler was made")
+  })
+
   it("a LangGraph StateGraph agent with a tool node: one trace, a span per node, model and tool, in the right tree", async () => {
     const handler = handlerFor()
     const runId = crypto.randomUUID()

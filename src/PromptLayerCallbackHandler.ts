@@ -217,6 +217,11 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     this.id = `pl-handler-${++handlerCount}`
     this.plTags = [...(options.plTags ?? [])]
     this.plIdCallback = options.plIdCallback
+    this.mode = options.mode ?? "traces"
+    // Checked before a backend (and its tracker) is made for this configuration.
+    if (this.mode !== "traces" && this.mode !== "requests") {
+      throw new Error(`PromptLayerCallbackHandler: mode must be "traces" or "requests", got ${String(this.mode)}`)
+    }
     this.runTtl = Duration.toMillis(Duration.decode(options.runTtl ?? Duration.minutes(10)))
     this.maxRuns = options.maxRuns ?? 10_000
     this.logAbandonedRuns = options.logAbandonedRuns ?? true
@@ -239,10 +244,6 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
       this.peek = shared.peek
     }
     this.current = this.acquire()
-    this.mode = options.mode ?? "traces"
-    if (this.mode !== "traces" && this.mode !== "requests") {
-      throw new Error(`PromptLayerCallbackHandler: mode must be "traces" or "requests", got ${String(this.mode)}`)
-    }
     this.recorder = this.mode === "traces" ? this.makeRecorder(options) : undefined
     const id = this.id
     this.requestIds = Stream.unwrap(

@@ -33,7 +33,11 @@ import {
   type StoredTraceSpan,
   startEmulator
 } from "../src/PromptLayerEmulator.js"
-import { PromptLayerCallbackHandler, type PromptLayerCallbackHandlerOptions } from "promptlayer-effect/langchain"
+import {
+  PromptLayerCallbackHandler,
+  type PromptLayerCallbackHandlerOptions,
+  shutdownAll
+} from "promptlayer-effect/langchain"
 import { ScriptedToolModel } from "./support/scriptedToolModel.js"
 
 let emulator: StartedEmulator
@@ -683,5 +687,25 @@ describe("traces mode: batches and faults over the emulator", () => {
     assert.strictEqual(stats.delivered, 1)
     assert.strictEqual(stats.failed, 0)
     assert.lengthOf(emulator.store.traces.spansOf(traceId), 1)
+  })
+})
+
+describe("traces mode: shutdownAll (what the shutdown hooks run)", () => {
+  it("logs the open runs of every handler of every shared backend as partial before shutting down", async () => {
+    const first = handlerFor({}, true)
+    const second = handlerFor({ plTags: ["second"] })
+    const runs = [crypto.randomUUID(), crypto.randomUUID()]
+    const chain = { lc: 1 as const, type: "not_implemented" as const, id: ["test", "Pending"] }
+    first.handleChainStart(chain, { q: 1 }, runs[0]!, undefined)
+    second.handleChainStart(chain, { q: 2 }, runs[1]!, undefined)
+    assert.strictEqual(first.activeRuns + second.activeRuns, 2)
+    await shutdownAll()
+    assert.strictEqual(first.activeRuns + second.activeRuns, 0)
+    for (const runId of runs) {
+      const root = one(await traceOf(hex(runId)), "Pending")
+      assert.strictEqual(root.span.status.status_code, "StatusCode.UNSET")
+      assert.strictEqual(attr(root, "langchain.partial"), true)
+      assert.include(root.span.status.description ?? "", "the handler shut down")
+    }
   })
 })

@@ -400,6 +400,28 @@ describe("traces mode over the emulator", () => {
     assert.strictEqual(json(root, "function_input"), "weather?")
   })
 
+  it("two handler instances of one configuration on the same call (constructor and invoke callbacks): one span per run, one tree", async () => {
+    const atConstruction = handlerFor({ plTags: ["constructed"] })
+    const atInvoke = handlerFor({ plTags: ["invoked"] })
+    const runId = crypto.randomUUID()
+    const model = new FakeListChatModel({ responses: ["once"], callbacks: [atConstruction] })
+    await prompt.pipe(model).invoke({ question: "q" }, { callbacks: [atInvoke], runId })
+    await Promise.all([atConstruction.flush(), atInvoke.flush()])
+    const nodes = await traceOf(hex(runId))
+    assert.deepStrictEqual(nodes.map((n) => n.span.name).sort(), [
+      "ChatPromptTemplate",
+      "FakeListChatModel",
+      "RunnableSequence"
+    ])
+    const modelNode = one(nodes, "FakeListChatModel")
+    assert.strictEqual(modelNode.parent?.name, "RunnableSequence")
+    assert.isAtLeast(atConstruction.stats().duplicates + atInvoke.stats().duplicates, 2, "the second start and end")
+    const traces = emulator.store.traces
+      .list()
+      .filter((t) => t.request_log_ids.includes(modelNode.span.request_log_id!))
+    assert.lengthOf(traces, 1, "the model call is logged once")
+  })
+
   it("mode must be traces or requests", () => {
     const before = handlers.length
     assert.throws(() => handlerFor({ mode: "spans" as never }), /mode must be "traces" or "requests"/)

@@ -26,6 +26,7 @@ import { afterAll, beforeAll } from "vitest"
 import * as PromptLayerClient from "../src/PromptLayerClient.js"
 import type * as S from "../src/PromptLayerSchema.js"
 import * as PromptLayerTracker from "../src/PromptLayerTracker.js"
+import { PromptLayerTest } from "promptlayer-effect/testing"
 import { z } from "zod"
 import {
   type StartedEmulator,
@@ -729,5 +730,32 @@ describe("traces mode: shutdownAll (what the shutdown hooks run)", () => {
       assert.strictEqual(attr(root, "langchain.partial"), true)
       assert.include(root.span.status.description ?? "", "the handler shut down")
     }
+  })
+})
+
+describe("traces mode: make() handlers over PromptLayerTest", () => {
+  it("closing one handler's scope logs its own open runs as partial, not those of another handler on the same tracker", async () => {
+    const pl = PromptLayerTest.make()
+    const chain = { lc: 1 as const, type: "not_implemented" as const, id: ["test", "Work"] }
+    const [mine, theirs] = [crypto.randomUUID(), crypto.randomUUID()]
+    const program = Effect.gen(function* () {
+      const other = yield* PromptLayerCallbackHandler.make()
+      other.handleChainStart(chain, { who: "theirs" }, theirs, undefined)
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const handler = yield* PromptLayerCallbackHandler.make()
+          handler.handleChainStart(chain, { who: "mine" }, mine, undefined)
+        })
+      )
+      assert.strictEqual(other.activeRuns, 1, "the other handler's run is still open")
+      assert.strictEqual(pl.spans(hex(mine))[0]?.status.status_code, "StatusCode.UNSET")
+      assert.lengthOf(pl.spans(hex(theirs)), 0)
+      other.handleChainEnd({ output: "done" }, theirs)
+      yield* other.flushEffect
+      assert.strictEqual(pl.spans(hex(theirs))[0]?.status.status_code, "StatusCode.OK")
+    })
+    await Effect.runPromise(
+      program.pipe(Effect.scoped, Effect.provide(PromptLayerTracker.layer().pipe(Layer.provide(pl.layer))))
+    )
   })
 })

@@ -185,9 +185,12 @@ export class TraceRecorder {
     for (const run of expired) run.data.owner.abandon(run, `no event for ${this.options.runTtl} ms`)
   }
 
-  /** Logs every open run as partial (shutdown): nothing the handler saw is lost. */
+  /**
+   * Logs every run this recorder opened and that is still open as partial (shutdown): nothing the
+   * handler saw is lost. Other handlers' runs in the shared tree are theirs to close.
+   */
   closeAll(reason: string): void {
-    for (const run of this.options.tree(false).closeAll()) run.data.owner.abandon(run, reason)
+    for (const run of this.options.tree(false).closeAll((run) => run.data.owner === this)) this.abandon(run, reason)
   }
 
   /** Closes a run in the tree; its owner (who may be another recorder) then emits its span. */

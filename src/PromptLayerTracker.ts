@@ -794,8 +794,10 @@ export const layer = (
 
 /**
  * The options read from the environment: `PROMPTLAYER_TRACKER_CONCURRENCY`,
- * `PROMPTLAYER_TRACKER_MAX_QUEUED`, `PROMPTLAYER_TRACKER_DROP_POLICY` (`newest` | `oldest`) and
- * `PROMPTLAYER_TRACKER_SHUTDOWN_TIMEOUT_MS`, each defaulting to {@link defaults}.
+ * `PROMPTLAYER_TRACKER_MAX_QUEUED`, `PROMPTLAYER_TRACKER_DROP_POLICY` (`newest` | `oldest`),
+ * `PROMPTLAYER_TRACKER_SHUTDOWN_TIMEOUT_MS`, and for spans `PROMPTLAYER_TRACKER_MAX_BATCH_SPANS`,
+ * `PROMPTLAYER_TRACKER_MAX_BATCH_BYTES`, `PROMPTLAYER_TRACKER_BATCH_DELAY_MS`, each defaulting to
+ * {@link defaults}.
  *
  * @since 0.1.0
  * @category Config
@@ -810,11 +812,18 @@ export const config: Config.Config<Options> = Config.all({
   shutdownTimeout: Config.integer("PROMPTLAYER_TRACKER_SHUTDOWN_TIMEOUT_MS").pipe(
     Config.map(Duration.millis),
     Config.withDefault(defaults.shutdownTimeout)
+  ),
+  maxBatchSpans: Config.integer("PROMPTLAYER_TRACKER_MAX_BATCH_SPANS").pipe(Config.withDefault(defaults.maxBatchSpans)),
+  maxBatchBytes: Config.integer("PROMPTLAYER_TRACKER_MAX_BATCH_BYTES").pipe(Config.withDefault(defaults.maxBatchBytes)),
+  batchDelay: Config.integer("PROMPTLAYER_TRACKER_BATCH_DELAY_MS").pipe(
+    Config.map(Duration.millis),
+    Config.withDefault(defaults.batchDelay)
   )
 }).pipe(
   Config.validate({
-    message: "PROMPTLAYER_TRACKER_CONCURRENCY and PROMPTLAYER_TRACKER_MAX_QUEUED must be integers >= 1",
-    validation: (o) => o.concurrency >= 1 && o.maxQueued >= 1
+    message:
+      "PROMPTLAYER_TRACKER_CONCURRENCY, PROMPTLAYER_TRACKER_MAX_QUEUED, PROMPTLAYER_TRACKER_MAX_BATCH_SPANS and PROMPTLAYER_TRACKER_MAX_BATCH_BYTES must be integers >= 1",
+    validation: (o) => o.concurrency >= 1 && o.maxQueued >= 1 && o.maxBatchSpans >= 1 && o.maxBatchBytes >= 1
   })
 )
 

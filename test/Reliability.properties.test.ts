@@ -233,7 +233,7 @@ const checkExit = (exit: Exit.Exit<unknown, unknown>, operation: string) => {
 
 type Outcome =
   | { readonly _tag: "delivered"; readonly requestId: number }
-  | { readonly _tag: "failed" | "dropped" | "shutdown"; readonly detail: string }
+  | { readonly _tag: "failed" | "dropped" | "shutdown" | "rejected"; readonly detail: string }
   | { readonly _tag: "unknown" }
 
 /** What the handler's tracker remembers of a run after a flush: synchronous, or unknown if never accepted. */
@@ -395,6 +395,7 @@ describe("Reliability: arbitrary input never crashes, hangs or leaks the key", (
       // One attempt per log, so a log is never sent twice; a generous attempt timeout, because a log
       // whose attempt times out after the server stored it is stored yet counted as failed.
       const handler = new PromptLayerCallbackHandler({
+        mode: "requests",
         apiKey: SECRET,
         baseURL: emulator.url,
         plTags: ["props"],
@@ -510,7 +511,12 @@ describe("Reliability: arbitrary input never crashes, hangs or leaks the key", (
 
   it("the handler never throws out of LangChain's own dispatch either (awaited callbacks)", () =>
     withEmulator(async () => {
-      const handler = new PromptLayerCallbackHandler({ apiKey: SECRET, baseURL: emulator.url, plTags: ["awaited"] })
+      const handler = new PromptLayerCallbackHandler({
+        mode: "requests",
+        apiKey: SECRET,
+        baseURL: emulator.url,
+        plTags: ["awaited"]
+      })
       handler.awaitHandlers = true
       const model = new FakeListChatModel({ responses: ["a", "b"] })
       await fc.assert(

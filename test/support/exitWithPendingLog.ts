@@ -8,6 +8,7 @@ import { FakeListChatModel } from "@langchain/core/utils/testing"
 import { PromptLayerCallbackHandler } from "../../src/PromptLayerCallbackHandler.js"
 
 const handler = new PromptLayerCallbackHandler({
+  mode: "requests",
   apiKey: "pl_exit",
   baseURL: process.argv[2] ?? "http://127.0.0.1:9",
   retry: { maxAttempts: 5, initialDelay: "10 minutes", maxDelay: "10 minutes", deadline: "1 hour", jitter: false }

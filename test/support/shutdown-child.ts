@@ -45,6 +45,7 @@ const shutdownTimeoutMs = Number(shutdownTimeoutArg ?? deadlineArg)
 
 let delivered = 0
 const handler = new PromptLayerCallbackHandler({
+  mode: "requests",
   apiKey,
   baseURL: url,
   plTags: ["shutdown", mode],

@@ -52,15 +52,13 @@ import type { BaseMessage } from "@langchain/core/messages"
 import type { LLMResult } from "@langchain/core/outputs"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as ManagedRuntime from "effect/ManagedRuntime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Blueprint from "./internal/blueprint.js"
-import * as PromptLayerClient from "./PromptLayerClient.js"
-import * as PromptLayerConfig from "./PromptLayerConfig.js"
-import * as PromptLayerHttp from "./PromptLayerHttp.js"
-import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
+import { type Backend, closeRecorders, envVar, SHUTDOWN_REASON, sharedBackend } from "./internal/sharedBackends.js"
+import * as SpanMapper from "./internal/spanMapper.js"
+import { type ModelData, type ModelStart, TraceRecorder } from "./internal/traceRecorder.js"
+import type * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 import * as PromptLayerTracker from "./PromptLayerTracker.js"
 
 // =============================================================================
@@ -75,6 +73,14 @@ import * as PromptLayerTracker from "./PromptLayerTracker.js"
  * @category Models
  */
 export interface PromptLayerCallbackHandlerOptions extends PromptLayerTracker.Options {
+  /**
+   * `"traces"` (default): the whole run tree (chains, tools, retrievers, model calls) as spans
+   * through `POST /spans-bulk`, each model call's request log attached to its span.
+   * `"requests"`: one `POST /log-request` per model call, nothing else.
+   */
+  readonly mode?: "traces" | "requests" | undefined
+  /** `service.name` of the spans' resource (traces mode). Default `OTEL_SERVICE_NAME`, else `"langchain"`. */
+  readonly serviceName?: string | undefined
   /** Tags added to every request, before the run's LangChain tags. */
   readonly plTags?: ReadonlyArray<string> | undefined
   /** Called with each PromptLayer request id once its log is delivered (sync or async); errors are reported, not thrown. */
@@ -115,206 +121,12 @@ export interface PromptLayerCallbackHandlerStats extends PromptLayerTracker.Stat
   readonly handlerErrors: number
 }
 
-// =============================================================================
-// Shared backends (plain construction)
-// =============================================================================
-
-interface Backend {
-  readonly tracker: PromptLayerTracker.Service
-  readonly shutdown: () => Promise<void>
-}
-
-const registry = new Map<string, Backend>()
-
-const trackerOptionsOf = (options: PromptLayerTracker.Options): PromptLayerTracker.Options => ({
-  concurrency: options.concurrency,
-  maxQueued: options.maxQueued,
-  dropPolicy: options.dropPolicy,
-  shutdownTimeout: options.shutdownTimeout,
-  requestIdBuffer: options.requestIdBuffer,
-  rememberRuns: options.rememberRuns
-})
-
-const envVar = (name: string): string | undefined =>
-  typeof process !== "undefined" && process.env !== undefined ? process.env[name] : undefined
-
-const sharedBackend = (
-  options: PromptLayerCallbackHandlerOptions
-): { key: string; acquire: () => Backend; peek: () => Backend | undefined } => {
-  const apiKey = options.apiKey ?? envVar("PROMPTLAYER_API_KEY") ?? ""
-  const baseUrl = options.baseURL ?? envVar("PROMPTLAYER_BASE_URL")
-  const config = PromptLayerConfig.make({ apiKey, baseUrl })
-  if (config._tag === "Left") throw new Error(`PromptLayerCallbackHandler: ${config.left}`)
-  const trackerOptions = trackerOptionsOf(options)
-  const key = JSON.stringify([
-    apiKey,
-    config.right.baseUrl,
-    trackerOptions,
-    options.retry ?? null,
-    String(options.retry?.retryOn ?? "")
-  ])
-  const acquire = (): Backend => {
-    const existing = registry.get(key)
-    if (existing !== undefined) return existing
-    const layer = PromptLayerTracker.layer(trackerOptions).pipe(
-      Layer.provide(PromptLayerClient.layer()),
-      Layer.provide(Layer.succeed(PromptLayerConfig.PromptLayerConfig, config.right)),
-      Layer.provide(
-        options.retry === undefined ? PromptLayerRetryPolicy.layerDefault : PromptLayerRetryPolicy.layer(options.retry)
-      ),
-      Layer.provide(PromptLayerHttp.layerDefault)
-    )
-    const runtime = ManagedRuntime.make(layer)
-    const tracker = runtime.runSync(PromptLayerTracker.PromptLayerTracker)
-    let closing: Promise<void> | undefined
-    const backend: Backend = {
-      tracker,
-      shutdown: () => {
-        if (closing === undefined) {
-          if (registry.get(key) === backend) registry.delete(key)
-          closing = runtime.runPromise(tracker.shutdown).then(() => runtime.dispose())
-        }
-        return closing
-      }
-    }
-    registry.set(key, backend)
-    return backend
-  }
-  return { key, acquire, peek: () => registry.get(key) }
-}
-
-/**
- * Shuts down every shared tracker created by plain construction (flushing each first).
- *
- * @since 0.1.0
- * @category Lifecycle
- */
-export const shutdownAll = async (): Promise<void> => {
-  await awaitAllCallbacks()
-  await Promise.all([...registry.values()].map((backend) => backend.shutdown()))
-}
-
-/**
- * Options of {@link installShutdownHooks}.
- *
- * @since 0.1.0
- * @category Lifecycle
- */
-export interface ShutdownHooksOptions {
-  /**
-   * How long a hook waits for the logs at most. Default 5 s: within the 10 s that Docker and Cloud
-   * Run give between `SIGTERM` and `SIGKILL`.
-   */
-  readonly deadline?: Duration.DurationInput | undefined
-  /** The signals that flush, then re-raise. Default `["SIGTERM", "SIGINT"]`; `[]` for none. */
-  readonly signals?: ReadonlyArray<NodeJS.Signals> | undefined
-  /** Also flush on `beforeExit` (the event loop ran empty with logs still pending). Default true. */
-  readonly beforeExit?: boolean | undefined
-  /** Called when a hook's flush ends, before the signal is re-raised; `timedOut` if the deadline came first. */
-  readonly onShutdown?: ((outcome: ShutdownOutcome) => void) | undefined
-}
-
-/**
- * How a shutdown hook ended (see {@link ShutdownHooksOptions.onShutdown}).
- *
- * @since 0.1.0
- * @category Lifecycle
- */
-export interface ShutdownOutcome {
-  readonly trigger: NodeJS.Signals | "beforeExit"
-  readonly timedOut: boolean
-}
-
-let installedHooks: (() => void) | undefined
-let hookRun: Promise<boolean> | undefined
-
-/** {@link shutdownAll}, given up at the deadline; a ref'd timer keeps the process alive meanwhile. */
-const shutdownWithin = (deadlineMs: number): Promise<boolean> => {
-  hookRun ??= new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(true), deadlineMs)
-    const done = () => {
-      clearTimeout(timer)
-      resolve(false)
-    }
-    shutdownAll().then(done, done)
-  }).then((timedOut) => {
-    hookRun = undefined
-    if (timedOut) {
-      Effect.runFork(
-        Effect.logWarning("PromptLayer shutdown hook: deadline reached before every log was delivered").pipe(
-          Effect.annotateLogs({ deadlineMs })
-        )
-      )
-    }
-    return timedOut
-  })
-  return hookRun
-}
-
-/**
- * Installs process hooks that deliver the pending logs of every handler built by plain
- * construction ({@link shutdownAll}) before the process goes, for servers and long-running workers
- * (a script or a serverless function should `await handler.flush()` instead):
- *
- * - on `SIGTERM` / `SIGINT` (`signals`): flush within `deadline`, then, if no other listener of
- *   that signal is left, re-raise it, so the process ends as it would have without the hook
- *   (with another listener, ending the process is left to it);
- * - on `beforeExit`, when shared handlers exist: flush within `deadline`; the process then exits
- *   as usual (at once with `process.exitCode` if the deadline came first).
- *
- * A ref'd timer keeps the process alive while a hook flushes. Installing again while installed
- * changes nothing and returns the same uninstall function. Does nothing outside Node.js.
- *
- * @example
- * ```ts
- * import { installShutdownHooks, PromptLayerCallbackHandler } from "promptlayer-effect/langchain"
- *
- * const uninstall = installShutdownHooks({ deadline: "8 seconds" })
- * const handler = new PromptLayerCallbackHandler({ plTags: ["api"] })
- * // ... serve requests; on SIGTERM the pending logs are delivered (at most 8 s), then the process ends
- * ```
- *
- * @since 0.1.0
- * @category Lifecycle
- */
-export const installShutdownHooks = (options: ShutdownHooksOptions = {}): (() => void) => {
-  if (installedHooks !== undefined) return installedHooks
-  if (typeof process === "undefined" || typeof process.on !== "function") return () => {}
-  const deadlineMs = Math.min(Duration.toMillis(Duration.decode(options.deadline ?? Duration.seconds(5))), 2 ** 31 - 1)
-  const signals = [...(options.signals ?? ["SIGTERM", "SIGINT"])]
-  const report = (outcome: ShutdownOutcome) => {
-    try {
-      options.onShutdown?.(outcome)
-    } catch {
-      // The process is going away; a failing report must not stop it.
-    }
-  }
-  const onSignal = (signal: NodeJS.Signals) => {
-    void shutdownWithin(deadlineMs).then((timedOut) => {
-      report({ trigger: signal, timedOut })
-      process.removeListener(signal, onSignal)
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
-    })
-  }
-  const onBeforeExit = () => {
-    // Nothing left to deliver: let the process exit (and end the beforeExit cycle).
-    if (registry.size === 0 || hookRun !== undefined) return
-    void shutdownWithin(deadlineMs).then((timedOut) => {
-      report({ trigger: "beforeExit", timedOut })
-      if (timedOut) process.exit()
-    })
-  }
-  for (const signal of signals) process.on(signal, onSignal)
-  if (options.beforeExit !== false) process.on("beforeExit", onBeforeExit)
-  const uninstall = () => {
-    if (installedHooks !== uninstall) return
-    installedHooks = undefined
-    for (const signal of signals) process.removeListener(signal, onSignal)
-    process.removeListener("beforeExit", onBeforeExit)
-  }
-  installedHooks = uninstall
-  return uninstall
-}
+export {
+  installShutdownHooks,
+  type ShutdownHooksOptions,
+  type ShutdownOutcome,
+  shutdownAll
+} from "./internal/sharedBackends.js"
 
 // =============================================================================
 // The handler
@@ -396,19 +208,34 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   private lastSweep = 0
   private readonly counters = { duplicates: 0, evicted: 0, handlerErrors: 0 }
   private errorReported = false
+  private readonly mode: "traces" | "requests"
+  /** The traces mode's callback state; undefined in requests mode. */
+  private readonly recorder: TraceRecorder | undefined
 
   constructor(options: PromptLayerCallbackHandlerOptions = {}) {
     super({} satisfies BaseCallbackHandlerInput)
     this.id = `pl-handler-${++handlerCount}`
     this.plTags = [...(options.plTags ?? [])]
     this.plIdCallback = options.plIdCallback
+    this.mode = options.mode ?? "traces"
+    // Checked before a backend (and its tracker) is made for this configuration.
+    if (this.mode !== "traces" && this.mode !== "requests") {
+      throw new Error(`PromptLayerCallbackHandler: mode must be "traces" or "requests", got ${String(this.mode)}`)
+    }
     this.runTtl = Duration.toMillis(Duration.decode(options.runTtl ?? Duration.minutes(10)))
     this.maxRuns = options.maxRuns ?? 10_000
     this.logAbandonedRuns = options.logAbandonedRuns ?? true
     this.now = options.now ?? Date.now
     const fixed = (options as { [internalTracker]?: PromptLayerTracker.Service })[internalTracker]
     if (fixed !== undefined) {
-      const backend: Backend = { tracker: fixed, shutdown: () => Effect.runPromise(fixed.flush) }
+      const backend: Backend = {
+        tracker: fixed,
+        recorders: new Set(),
+        shutdown: () => {
+          closeRecorders(backend)
+          return Effect.runPromise(fixed.flush)
+        }
+      }
       this.acquire = () => backend
       this.peek = () => backend
     } else {
@@ -417,6 +244,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
       this.peek = shared.peek
     }
     this.current = this.acquire()
+    this.recorder = this.mode === "traces" ? this.makeRecorder(options) : undefined
     const id = this.id
     this.requestIds = Stream.unwrap(
       Effect.sync(() => {
@@ -464,7 +292,8 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
         [internalTracker]: tracker
       } as PromptLayerCallbackHandlerOptions)
       yield* Effect.addFinalizer(() =>
-        handler.flushEffect.pipe(
+        Effect.sync(() => handler.recorder?.closeAll(SHUTDOWN_REASON)).pipe(
+          Effect.zipRight(handler.flushEffect),
           Effect.timeoutOption(Duration.seconds(30)),
           Effect.flatMap((flushed) =>
             flushed._tag === "None"
@@ -488,12 +317,23 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /** Number of runs started and not yet ended (or evicted). */
   get activeRuns(): number {
-    return this.runs.size
+    return this.runs.size + (this.recorder?.size ?? 0)
   }
 
   /** The handler's and its tracker's counters. */
   stats(): PromptLayerCallbackHandlerStats {
-    return { ...this.reader().tracker.unsafeStats(), activeRuns: this.runs.size, ...this.counters }
+    return { ...this.reader().tracker.unsafeStats(), activeRuns: this.activeRuns, ...this.counters }
+  }
+
+  /**
+   * The trace id of a run (traces mode): its root run's UUID as 32 hex digits, so the trace of a
+   * run started with a preset `config.runId` is that id without dashes. Waits for LangChain's
+   * background callbacks first; undefined for a run this handler has not seen (or forgot: it
+   * remembers `maxRuns` ended runs), and in requests mode.
+   */
+  async traceIdFor(runId: string): Promise<string | undefined> {
+    await awaitAllCallbacks()
+    return this.recorder?.traceIdFor(runId)
   }
 
   /**
@@ -513,6 +353,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   get flushEffect(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.sweep(true)
+      this.recorder?.sweep(true)
       return this.reader().tracker.flush
     })
   }
@@ -530,11 +371,14 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
    * Flushes, then releases the shared client and tracker of this configuration. Only a new LLM run
    * on a handler of this configuration starts a new one; `stats()`, `requestIds`, `requestIdFor` and
    * `flush()` afterwards read the shut-down tracker (its final counters and remembered ids). For a
-   * handler from {@link make}, only flushes: the app's scope owns the tracker. Idempotent.
+   * handler from {@link make}, only flushes: the app's scope owns the tracker. In traces mode,
+   * runs still open are logged first as partial (status UNSET, model logs `WARNING`): nothing seen
+   * is lost. Idempotent.
    */
   async shutdown(): Promise<void> {
     await awaitAllCallbacks()
     this.sweep(true)
+    this.recorder?.closeAll(SHUTDOWN_REASON)
     await this.current.shutdown()
   }
 
@@ -588,19 +432,27 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     extraParams?: Record<string, unknown>
   ): void {
     this.guard("handleLLMEnd", () => {
+      const end = {
+        generations: output?.generations ?? [],
+        llmOutput: output?.llmOutput ?? undefined,
+        cached: extraParams?.cached === true
+      }
+      if (this.recorder !== undefined) {
+        this.recorder.endModel(runId, end)
+        return
+      }
       const run = this.finish(runId)
       if (run === undefined) return
       const endedAt = this.now()
-      const all = output?.generations ?? []
       run.inputs.forEach((_, i) => {
-        const generations = run.inputs.length === 1 ? all.flat() : (all[i] ?? [])
+        const generations = run.inputs.length === 1 ? end.generations.flat() : (end.generations[i] ?? [])
         this.emit(run, i, {
           _tag: "end",
           endedAt,
           firstTokenAt: run.firstTokenAt,
           generations,
-          llmOutput: output?.llmOutput ?? undefined,
-          cached: extraParams?.cached === true
+          llmOutput: end.llmOutput,
+          cached: end.cached
         })
       })
     })
@@ -608,6 +460,10 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   override handleLLMError(err: unknown, runId: string): void {
     this.guard("handleLLMError", () => {
+      if (this.recorder !== undefined) {
+        this.recorder.error(runId, err)
+        return
+      }
       const run = this.finish(runId)
       if (run === undefined) return
       const endedAt = this.now()
@@ -618,36 +474,138 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   }
 
   /**
-   * Notes a prompt template run whose metadata names a PromptLayer template, so that the LLM run
-   * that follows it under the same parent is linked to the template (with the prompt's inputs as
-   * input variables). LangChain calls this with `parentRunId` 4th, whatever the declared order.
+   * A chain run: a span in traces mode. In both modes, a prompt template run whose metadata names a
+   * PromptLayer template is noted, so that the LLM run that follows it under the same parent is
+   * linked to the template (with the prompt's inputs as input variables). LangChain calls this with
+   * `(chain, inputs, runId, parentRunId, tags, metadata, runType, runName)`, whatever the declared order.
    */
   override handleChainStart(
-    _chain: Serialized,
+    chain: Serialized,
     inputs: Record<string, unknown>,
-    _runId: string,
+    runId: string,
     runTypeOrParent?: string,
-    _tags?: Array<string>,
+    tags?: Array<string>,
     metadata?: Record<string, unknown>,
-    _runName?: string,
-    parentRunId?: string
+    runTypeOrName?: string,
+    runNameOrParent?: string
   ): void {
     this.guard("handleChainStart", () => {
-      if (metadata === undefined || typeof metadata[Blueprint.PROMPT_KEYS.name] !== "string") return
-      const parent = isUuidLike(runTypeOrParent) ? runTypeOrParent : parentRunId
-      if (parent === undefined) return
-      const link: Record<string, unknown> = {}
-      for (const key of promptKeys) if (metadata[key] !== undefined) link[key] = metadata[key]
-      if (link[Blueprint.PROMPT_KEYS.inputVariables] === undefined && inputs !== null && typeof inputs === "object") {
-        link[Blueprint.PROMPT_KEYS.inputVariables] = { ...inputs }
-      }
-      this.promptLinks.delete(parent)
-      this.promptLinks.set(parent, { metadata: link, at: this.now() })
-      if (this.promptLinks.size > this.maxRuns) {
-        const oldest = this.promptLinks.keys().next()
-        if (!oldest.done) this.promptLinks.delete(oldest.value)
-      }
+      // The call order (parentRunId 4th) is what LangChain does; the declared order is a fallback.
+      const callOrder = runTypeOrParent === undefined || isUuidLike(runTypeOrParent)
+      const parent = callOrder ? runTypeOrParent : isUuidLike(runNameOrParent) ? runNameOrParent : undefined
+      const runType = callOrder ? runTypeOrName : runTypeOrParent
+      const runName = callOrder ? runNameOrParent : runTypeOrName
+      this.notePromptLink(inputs, parent, metadata)
+      this.recorder?.start(runId, parent, {
+        kind: "chain",
+        runType,
+        name: runName ?? Blueprint.className(chain?.id) ?? "chain",
+        tags: tags ?? [],
+        metadata: metadata ?? {},
+        inputs: SpanMapper.capture(SpanMapper.unwrap(inputs, "input")),
+        startedAt: this.now()
+      })
     })
+  }
+
+  override handleChainEnd(outputs: unknown, runId: string): void {
+    if (this.recorder !== undefined) this.guard("handleChainEnd", () => this.recorder?.end(runId, outputs))
+  }
+
+  override handleChainError(err: unknown, runId: string): void {
+    if (this.recorder !== undefined) this.guard("handleChainError", () => this.recorder?.error(runId, err))
+  }
+
+  override handleToolStart(
+    tool: Serialized,
+    input: string,
+    runId: string,
+    parentRunId?: string,
+    tags?: Array<string>,
+    metadata?: Record<string, unknown>,
+    runName?: string,
+    toolCallId?: string
+  ): void {
+    if (this.recorder === undefined) return
+    this.guard("handleToolStart", () =>
+      this.recorder?.start(runId, parentRunId, {
+        kind: "tool",
+        runType: undefined,
+        name: runName ?? (tool as { name?: string })?.name ?? Blueprint.className(tool?.id) ?? "tool",
+        tags: tags ?? [],
+        metadata: metadata ?? {},
+        inputs: SpanMapper.capture(input),
+        startedAt: this.now(),
+        toolCallId
+      })
+    )
+  }
+
+  override handleToolEnd(output: unknown, runId: string): void {
+    if (this.recorder !== undefined) this.guard("handleToolEnd", () => this.recorder?.end(runId, output))
+  }
+
+  override handleToolError(err: unknown, runId: string): void {
+    if (this.recorder !== undefined) this.guard("handleToolError", () => this.recorder?.error(runId, err))
+  }
+
+  override handleRetrieverStart(
+    retriever: Serialized,
+    query: string,
+    runId: string,
+    parentRunId?: string,
+    tags?: Array<string>,
+    metadata?: Record<string, unknown>,
+    name?: string
+  ): void {
+    if (this.recorder === undefined) return
+    this.guard("handleRetrieverStart", () =>
+      this.recorder?.start(runId, parentRunId, {
+        kind: "retriever",
+        runType: undefined,
+        name: name ?? Blueprint.className(retriever?.id) ?? "retriever",
+        tags: tags ?? [],
+        metadata: metadata ?? {},
+        inputs: query,
+        startedAt: this.now()
+      })
+    )
+  }
+
+  override handleRetrieverEnd(documents: ReadonlyArray<unknown>, runId: string): void {
+    if (this.recorder !== undefined) this.guard("handleRetrieverEnd", () => this.recorder?.end(runId, documents))
+  }
+
+  override handleRetrieverError(err: unknown, runId: string): void {
+    if (this.recorder !== undefined) this.guard("handleRetrieverError", () => this.recorder?.error(runId, err))
+  }
+
+  /** An agent's tool choice, as an `agent_action` event on the agent's span. */
+  override handleAgentAction(action: unknown, runId: string): void {
+    if (this.recorder === undefined) return
+    this.guard("handleAgentAction", () => {
+      const a = objectOf(action)
+      this.recorder?.event(runId, "agent_action", {
+        tool: a.tool,
+        tool_input: SpanMapper.capture(a.toolInput),
+        log: a.log
+      })
+    })
+  }
+
+  /** An agent's final answer, as an `agent_finish` event on the agent's span. */
+  override handleAgentEnd(finish: unknown, runId: string): void {
+    if (this.recorder === undefined) return
+    this.guard("handleAgentEnd", () => {
+      const f = objectOf(finish)
+      this.recorder?.event(runId, "agent_finish", { return_values: SpanMapper.capture(f.returnValues), log: f.log })
+    })
+  }
+
+  /** `dispatchCustomEvent(name, data)`, as an event named `name` on the span of the run that dispatched it. */
+  override handleCustomEvent(eventName: string, data: unknown, runId: string): void {
+    if (this.recorder === undefined) return
+    this.guard("handleCustomEvent", () => this.recorder?.event(runId, eventName, { data: SpanMapper.capture(data) }))
   }
 
   // ---------------------------------------------------------------------------
@@ -671,6 +629,57 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
       if (shared !== undefined && !shared.tracker.isShutdown()) this.current = shared
     }
     return this.current
+  }
+
+  /** Remembers the registry template named by a prompt template run's metadata, for the LLM run after it. */
+  private notePromptLink(
+    inputs: Record<string, unknown>,
+    parent: string | undefined,
+    metadata: Record<string, unknown> | undefined
+  ): void {
+    if (metadata === undefined || typeof metadata[Blueprint.PROMPT_KEYS.name] !== "string") return
+    if (parent === undefined) return
+    const link: Record<string, unknown> = {}
+    for (const key of promptKeys) if (metadata[key] !== undefined) link[key] = metadata[key]
+    if (link[Blueprint.PROMPT_KEYS.inputVariables] === undefined && inputs !== null && typeof inputs === "object") {
+      link[Blueprint.PROMPT_KEYS.inputVariables] = { ...inputs }
+    }
+    this.promptLinks.delete(parent)
+    this.promptLinks.set(parent, { metadata: link, at: this.now() })
+    if (this.promptLinks.size > this.maxRuns) {
+      const oldest = this.promptLinks.keys().next()
+      if (!oldest.done) this.promptLinks.delete(oldest.value)
+    }
+  }
+
+  private makeRecorder(options: PromptLayerCallbackHandlerOptions): TraceRecorder {
+    const callback = this.plIdCallback
+    const recorder: TraceRecorder = new TraceRecorder({
+      source: this.id,
+      plTags: this.plTags,
+      maxRuns: this.maxRuns,
+      runTtl: this.runTtl,
+      logAbandonedRuns: this.logAbandonedRuns,
+      now: this.now,
+      resource: {
+        attributes: {
+          "service.name": options.serviceName ?? envVar("OTEL_SERVICE_NAME") ?? "langchain",
+          "telemetry.sdk.name": "promptlayer-effect",
+          "telemetry.sdk.language": "nodejs"
+        },
+        schema_url: ""
+      },
+      counters: this.counters,
+      offer: (event) => {
+        this.live().tracker.offerSpan(event)
+      },
+      onDelivered: callback === undefined ? undefined : (log) => callback(log.requestId),
+      onActive: (active) => {
+        if (active) this.live().recorders.add(recorder)
+        else this.current.recorders.delete(recorder)
+      }
+    })
+    return recorder
   }
 
   private guard(method: string, body: () => void): void {
@@ -702,7 +711,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   ): void {
     const now = this.now()
     this.sweep(false)
-    if (this.runs.has(runId) || this.ended.has(runId)) {
+    if (this.recorder === undefined && (this.runs.has(runId) || this.ended.has(runId))) {
       this.counters.duplicates++
       return
     }
@@ -716,23 +725,36 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     }
     const invocationParams = { ...toolsOf(extraParams?.options), ...objectOf(extraParams?.invocation_params) }
     const batchSize = extraParams?.batch_size
-    this.runs.set(runId, {
-      runId,
-      inputs: [...inputs],
-      firstTokenAt: undefined,
-      lastSeen: now,
-      start: {
-        kind,
+    const start: ModelStart = {
+      kind,
+      parentRunId,
+      invocationParams,
+      tags: tags ?? [],
+      metadata: runMetadata,
+      runName,
+      serializedId: Array.isArray(llm?.id) ? llm.id : undefined,
+      batchSize: typeof batchSize === "number" ? batchSize : inputs.length,
+      startedAt: now
+    }
+    if (this.recorder !== undefined) {
+      const model: ModelData = { start, inputs: [...inputs], firstTokenAt: undefined }
+      this.recorder.start(
+        runId,
         parentRunId,
-        invocationParams,
-        tags: tags ?? [],
-        metadata: runMetadata,
-        runName,
-        serializedId: Array.isArray(llm?.id) ? llm.id : undefined,
-        batchSize: typeof batchSize === "number" ? batchSize : inputs.length,
-        startedAt: now
-      }
-    })
+        {
+          kind: kind === "chat" ? "chat_model" : "llm",
+          runType: undefined,
+          name: runName ?? Blueprint.className(start.serializedId) ?? kind,
+          tags: start.tags,
+          metadata: runMetadata,
+          inputs: undefined,
+          startedAt: now
+        },
+        model
+      )
+      return
+    }
+    this.runs.set(runId, { runId, inputs: [...inputs], firstTokenAt: undefined, lastSeen: now, start })
     if (this.runs.size > this.maxRuns) {
       const oldest = this.runs.values().next()
       if (!oldest.done) this.evict(oldest.value, `more than ${this.maxRuns} runs in progress`)
@@ -740,6 +762,10 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   }
 
   private touch(runId: string): void {
+    if (this.recorder !== undefined) {
+      this.recorder.token(runId)
+      return
+    }
     const run = this.runs.get(runId)
     if (run === undefined) return
     const now = this.now()

@@ -36,17 +36,20 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Chunk from "effect/Chunk"
 import * as Schema from "effect/Schema"
 import * as Http from "./internal/http.js"
+import * as SpanWire from "./internal/spanWire.js"
 import * as PromptLayerConfig from "./PromptLayerConfig.js"
 import * as PromptLayerHttp from "./PromptLayerHttp.js"
-import type { PromptLayerError } from "./PromptLayerError.js"
+import { type PromptLayerError, ValidationError } from "./PromptLayerError.js"
 import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 import * as S from "./PromptLayerSchema.js"
 
@@ -88,7 +91,128 @@ export interface Service {
     /** Every page of `GET /prompt-templates` from `params.page` (default 1) on, as a stream. */
     readonly stream: (params?: S.ListTemplatesParams) => Stream.Stream<S.TemplateListItem, PromptLayerError>
   }
+  readonly spans: {
+    /**
+     * POST `/spans-bulk`: store spans (atomic on the server: one invalid span fails the batch with
+     * 422). Span times are nanoseconds, written as exact integers. Returns the stored spans, the
+     * request logs created for spans with a `log_request` (`{ id, span_id }`), and the spans
+     * rejected because their trace is closed.
+     */
+    readonly bulk: (body: S.CreateSpansBulkInput) => Effect.Effect<S.CreateSpansBulkResponse, PromptLayerError>
+    /**
+     * POST `/spans-bulk` of spans validated and encoded beforehand with {@link encodeSpan}: for
+     * batchers, which need each span's size before they send it and should not encode it twice.
+     */
+    readonly bulkEncoded: (
+      spans: ReadonlyArray<EncodedSpan>,
+      options?: { readonly closeAfter?: boolean | undefined }
+    ) => Effect.Effect<S.CreateSpansBulkResponse, PromptLayerError>
+  }
+  readonly traces: {
+    /** GET `/api/public/v2/traces/{trace_id}`: the spans of a trace, with their request log ids. */
+    readonly get: (traceId: string) => Effect.Effect<S.TraceDetailResponse, PromptLayerError>
+    /** POST `/api/public/v2/traces/{trace_id}/close`: later spans of this trace are rejected (409 if closed already). */
+    readonly close: (traceId: string) => Effect.Effect<S.CloseTraceResponse, PromptLayerError>
+  }
 }
+
+/**
+ * What is kept of a span's `log_request` once encoded: enough to describe the request log it
+ * creates (see `PromptLayerTracker.DeliveredLog`) without holding its messages.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface LogFacts {
+  readonly tags: ReadonlyArray<string>
+  readonly metadata: Readonly<Record<string, string>>
+  readonly provider: string
+  readonly model: string
+  readonly status: "SUCCESS" | "WARNING" | "ERROR"
+  readonly promptName: string | undefined
+}
+
+/**
+ * A span validated against the `Span` schema and encoded to its JSON text (nanosecond times exact),
+ * with its size in UTF-8 bytes. Made only by {@link encodeSpan}.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export class EncodedSpan {
+  /** @internal */
+  constructor(
+    readonly text: string,
+    readonly bytes: number,
+    readonly traceId: string,
+    readonly spanId: string,
+    readonly log: LogFacts | undefined
+  ) {}
+}
+
+/**
+ * Validates a span (as `spans.bulk` would) and encodes it for `spans.bulkEncoded`, synchronously:
+ * the encoded span, or the `ValidationError` `spans.bulk` would fail with.
+ *
+ * @example
+ * ```ts
+ * const encoded = PromptLayerClient.encodeSpanEither(span) // Either<EncodedSpan, ValidationError>
+ * if (Either.isRight(encoded)) yield* client.spans.bulkEncoded([encoded.right])
+ * ```
+ *
+ * @since 0.2.0
+ * @category Constructors
+ */
+export const encodeSpanEither = (span: S.SpanInput): Either.Either<EncodedSpan, ValidationError> => {
+  const fast = ParseResult.decodeUnknownEither(S.Span)(span)
+  if (Either.isLeft(fast)) {
+    // Only a span that fails pays for the readable report (every issue, with paths).
+    const report = Effect.runSync(Effect.either(Http.validate("spans.bulk", S.Span, span)))
+    return Either.left(
+      Either.isLeft(report) ? report.left : new ValidationError({ operation: "spans.bulk", issue: "invalid span" })
+    )
+  }
+  const valid = fast.right
+  let text: string
+  try {
+    text = SpanWire.encodeSpan(valid)
+  } catch (error) {
+    return Either.left(
+      new ValidationError({
+        operation: "spans.bulk",
+        issue: `the span cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`
+      })
+    )
+  }
+  const log = valid.log_request
+  return Either.right(
+    new EncodedSpan(
+      text,
+      SpanWire.utf8Length(text),
+      valid.context.trace_id,
+      valid.context.span_id,
+      log === undefined || log === null
+        ? undefined
+        : {
+            tags: log.tags ?? [],
+            metadata: log.metadata ?? {},
+            provider: log.provider,
+            model: log.model,
+            status: log.status ?? "SUCCESS",
+            promptName: log.prompt_name ?? undefined
+          }
+    )
+  )
+}
+
+/**
+ * {@link encodeSpanEither} as an Effect.
+ *
+ * @since 0.2.0
+ * @category Constructors
+ */
+export const encodeSpan = (span: S.SpanInput): Effect.Effect<EncodedSpan, ValidationError> =>
+  Effect.suspend(() => encodeSpanEither(span))
 
 /**
  * The client service.
@@ -140,18 +264,25 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
     readonly method: "GET" | "POST"
     readonly path: string
     readonly body?: unknown
+    /** JSON text written as is (span times must not go through `JSON.stringify`). */
+    readonly rawBody?: string
     readonly bodyAuth?: boolean
     readonly query?: ReadonlyArray<readonly [string, string]>
     readonly schema: Schema.Schema<A, I>
   }): Effect.Effect<A, PromptLayerError> => {
     const endpoint = scrub(`${spec.method} ${spec.path.split("?")[0]}`)
     const body =
-      spec.method === "GET"
+      spec.method === "GET" || spec.rawBody !== undefined
         ? undefined
         : spec.bodyAuth
           ? { ...(spec.body as object | undefined), api_key: Redacted.value(apiKey) }
           : (spec.body ?? {})
-    const attempt = Http.send(httpClient, {
+    const raw = spec.rawBody
+    const sender =
+      raw === undefined
+        ? httpClient
+        : HttpClient.mapRequest(httpClient, (request) => HttpClientRequest.bodyText(request, raw, "application/json"))
+    const attempt = Http.send(sender, {
       method: spec.method,
       path: spec.path,
       endpoint,
@@ -211,7 +342,57 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
       call({ method: "GET", path: "/prompt-templates", query: Http.queryOf(query), schema: S.ListTemplatesResponse })
     ).pipe(traced("templates.all", "GET /prompt-templates"))
 
+  const tracePath = (traceId: unknown) =>
+    `/api/public/v2/traces/${typeof traceId === "string" ? encodeURIComponent(traceId) : "{invalid}"}`
+
+  const spansBulk = (input: S.CreateSpansBulkInput) =>
+    validated("spans.bulk", S.CreateSpansBulk, input).pipe(
+      Effect.flatMap((body) =>
+        Effect.try({
+          try: () => SpanWire.encodeBulk(body),
+          catch: (error) =>
+            new ValidationError({
+              operation: "spans.bulk",
+              issue: `the body cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`
+            })
+        })
+      ),
+      Effect.flatMap((rawBody) =>
+        call({ method: "POST", path: "/spans-bulk", rawBody, schema: S.CreateSpansBulkResponse })
+      ),
+      traced("spans.bulk", "POST /spans-bulk")
+    )
+
+  const getTrace = (traceId: string) =>
+    Effect.flatMap(validated("traces.get", S.TraceId, traceId), (id) =>
+      call({ method: "GET", path: tracePath(id), schema: S.TraceDetailResponse })
+    ).pipe(traced("traces.get", "GET /api/public/v2/traces/{trace_id}"))
+
+  const closeTrace = (traceId: string) =>
+    Effect.flatMap(validated("traces.close", S.TraceId, traceId), (id) =>
+      call({ method: "POST", path: `${tracePath(id)}/close`, body: {}, schema: S.CloseTraceResponse })
+    ).pipe(traced("traces.close", "POST /api/public/v2/traces/{trace_id}/close"))
+
+  const bulkEncoded = (spans: ReadonlyArray<EncodedSpan>, options?: { readonly closeAfter?: boolean | undefined }) =>
+    Effect.suspend(() =>
+      spans.every((span) => span instanceof EncodedSpan)
+        ? call({
+            method: "POST",
+            path: "/spans-bulk",
+            rawBody: SpanWire.bulkBody(
+              spans.map((span) => span.text),
+              options?.closeAfter
+            ),
+            schema: S.CreateSpansBulkResponse
+          })
+        : Effect.fail(
+            new ValidationError({ operation: "spans.bulkEncoded", issue: "expected spans made by encodeSpan" })
+          )
+    ).pipe(traced("spans.bulk", "POST /spans-bulk"))
+
   return PromptLayerClient.of({
+    spans: { bulk: spansBulk, bulkEncoded },
+    traces: { get: getTrace, close: closeTrace },
     logRequest: (input) =>
       Effect.flatMap(validated("logRequest", S.LogRequestBody, input), (body) =>
         call({ method: "POST", path: "/log-request", body, schema: S.LogRequestResponse })

@@ -153,7 +153,7 @@ const missingLangChain = (error: unknown) =>
 /**
  * The PromptLayer client for Promise code, with the surface of the official `promptlayer` SDK:
  * `track.score/metadata/prompt/group`, `group.create`, `templates.get/publish/all`, `logRequest`,
- * plus `trackRequest`, `flush()` and `close()`.
+ * plus `trackRequest`, `spans.bulk`, `traces.get/close`, `flush()` and `close()`.
  *
  * The constructor throws an `Error` naming `PROMPTLAYER_API_KEY` when no key is given or set.
  *
@@ -308,6 +308,29 @@ export class PromptLayer<ThrowOnError extends boolean = true> {
     publish: (body) => this.#call("templates.publish", null, (client) => client.templates.publish(body)),
     all: (params) =>
       this.#call("templates.all", [], (client) => Effect.map(client.templates.all(params), (page) => page.items))
+  }
+
+  /** Traces: spans in batches. */
+  readonly spans: {
+    /**
+     * POST `/spans-bulk`: resolves the response (`request_logs` gives the request id of each span's
+     * `log_request` by `span_id`). Span times are nanoseconds (`bigint`, integer, digit string or
+     * `Date`), sent as exact integers.
+     */
+    readonly bulk: (body: S.CreateSpansBulkInput) => Promise<S.CreateSpansBulkResponse | Soft<ThrowOnError, null>>
+  } = {
+    bulk: (body) => this.#call("spans.bulk", null, (client) => client.spans.bulk(body))
+  }
+
+  /** Traces by id. */
+  readonly traces: {
+    /** GET `/api/public/v2/traces/{trace_id}`: the spans of a trace with their request log ids. */
+    readonly get: (traceId: string) => Promise<S.TraceDetailResponse | Soft<ThrowOnError, null>>
+    /** POST `/api/public/v2/traces/{trace_id}/close`: later spans of the trace are rejected. */
+    readonly close: (traceId: string) => Promise<S.CloseTraceResponse | Soft<ThrowOnError, null>>
+  } = {
+    get: (traceId) => this.#call("traces.get", null, (client) => client.traces.get(traceId)),
+    close: (traceId) => this.#call("traces.close", null, (client) => client.traces.close(traceId))
   }
 
   /** Resolves once every call started so far has settled. Never rejects. */

@@ -845,6 +845,288 @@ export const WsTokenResponse = Schema.Struct(
 export type WsTokenResponse = typeof WsTokenResponse.Type
 
 // =============================================================================
+// Traces (spans)
+// =============================================================================
+
+const nanoDigits = /^\d{1,20}$/
+
+/**
+ * A span time in **nanoseconds** since the epoch, kept exact: decodes a `bigint`, a non-negative
+ * integer `number`, a string of digits or a `Date` (its milliseconds × 10⁶) into a string of digits,
+ * which the client writes into the JSON body as an integer (never through a float, so nothing is
+ * rounded beyond 2^53).
+ *
+ * @example
+ * ```ts
+ * Schema.decodeSync(NanoTime)(1764838000123456789n) // "1764838000123456789"
+ * Schema.decodeSync(NanoTime)(new Date(0)) // "0"
+ * ```
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export const NanoTime = Schema.transformOrFail(
+  Schema.Union(Schema.BigIntFromSelf, Schema.Number, Schema.String, Schema.DateFromSelf),
+  Schema.String,
+  {
+    strict: true,
+    decode: (input, _, ast) => {
+      let digits: string | undefined
+      if (typeof input === "bigint") digits = input >= 0n ? input.toString() : undefined
+      else if (typeof input === "number") {
+        digits = Number.isInteger(input) && input >= 0 ? BigInt(input).toString() : undefined
+      } else if (typeof input === "string") digits = nanoDigits.test(input) ? BigInt(input).toString() : undefined
+      else if (!Number.isNaN(input.getTime()) && input.getTime() >= 0) digits = `${input.getTime()}000000`
+      return digits === undefined || digits.length > 20
+        ? ParseResult.fail(
+            new ParseResult.Type(
+              ast,
+              input,
+              "expected nanoseconds since the epoch: a non-negative integer (bigint, number or digit string) or a Date"
+            )
+          )
+        : ParseResult.succeed(digits)
+    },
+    encode: ParseResult.succeed
+  }
+).annotations({ identifier: "NanoTime" })
+
+/**
+ * The kind of a span, in PromptLayer's spelling (`"SpanKind.CLIENT"` for a model call, `"SpanKind.INTERNAL"`
+ * for chains, tools and retrievers).
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export const SpanKind = Schema.Literal(
+  "SpanKind.CLIENT",
+  "SpanKind.CONSUMER",
+  "SpanKind.INTERNAL",
+  "SpanKind.PRODUCER",
+  "SpanKind.SERVER"
+).annotations({ identifier: "SpanKind" })
+
+/**
+ * The status code of a span.
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export const StatusCode = Schema.Literal("StatusCode.ERROR", "StatusCode.OK", "StatusCode.UNSET").annotations({
+  identifier: "StatusCode"
+})
+
+/**
+ * `{ status_code, description? }` of a span.
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export const SpanStatus = Schema.Struct({
+  status_code: StatusCode,
+  description: Schema.optional(Schema.NullOr(Schema.String))
+}).annotations({ identifier: "SpanStatus" })
+
+const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "expected a non-empty string" }))
+
+/**
+ * `{ trace_id, span_id, trace_state }` of a span: OTel-style hex ids (32 hex digits for a trace,
+ * 16 for a span, by convention); `trace_state` may be `""`.
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export const SpanContext = Schema.Struct({
+  trace_id: NonEmpty,
+  span_id: NonEmpty,
+  trace_state: Schema.String
+}).annotations({ identifier: "SpanContext" })
+
+/**
+ * The resource a span comes from: string attributes (`{ "service.name": "my-app" }`) and a schema URL.
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export const SpanResource = Schema.Struct({
+  attributes: Schema.Record({ key: Schema.String, value: Schema.String }),
+  schema_url: Schema.String
+}).annotations({ identifier: "SpanResource" })
+
+/**
+ * One span of `POST /spans-bulk`. `log_request` (a `/log-request` body) creates a request log
+ * attached to the span; its id comes back in the response's `request_logs` by `span_id`.
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export const Span = Schema.Struct({
+  name: Schema.String,
+  context: SpanContext,
+  kind: SpanKind,
+  parent_id: Schema.optional(Schema.NullOr(Schema.String)),
+  start_time: NanoTime,
+  end_time: NanoTime,
+  status: SpanStatus,
+  attributes: Params,
+  events: Schema.optional(Schema.Array(Params)),
+  links: Schema.optional(Schema.Array(Params)),
+  resource: SpanResource,
+  log_request: Schema.optional(Schema.NullOr(LogRequestBody))
+}).annotations({ identifier: "Span" })
+
+/**
+ * What you pass as a span (times as `bigint`, integer, digit string or `Date`; log times as for `logRequest`).
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export type SpanInput = typeof Span.Encoded
+
+/**
+ * A span after validation: times as digit strings, log times as ISO strings.
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export type Span = typeof Span.Type
+
+/**
+ * Body of `POST /spans-bulk`. The server stores the batch atomically: one invalid span fails it all
+ * (422). `close_after: true` closes every trace of the batch once stored.
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export const CreateSpansBulk = Schema.Struct({
+  spans: Schema.Array(Span),
+  close_after: Schema.optional(Schema.Boolean)
+}).annotations({ identifier: "CreateSpansBulk" })
+
+/**
+ * What you pass to `spans.bulk`.
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export type CreateSpansBulkInput = typeof CreateSpansBulk.Encoded
+
+/**
+ * The request log created for a span with a `log_request`: its PromptLayer request `id` by `span_id`.
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export const SpanRequestLog = Schema.Struct({ id: Id, span_id: Schema.String }, Extra).annotations({
+  identifier: "SpanRequestLog"
+})
+
+/**
+ * Response of `POST /spans-bulk` (201). `rejected_span_ids` / `rejected_trace_ids` /
+ * `rejection_reason: "trace_closed"` appear only when spans of closed traces were dropped.
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export const CreateSpansBulkResponse = Schema.Struct(
+  {
+    success: Schema.Boolean,
+    spans: Schema.Array(Params),
+    request_logs: Schema.optional(Schema.NullOr(Schema.Array(SpanRequestLog))),
+    rejected_span_ids: Schema.optional(Schema.NullOr(Schema.Array(Schema.String))),
+    rejected_trace_ids: Schema.optional(Schema.NullOr(Schema.Array(Schema.String))),
+    rejection_reason: Schema.optional(Schema.NullOr(Schema.String))
+  },
+  Extra
+).annotations({ identifier: "CreateSpansBulkResponse" })
+
+/**
+ * @since 0.2.0
+ * @category Traces
+ */
+export type CreateSpansBulkResponse = typeof CreateSpansBulkResponse.Type
+
+/**
+ * A trace id as a path parameter: a non-empty string.
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export const TraceId = NonEmpty.annotations({
+  identifier: "TraceId",
+  message: () => "expected a non-empty trace id"
+})
+
+/**
+ * A span of `GET /api/public/v2/traces/{trace_id}` (times as ISO strings there).
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export const TraceSpan = Schema.Struct(
+  {
+    span_id: Schema.String,
+    name: Schema.optional(Schema.NullOr(Schema.String)),
+    parent_id: Schema.optional(Schema.NullOr(Schema.String)),
+    request_log_id: Schema.optional(Schema.NullOr(Schema.Int)),
+    start_time: Schema.optional(Schema.Unknown),
+    end_time: Schema.optional(Schema.Unknown)
+  },
+  Extra
+).annotations({ identifier: "TraceSpan" })
+
+/**
+ * Response of `GET /api/public/v2/traces/{trace_id}`.
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export const TraceDetailResponse = Schema.Struct(
+  {
+    success: Schema.Boolean,
+    trace_id: Schema.String,
+    spans: Schema.Array(TraceSpan)
+  },
+  Extra
+).annotations({ identifier: "TraceDetailResponse" })
+
+/**
+ * @since 0.2.0
+ * @category Traces
+ */
+export type TraceDetailResponse = typeof TraceDetailResponse.Type
+
+/**
+ * Response of `POST /api/public/v2/traces/{trace_id}/close` (201); a trace closed already is a 409.
+ *
+ * @since 0.2.0
+ * @category Traces
+ */
+export const CloseTraceResponse = Schema.Struct(
+  {
+    success: Schema.Boolean,
+    closure: Schema.optional(
+      Schema.NullOr(
+        Schema.Struct(
+          {
+            trace_id: Schema.optional(Schema.String),
+            status: Schema.optional(Schema.String)
+          },
+          Extra
+        )
+      )
+    )
+  },
+  Extra
+).annotations({ identifier: "CloseTraceResponse" })
+
+/**
+ * @since 0.2.0
+ * @category Traces
+ */
+export type CloseTraceResponse = typeof CloseTraceResponse.Type
+
+// =============================================================================
 // Errors on the wire
 // =============================================================================
 

@@ -39,8 +39,9 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Http from "./internal/http.js"
+import type * as Traces from "./internal/emulator/traces.js"
 import * as Store from "./internal/store.js"
-import { PromptLayerClient, type Service as ClientService, streamTemplates } from "./PromptLayerClient.js"
+import { EncodedSpan, PromptLayerClient, type Service as ClientService, streamTemplates } from "./PromptLayerClient.js"
 import { DecodeError, type PromptLayerError, ValidationError } from "./PromptLayerError.js"
 import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 import * as S from "./PromptLayerSchema.js"
@@ -62,6 +63,9 @@ export type Operation =
   | "templates.get"
   | "templates.publish"
   | "templates.all"
+  | "spans.bulk"
+  | "traces.get"
+  | "traces.close"
 
 /**
  * One call of a client operation: what was passed, how many attempts it took, and the response
@@ -90,6 +94,23 @@ export interface Call {
  * @category Models
  */
 export type StoredRequest = Store.StoredRequest
+
+/**
+ * A span as the in-memory PromptLayer stored it (times in nanoseconds as digit strings, the id of
+ * the request log its `log_request` created).
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export type StoredTraceSpan = Traces.StoredTraceSpan
+
+/**
+ * One trace of {@link Service.traces}: root name, duration, status, span count, tokens.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export type TraceSummary = Traces.TraceSummary
 
 /**
  * A registry template with its versions and release labels.
@@ -126,6 +147,10 @@ export interface Service {
   readonly templates: Effect.Effect<ReadonlyArray<StoredTemplate>>
   /** Ids of the groups created so far. */
   readonly groups: Effect.Effect<ReadonlyArray<number>>
+  /** Every trace received on `spans.bulk`, newest first. */
+  readonly traces: Effect.Effect<ReadonlyArray<TraceSummary>>
+  /** The spans of one trace, in arrival order (empty when unknown). */
+  readonly spans: (traceId: string) => Effect.Effect<ReadonlyArray<StoredTraceSpan>>
   /**
    * The next `count` attempts (of `options.operation`, or of any operation) fail with `error`
    * (an error value, or a function of the operation) instead of reaching the store.
@@ -191,6 +216,8 @@ export interface Instance {
   readonly request: (id: number) => StoredRequest | undefined
   readonly templates: () => ReadonlyArray<StoredTemplate>
   readonly groups: () => ReadonlyArray<number>
+  readonly traces: () => ReadonlyArray<TraceSummary>
+  readonly spans: (traceId: string) => ReadonlyArray<StoredTraceSpan>
   readonly failNext: (
     count: number,
     error: PromptLayerError | ((operation: Operation) => PromptLayerError),
@@ -312,7 +339,53 @@ export const make = (options: Options = {}): Instance => {
       schema: S.ListTemplatesResponse
     })
 
+  /** An encoded span as the server reads it, its nanosecond times as digit strings (exact, unlike a JSON number). */
+  const encodedWire = (span: EncodedSpan): unknown =>
+    JSON.parse(span.text.replace(/^\{"start_time":(\d+),"end_time":(\d+)/, '{"start_time":"$1","end_time":"$2"'))
+
+  const tracePath = (traceId: unknown) =>
+    `/api/public/v2/traces/${typeof traceId === "string" ? encodeURIComponent(traceId) : "{invalid}"}`
+
   const client: ClientService = {
+    spans: {
+      bulk: (input) =>
+        call("spans.bulk", input, {
+          endpoint: "POST /spans-bulk",
+          prepare: prepared("spans.bulk", S.CreateSpansBulk, input),
+          run: (body) => store.traces.createSpansBulk(body),
+          schema: S.CreateSpansBulkResponse
+        }),
+      bulkEncoded: (spans, bulkOptions) =>
+        call("spans.bulk", spans, {
+          endpoint: "POST /spans-bulk",
+          prepare: spans.every((span) => span instanceof EncodedSpan)
+            ? Effect.sync(() => ({
+                spans: spans.map(encodedWire),
+                ...(bulkOptions?.closeAfter === undefined ? {} : { close_after: bulkOptions.closeAfter })
+              }))
+            : Effect.fail(
+                new ValidationError({ operation: "spans.bulkEncoded", issue: "expected spans made by encodeSpan" })
+              ),
+          run: (body) => store.traces.createSpansBulk(body),
+          schema: S.CreateSpansBulkResponse
+        })
+    },
+    traces: {
+      get: (traceId) =>
+        call("traces.get", traceId, {
+          endpoint: `GET ${tracePath(traceId)}`,
+          prepare: validated("traces.get", S.TraceId, traceId),
+          run: (id) => store.traces.getTrace(id as string),
+          schema: S.TraceDetailResponse
+        }),
+      close: (traceId) =>
+        call("traces.close", traceId, {
+          endpoint: `POST ${tracePath(traceId)}/close`,
+          prepare: validated("traces.close", S.TraceId, traceId),
+          run: (id) => store.traces.closeTrace(id as string),
+          schema: S.CloseTraceResponse
+        })
+    },
     logRequest: (input) =>
       call("logRequest", input, {
         endpoint: "POST /log-request",
@@ -411,6 +484,8 @@ export const make = (options: Options = {}): Instance => {
     request: (id) => Effect.sync(() => Option.fromNullable(store.request(id))),
     templates: Effect.sync(() => store.templatesList()),
     groups: Effect.sync(() => store.groupIds()),
+    traces: Effect.sync(() => store.traces.list()),
+    spans: (traceId) => Effect.sync(() => store.traces.spansOf(traceId)),
     failNext: (count, error, failOptions) => Effect.sync(() => failNext(count, error, failOptions)),
     seedTemplate: seed,
     reset: Effect.sync(reset)
@@ -427,6 +502,8 @@ export const make = (options: Options = {}): Instance => {
     request: (id) => store.request(id),
     templates: () => store.templatesList(),
     groups: () => store.groupIds(),
+    traces: () => store.traces.list(),
+    spans: (traceId) => store.traces.spansOf(traceId),
     failNext,
     seedTemplate: (body) => Effect.runSync(seed(body)),
     reset

@@ -70,6 +70,8 @@ import * as Stream from "effect/Stream"
 import * as PromptLayerClient from "./PromptLayerClient.js"
 import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 import type * as S from "./PromptLayerSchema.js"
+import { type Outcome, RunOutcomes, type Unavailable } from "./internal/runOutcomes.js"
+import * as SpanDelivery from "./internal/spanDelivery.js"
 
 // =============================================================================
 // Models
@@ -95,6 +97,24 @@ export interface TrackEvent {
 }
 
 /**
+ * One span to deliver through `POST /spans-bulk` (traces mode). `build` produces the span and runs
+ * in a background fiber; if it throws or the span is invalid, the span alone counts as failed. A
+ * span with a `log_request` publishes a {@link DeliveredLog} (and calls `onDelivered`) once its
+ * request log is created.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface SpanTrackEvent {
+  readonly build: () => S.SpanInput
+  /** The LangChain run id, used by {@link Service.requestIdFor} for spans with a `log_request`. */
+  readonly runId?: string | undefined
+  readonly parentRunId?: string | undefined
+  readonly source?: string | undefined
+  readonly onDelivered?: ((log: DeliveredLog) => unknown) | undefined
+}
+
+/**
  * A delivered log, as published on {@link Service.requestIds}.
  *
  * @since 0.1.0
@@ -112,13 +132,19 @@ export interface DeliveredLog {
   readonly status: "SUCCESS" | "WARNING" | "ERROR"
   readonly promptName: string | undefined
   readonly source: string | undefined
+  /** The trace of the span that carried the log (traces mode); undefined for a `/log-request` log. */
+  readonly traceId: string | undefined
+  /** The span that carried the log (traces mode). */
+  readonly spanId: string | undefined
 }
 
 /**
  * The tracker's counters. `accepted` counts every event `offer` queued; each ends as `delivered`,
  * `failed`, or `dropped` (pushed out by the `"oldest"` policy, or still waiting when a shutdown gave
  * up). `dropped` also counts events refused by `offer` (queue full with `"newest"`, or shut down).
- * `queued` and `inFlight` are current values.
+ * `queued` and `inFlight` are current values. In traces mode every span counts as one event;
+ * `rejected` counts spans the server refused because their trace is closed (`rejected_span_ids`),
+ * never retried; `batches` counts `/spans-bulk` requests answered with success.
  *
  * @since 0.1.0
  * @category Models
@@ -132,11 +158,13 @@ export interface Stats {
   readonly failed: number
   readonly dropped: number
   readonly callbackErrors: number
+  readonly rejected: number
+  readonly batches: number
 }
 
 /**
- * Why {@link Service.requestIdFor} has no id to give: the log finally `failed`, was `dropped`, or
- * the tracker was shut down before it was delivered.
+ * Why {@link Service.requestIdFor} has no id to give: the log finally `failed`, was `dropped`, was
+ * `rejected` (its trace is closed), or the tracker was shut down before it was delivered.
  *
  * @since 0.1.0
  * @category Errors
@@ -145,7 +173,7 @@ export class RequestIdUnavailable extends Schema.TaggedError<RequestIdUnavailabl
   "promptlayer-effect/RequestIdUnavailable"
 )("RequestIdUnavailable", {
   runId: Schema.String,
-  reason: Schema.Literal("failed", "dropped", "shutdown"),
+  reason: Schema.Literal("failed", "dropped", "shutdown", "rejected"),
   detail: Schema.optional(Schema.String)
 }) {
   override get message(): string {
@@ -167,6 +195,11 @@ export interface Service {
   readonly offer: (event: TrackEvent) => boolean
   /** {@link offer} as an Effect. */
   readonly track: (event: TrackEvent) => Effect.Effect<boolean>
+  /**
+   * Accepts a span without waiting (traces mode): it is built in the background, batched with
+   * others (count, bytes, `batchDelay`) and sent through `POST /spans-bulk`. `false` if dropped.
+   */
+  readonly offerSpan: (event: SpanTrackEvent) => boolean
   /**
    * Resolves when every event accepted so far is delivered or has finally failed. While it waits
    * (on the live clock), it keeps the process alive for at most `shutdownTimeout`.
@@ -229,6 +262,15 @@ export interface Options {
   readonly requestIdBuffer?: number | undefined
   /** Run ids whose outcome is remembered for `requestIdFor`. Default 10 000. */
   readonly rememberRuns?: number | undefined
+  /** Spans per `/spans-bulk` request at most. Default 100 (LangSmith's batch size). */
+  readonly maxBatchSpans?: number | undefined
+  /**
+   * Body bytes per `/spans-bulk` request at most; a single larger span goes alone. Default 1 MiB:
+   * the smallest body limit common in front of HTTP APIs (nginx's `client_max_body_size` default).
+   */
+  readonly maxBatchBytes?: number | undefined
+  /** How long the first span of a batch waits for others. Default 250 ms (LangSmith's debounce). */
+  readonly batchDelay?: Duration.DurationInput | undefined
 }
 
 /**
@@ -243,7 +285,10 @@ export const defaults = {
   dropPolicy: "newest",
   shutdownTimeout: Duration.seconds(30),
   requestIdBuffer: 4096,
-  rememberRuns: 10_000
+  rememberRuns: 10_000,
+  maxBatchSpans: 100,
+  maxBatchBytes: 1024 * 1024,
+  batchDelay: Duration.millis(250)
 } as const
 
 // =============================================================================
@@ -255,13 +300,7 @@ interface Entry {
   readonly event: TrackEvent
 }
 
-/**
- * What is remembered of a run for `requestIdFor`: its request id, or why there is none. Kept small
- * (no error object, no stack): `rememberRuns` of them live as long as the tracker.
- */
-type Outcome = number | { readonly reason: RequestIdUnavailable["reason"]; readonly detail: string | undefined }
-
-const unavailable = (runId: string, outcome: Exclude<Outcome, number>): RequestIdUnavailable =>
+const unavailable = (runId: string, outcome: Unavailable): RequestIdUnavailable =>
   new RequestIdUnavailable({ runId, reason: outcome.reason, detail: outcome.detail })
 
 /** `Name: message` of a failure (what `Cause.pretty` starts with), at most 500 characters. */
@@ -348,6 +387,9 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const requestIdBuffer = positiveInt("requestIdBuffer", options.requestIdBuffer, defaults.requestIdBuffer)
   const dropPolicy = options.dropPolicy ?? defaults.dropPolicy
   const shutdownTimeout = Duration.decode(options.shutdownTimeout ?? defaults.shutdownTimeout)
+  const maxBatchSpans = positiveInt("maxBatchSpans", options.maxBatchSpans, defaults.maxBatchSpans)
+  const maxBatchBytes = positiveInt("maxBatchBytes", options.maxBatchBytes, defaults.maxBatchBytes)
+  const batchDelay = Duration.decode(options.batchDelay ?? defaults.batchDelay)
 
   const client = yield* PromptLayerClient.PromptLayerClient
   const scope = yield* Effect.scope
@@ -362,22 +404,35 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const inFlight = new Set<Entry>()
   const takers: Array<(entry: Entry) => void> = []
   let flushWaiters: Array<{ readonly upTo: number; readonly resume: () => void }> = []
-  const outcomes = new Map<string, Outcome>()
-  const outcomeWaiters = new Map<string, Array<(outcome: Outcome) => void>>()
+  const outcomes = new RunOutcomes(rememberRuns)
+  const remember = (runId: string | undefined, outcome: Outcome) => outcomes.remember(runId, outcome)
   let lastSeq = 0
   let closed = false
-  const counters = { accepted: 0, delivered: 0, retried: 0, failed: 0, dropped: 0, callbackErrors: 0 }
-  const reported = { failure: false, drop: false, callback: false }
+  const counters = {
+    accepted: 0,
+    delivered: 0,
+    retried: 0,
+    failed: 0,
+    dropped: 0,
+    callbackErrors: 0,
+    rejected: 0,
+    batches: 0
+  }
+  const reported = { failure: false, drop: false, callback: false, rejected: false }
+  // Set once the span pipeline exists (below); until then it holds nothing.
+  let spans: Effect.Effect.Success<ReturnType<typeof SpanDelivery.make>> | undefined
 
   const unsafeStats = (): Stats => ({
     accepted: counters.accepted,
-    queued: buffer.size,
-    inFlight: inFlight.size,
+    queued: buffer.size + (spans?.queued() ?? 0),
+    inFlight: inFlight.size + (spans?.inFlight() ?? 0),
     delivered: counters.delivered,
     retried: counters.retried,
     failed: counters.failed,
     dropped: counters.dropped,
-    callbackErrors: counters.callbackErrors
+    callbackErrors: counters.callbackErrors,
+    rejected: counters.rejected,
+    batches: counters.batches
   })
 
   const warnOnce = (key: keyof typeof reported, message: string, annotations: Record<string, unknown>) => {
@@ -390,7 +445,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const minOutstanding = (): number => {
     let min = buffer.peek()?.seq ?? Number.POSITIVE_INFINITY
     for (const entry of inFlight) if (entry.seq < min) min = entry.seq
-    return min
+    return Math.min(min, spans?.minOutstanding() ?? Number.POSITIVE_INFINITY)
   }
 
   const checkFlushWaiters = () => {
@@ -402,22 +457,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     for (const w of ready) w.resume()
   }
 
-  const remember = (runId: string | undefined, outcome: Outcome) => {
-    if (runId === undefined) return
-    outcomes.delete(runId)
-    outcomes.set(runId, outcome)
-    if (outcomes.size > rememberRuns) {
-      const oldest = outcomes.keys().next()
-      if (!oldest.done) outcomes.delete(oldest.value)
-    }
-    const waiters = outcomeWaiters.get(runId)
-    if (waiters !== undefined) {
-      outcomeWaiters.delete(runId)
-      for (const resume of waiters) resume(outcome)
-    }
-  }
-
-  const drop = (event: TrackEvent, why: string) => {
+  const drop = (event: { readonly runId?: string | undefined }, why: string) => {
     counters.dropped++
     if (event.runId !== undefined) {
       remember(event.runId, { reason: "dropped", detail: why })
@@ -476,7 +516,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       checkFlushWaiters()
     })
 
-  const runCallback = (event: TrackEvent, log: DeliveredLog) => {
+  const runCallback = (event: { readonly onDelivered?: TrackEvent["onDelivered"] }, log: DeliveredLog) => {
     const callback = event.onDelivered
     if (callback === undefined) return Effect.void
     return Effect.tryPromise(async () => {
@@ -512,6 +552,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         runId: entry.event.runId,
         parentRunId: entry.event.parentRunId,
         source: entry.event.source,
+        traceId: undefined,
+        spanId: undefined,
         ...bodyFacts(body)
       }
       remember(entry.event.runId, id)
@@ -540,6 +582,76 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       )
     )
 
+  const publish = (event: SpanTrackEvent, log: DeliveredLog) =>
+    PubSub.publish(pubsub, log).pipe(Effect.zipRight(runCallback(event, log)))
+
+  const spanHost: SpanDelivery.Host<SpanTrackEvent> = {
+    delivered: (event, encoded, requestId) =>
+      Effect.suspend(() => {
+        counters.delivered++
+        reported.failure = false
+        if (encoded.log === undefined) return Effect.void
+        if (requestId === undefined) {
+          const detail = `no request log in the /spans-bulk response for span ${encoded.spanId}`
+          if (event.runId !== undefined) remember(event.runId, { reason: "failed", detail })
+          return warnOnce("failure", "PromptLayer stored a span without its request log", { spanId: encoded.spanId })
+        }
+        if (event.runId !== undefined) remember(event.runId, requestId)
+        return publish(event, {
+          requestId,
+          runId: event.runId,
+          parentRunId: event.parentRunId,
+          source: event.source,
+          traceId: encoded.traceId,
+          spanId: encoded.spanId,
+          ...encoded.log
+        })
+      }),
+    failed: (event, detail) =>
+      Effect.suspend(() => {
+        counters.failed++
+        if (event.runId !== undefined) remember(event.runId, { reason: "failed", detail })
+        return warnOnce("failure", "PromptLayer span delivery failed", { error: detail, runId: event.runId })
+      }),
+    rejected: (event, detail) =>
+      Effect.suspend(() => {
+        counters.rejected++
+        if (event.runId !== undefined) remember(event.runId, { reason: "rejected", detail })
+        return warnOnce("rejected", "PromptLayer rejected spans of a closed trace; they are not retried", {
+          detail,
+          runId: event.runId
+        })
+      }),
+    dropped: (event, why) => drop(event, why),
+    settled: () => checkFlushWaiters(),
+    retried: () => {
+      counters.retried++
+    },
+    batchSent: () => {
+      counters.batches++
+    }
+  }
+  spans = yield* SpanDelivery.make(
+    { maxBatchSpans, maxBatchBytes, batchDelay, concurrency, maxQueued, dropPolicy },
+    spanHost,
+    scope,
+    workerClock
+  )
+  const spanPipeline = spans
+
+  const offerSpan = (event: SpanTrackEvent): boolean => {
+    if (closed) {
+      drop(event, "the tracker is shut down")
+      return false
+    }
+    const accepted = spanPipeline.offer(event, lastSeq + 1)
+    if (accepted) {
+      lastSeq++
+      counters.accepted++
+    }
+    return accepted
+  }
+
   const worker = Effect.forever(Effect.flatMap(take, deliver))
   const workers = yield* Effect.all(
     Array.from({ length: concurrency }, () => worker),
@@ -557,6 +669,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
 
   const flush: Effect.Effect<void> = Effect.async<void>((resume) => {
     const upTo = lastSeq
+    spanPipeline.requestFlush()
     if (minOutstanding() > upTo) {
       resume(Effect.void)
       return
@@ -586,6 +699,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       )
     }
     yield* Fiber.interrupt(workers)
+    yield* spanPipeline.stop
     // An entry handed to a worker that was interrupted before it resumed would never settle.
     for (const entry of inFlight) {
       counters.failed++
@@ -598,10 +712,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     }
     checkFlushWaiters()
     yield* PubSub.shutdown(pubsub)
-    for (const [runId, waiters] of outcomeWaiters) {
-      outcomeWaiters.delete(runId)
-      for (const resume of waiters) resume(shutdownOutcome)
-    }
+    outcomes.releaseAll(shutdownOutcome)
   })
   const shutdown: Effect.Effect<void> = Effect.suspend(() => {
     if (shutdownFiber === undefined) shutdownFiber = runFork(doShutdown)
@@ -623,21 +734,13 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         complete(shutdownOutcome)
         return
       }
-      const waiters = outcomeWaiters.get(runId) ?? []
-      waiters.push(complete)
-      outcomeWaiters.set(runId, waiters)
-      return Effect.sync(() => {
-        const current = outcomeWaiters.get(runId)
-        if (current === undefined) return
-        const rest = current.filter((w) => w !== complete)
-        if (rest.length === 0) outcomeWaiters.delete(runId)
-        else outcomeWaiters.set(runId, rest)
-      })
+      return Effect.sync(outcomes.wait(runId, complete))
     })
 
   return PromptLayerTracker.of({
     offer,
     track: (event) => Effect.sync(() => offer(event)),
+    offerSpan,
     flush,
     shutdown,
     stats: Effect.sync(unsafeStats),

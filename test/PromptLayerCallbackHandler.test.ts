@@ -37,7 +37,13 @@ afterAll(async () => {
 })
 
 const handlerFor = (options: PromptLayerCallbackHandlerOptions = {}) => {
-  const handler = new PromptLayerCallbackHandler({ apiKey: emulator.apiKey, baseURL: emulator.url, ...options })
+  // These tests pin the requests mode (one /log-request per model call); the traces mode has its own file.
+  const handler = new PromptLayerCallbackHandler({
+    apiKey: emulator.apiKey,
+    baseURL: emulator.url,
+    mode: "requests",
+    ...options
+  })
   handlers.push(handler)
   return handler
 }
@@ -594,7 +600,7 @@ describe("PromptLayerCallbackHandler over the emulator", () => {
     try {
       process.env.PROMPTLAYER_API_KEY = emulator.apiKey
       process.env.PROMPTLAYER_BASE_URL = emulator.url
-      const fromEnv = new PromptLayerCallbackHandler({ plTags: ["from-env"] })
+      const fromEnv = new PromptLayerCallbackHandler({ plTags: ["from-env"], mode: "requests" })
       handlers.push(fromEnv)
       const runId = crypto.randomUUID()
       await new FakeListChatModel({ responses: ["env"] }).invoke("x", { callbacks: [fromEnv], runId })
@@ -698,6 +704,7 @@ describe("PromptLayerCallbackHandler.make (the app's own layers)", () => {
     const seen: Array<number> = []
     const program = Effect.gen(function* () {
       const handler = yield* PromptLayerCallbackHandler.make({
+        mode: "requests",
         plTags: ["effect"],
         plIdCallback: (id) => seen.push(id)
       })
@@ -733,7 +740,7 @@ describe("PromptLayerCallbackHandler.make (the app's own layers)", () => {
     const runId = crypto.randomUUID()
     const id = await Effect.runPromise(
       Effect.gen(function* () {
-        const handler = yield* PromptLayerCallbackHandler.make({ plTags: ["effect-emulator"] })
+        const handler = yield* PromptLayerCallbackHandler.make({ plTags: ["effect-emulator"], mode: "requests" })
         yield* Effect.promise(() =>
           new FakeListChatModel({ responses: ["ok"] }).invoke("hi", { callbacks: [handler], runId })
         )
@@ -832,6 +839,7 @@ describe("reliability", () => {
     })
     try {
       const handler = new PromptLayerCallbackHandler({
+        mode: "requests",
         apiKey: faulty.apiKey,
         baseURL: faulty.url,
         plTags: ["reliability"],
@@ -882,6 +890,7 @@ describe("reliability", () => {
     const url = gone.url
     await gone.close()
     const handler = new PromptLayerCallbackHandler({
+      mode: "requests",
       apiKey: "pl_down",
       baseURL: url,
       plTags: ["down"],

@@ -249,7 +249,7 @@ describe("PromptLayerTest under the LangChain handler", () => {
       })
       yield* Effect.scoped(
         Effect.gen(function* () {
-          const handler = yield* PromptLayerCallbackHandler.make({ plTags: ["test"] })
+          const handler = yield* PromptLayerCallbackHandler.make({ plTags: ["test"], mode: "requests" })
           const prompt = yield* PromptLayerLangChainPrompt.get("example", { label: "prod" })
           const model = new FakeListChatModel({ responses: ["Why did the toaster..."] })
           yield* Effect.promise(() => prompt.pipe(model).invoke({ product: "toasters" }, { callbacks: [handler] }))
@@ -281,7 +281,7 @@ describe("PromptLayerTest under the LangChain handler", () => {
     pl.failNext(2, new PromptLayerError.ServerError({ endpoint: "POST /log-request", status: 503 }))
     const program = Effect.scoped(
       Effect.gen(function* () {
-        const handler = yield* PromptLayerCallbackHandler.make()
+        const handler = yield* PromptLayerCallbackHandler.make({ mode: "requests" })
         const model = new FakeListChatModel({ responses: ["pong"] })
         yield* Effect.promise(() => model.invoke("ping", { callbacks: [handler] }))
       })

@@ -105,7 +105,9 @@ describe("PromptLayerTracker", () => {
           retried: 0,
           failed: 0,
           dropped: 0,
-          callbackErrors: 0
+          callbackErrors: 0,
+          rejected: 0,
+          batches: 0
         })
         assert.deepStrictEqual(bodies.map((b) => b.tags).sort(), [["t1"], ["t2"], ["t3"], ["t4"], ["t5"]])
         const id3 = yield* tracker.requestIdFor("run-3")

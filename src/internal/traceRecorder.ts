@@ -1,0 +1,252 @@
+/**
+ * The traces mode of the handler: LangChain callbacks in, spans out. Each callback records a few
+ * references (and a bounded snapshot of mutable inputs) in the {@link RunTree}; when a run ends, an
+ * event whose `build` makes the span is handed to the tracker, which builds, batches and sends it
+ * in the background. Nothing here waits, and nothing is serialized on the callback's path.
+ *
+ * Model runs become CLIENT spans carrying the request log (`log_request`, the blueprint the requests
+ * mode sends to `/log-request`); chains, tools and retrievers become INTERNAL spans with their
+ * inputs, outputs, tags and metadata as attributes; agent actions, agent finishes and custom events
+ * become span events.
+ *
+ * @internal
+ */
+import type * as PromptLayerTracker from "../PromptLayerTracker.js"
+import type * as S from "../PromptLayerSchema.js"
+import * as Blueprint from "./blueprint.js"
+import { HIDDEN_TAG, type Run, RunTree, spanIdOf } from "./runTree.js"
+import * as SpanMapper from "./spanMapper.js"
+
+/** A model run's start, as the blueprint needs it (per prompt: `input`, `promptIndex` and `runId` are added at the end). */
+export type ModelStart = Omit<Blueprint.RunStart, "input" | "promptIndex" | "runId">
+
+/** The model part of a run: its start and its prompts (one per prompt of the callback). */
+export interface ModelData {
+  readonly start: ModelStart
+  readonly inputs: ReadonlyArray<ReadonlyArray<unknown> | string>
+  firstTokenAt: number | undefined
+}
+
+interface RunData {
+  readonly info: SpanMapper.RunInfo
+  readonly model: ModelData | undefined
+}
+
+/** Counters the recorder shares with its handler. */
+export interface RecorderCounters {
+  duplicates: number
+  evicted: number
+}
+
+/** Options of {@link TraceRecorder}. */
+export interface RecorderOptions {
+  readonly source: string
+  readonly plTags: ReadonlyArray<string>
+  readonly maxRuns: number
+  readonly runTtl: number
+  readonly logAbandonedRuns: boolean
+  readonly now: () => number
+  readonly resource: S.SpanInput["resource"]
+  readonly counters: RecorderCounters
+  /** Hands a span to the live tracker. */
+  readonly offer: (event: PromptLayerTracker.SpanTrackEvent) => void
+  readonly onDelivered: ((log: PromptLayerTracker.DeliveredLog) => unknown) | undefined
+  /** Told when the recorder gets its first open run, and when it has none left (shutdown registries). */
+  readonly onActive: (active: boolean) => void
+}
+
+/** The LLM end of a model run. */
+export interface ModelEnd {
+  readonly generations: ReadonlyArray<ReadonlyArray<unknown>>
+  readonly llmOutput: Record<string, unknown> | undefined
+  readonly cached: boolean
+}
+
+/** The callback state of one handler in traces mode. */
+export class TraceRecorder {
+  private readonly tree: RunTree<RunData>
+  private lastSweep = 0
+
+  constructor(readonly options: RecorderOptions) {
+    this.tree = new RunTree({ maxRuns: options.maxRuns, rememberEnded: options.maxRuns })
+  }
+
+  /** Open runs. */
+  get size(): number {
+    return this.tree.size
+  }
+
+  /** The trace id of an open or recently ended run. */
+  traceIdFor(runId: string): string | undefined {
+    return this.tree.traceIdFor(runId)
+  }
+
+  /** Opens a run (a duplicate start is counted and ignored). */
+  start(runId: string, parentRunId: string | undefined, info: SpanMapper.RunInfo, model?: ModelData): void {
+    const now = info.startedAt
+    this.sweep(false)
+    const wasEmpty = this.tree.size === 0
+    // Tags are inherited: a model, tool or retriever under a hidden chain carries the tag too, yet is
+    // real work. Only chains (LangChain's and LangGraph's plumbing) are hidden.
+    const hidden = info.kind === "chain" && info.tags.includes(HIDDEN_TAG)
+    const result = this.tree.start(runId, parentRunId, hidden, { info, model }, now)
+    if (result._tag === "duplicate") {
+      this.options.counters.duplicates++
+      return
+    }
+    if (wasEmpty) this.options.onActive(true)
+    for (const run of this.tree.overflow()) this.abandon(run, `more than ${this.options.maxRuns} runs in progress`)
+  }
+
+  /** A streamed token: activity, and the time to first token of a model run. */
+  token(runId: string): void {
+    const now = this.options.now()
+    const run = this.tree.touch(runId, now)
+    if (run?.data.model !== undefined && run.data.model.firstTokenAt === undefined) run.data.model.firstTokenAt = now
+  }
+
+  /** A chain, tool or retriever ended with `outputs`. */
+  end(runId: string, outputs: unknown): void {
+    const run = this.close(runId)
+    if (run === undefined) return
+    const captured = SpanMapper.capture(SpanMapper.unwrap(outputs, "output"))
+    this.emit(run, { _tag: "end", endedAt: this.options.now(), outputs: captured })
+  }
+
+  /** A model run ended with its generations. */
+  endModel(runId: string, end: ModelEnd): void {
+    const run = this.close(runId)
+    if (run === undefined) return
+    const endedAt = this.options.now()
+    if (run.data.model === undefined) {
+      this.emit(run, { _tag: "end", endedAt, outputs: end.generations })
+      return
+    }
+    const model = run.data.model
+    const all = end.generations
+    this.emitModel(run, { _tag: "end", endedAt, outputs: undefined }, (i) => ({
+      _tag: "end",
+      endedAt,
+      firstTokenAt: model.firstTokenAt,
+      generations: model.inputs.length === 1 ? all.flat() : (all[i] ?? []),
+      llmOutput: end.llmOutput,
+      cached: end.cached
+    }))
+  }
+
+  /** Any run failed. */
+  error(runId: string, error: unknown): void {
+    const run = this.close(runId)
+    if (run === undefined) return
+    const endedAt = this.options.now()
+    if (run.data.model === undefined) {
+      this.emit(run, { _tag: "error", endedAt, error })
+      return
+    }
+    const firstTokenAt = run.data.model.firstTokenAt
+    this.emitModel(run, { _tag: "error", endedAt, error }, () => ({ _tag: "error", endedAt, firstTokenAt, error }))
+  }
+
+  /** An agent action, agent finish or custom event on a run's span (a hidden run's: its visible ancestor's). */
+  event(runId: string, name: string, attributes: Record<string, unknown>): void {
+    const now = this.options.now()
+    const added = this.tree.addEvent(runId, { name, timestamp: new Date(now).toISOString(), attributes }, now)
+    if (!added) this.options.counters.duplicates++
+  }
+
+  /** Logs runs idle for `runTtl` as partial; amortized (at most every TTL/4) unless forced. */
+  sweep(force: boolean): void {
+    const now = this.options.now()
+    if (!force && now - this.lastSweep < this.options.runTtl / 4) return
+    this.lastSweep = now
+    const expired = this.tree.expire(now, this.options.runTtl)
+    for (const run of expired) this.abandon(run, `no event for ${this.options.runTtl} ms`)
+    if (expired.length > 0 && this.tree.size === 0) this.options.onActive(false)
+  }
+
+  /** Logs every open run as partial (shutdown): nothing the handler saw is lost. */
+  closeAll(reason: string): void {
+    const open = this.tree.closeAll()
+    for (const run of open) this.abandon(run, reason)
+    if (open.length > 0) this.options.onActive(false)
+  }
+
+  private close(runId: string): Run<RunData> | undefined {
+    const run = this.tree.end(runId)
+    if (run === undefined) {
+      this.options.counters.duplicates++
+      return undefined
+    }
+    if (this.tree.size === 0) this.options.onActive(false)
+    return run
+  }
+
+  private abandon(run: Run<RunData>, reason: string): void {
+    this.options.counters.evicted++
+    if (!this.options.logAbandonedRuns) return
+    const endedAt = run.lastSeen
+    const text = `the run never ended (${reason}); a stream abandoned by its consumer?`
+    if (run.data.model === undefined) {
+      this.emit(run, { _tag: "partial", endedAt, reason: text })
+      return
+    }
+    const firstTokenAt = run.data.model.firstTokenAt
+    this.emitModel(run, { _tag: "partial", endedAt, reason: text }, () => ({
+      _tag: "abandoned",
+      endedAt,
+      firstTokenAt,
+      reason: text
+    }))
+  }
+
+  private ids(run: Run<RunData>) {
+    return {
+      runId: run.runId,
+      parentRunId: run.parentRunId,
+      traceId: run.traceId,
+      spanId: run.spanId,
+      parentSpanId: run.parentSpanId
+    }
+  }
+
+  private emit(run: Run<RunData>, outcome: SpanMapper.RunOutcome): void {
+    if (run.hidden) return
+    const ids = this.ids(run)
+    const { info } = run.data
+    const events = run.events
+    const resource = this.options.resource
+    this.options.offer({
+      parentRunId: run.parentRunId,
+      source: this.options.source,
+      build: () => SpanMapper.toSpan(ids, info, outcome, events, resource)
+    })
+  }
+
+  /** One CLIENT span per prompt of the model run (a direct call with several prompts gives several). */
+  private emitModel(run: Run<RunData>, outcome: SpanMapper.RunOutcome, end: (index: number) => Blueprint.RunEnd): void {
+    const model = run.data.model
+    if (model === undefined || run.hidden) return
+    const { info } = run.data
+    const events = run.events
+    const { plTags, resource } = this.options
+    model.inputs.forEach((input, i) => {
+      const runId = i === 0 ? run.runId : `${run.runId}:${i}`
+      const ids = { ...this.ids(run), runId, spanId: i === 0 ? run.spanId : spanIdOf(runId) }
+      const start: Blueprint.RunStart = {
+        ...model.start,
+        runId: run.runId,
+        input,
+        promptIndex: model.inputs.length > 1 ? i : undefined
+      }
+      const runEnd = end(i)
+      this.options.offer({
+        runId,
+        parentRunId: run.parentRunId,
+        source: this.options.source,
+        onDelivered: this.options.onDelivered,
+        build: () =>
+          SpanMapper.toModelSpan(ids, info, outcome, Blueprint.toLogRequest(start, runEnd, plTags), events, resource)
+      })
+    })
+  }
+}

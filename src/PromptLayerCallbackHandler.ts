@@ -57,7 +57,7 @@ import * as Stream from "effect/Stream"
 import * as Blueprint from "./internal/blueprint.js"
 import { type Backend, closeRecorders, envVar, SHUTDOWN_REASON, sharedBackend } from "./internal/sharedBackends.js"
 import * as SpanMapper from "./internal/spanMapper.js"
-import { type ModelData, type ModelStart, TraceRecorder } from "./internal/traceRecorder.js"
+import { type ModelData, type ModelStart, TraceRecorder, treeFor } from "./internal/traceRecorder.js"
 import type * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 import * as PromptLayerTracker from "./PromptLayerTracker.js"
 
@@ -674,6 +674,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
         this.live().tracker.offerSpan(event)
       },
       onDelivered: callback === undefined ? undefined : (log) => callback(log.requestId),
+      tree: (starting) => treeFor((starting ? this.live() : this.current).tracker, this.maxRuns),
       onActive: (active) => {
         if (active) this.live().recorders.add(recorder)
         else this.current.recorders.delete(recorder)

@@ -373,6 +373,76 @@ const bodyFacts = (body: S.LogRequestInput) => ({
   promptName: body.prompt_name ?? undefined
 })
 
+/** What the span pipeline's outcomes do to the tracker: counters, remembered outcomes, published request ids, warnings. */
+interface SpanHostDeps {
+  readonly counters: { delivered: number; failed: number; rejected: number; retried: number; batches: number }
+  readonly reported: { failure: boolean }
+  readonly remember: (runId: string | undefined, outcome: Outcome) => void
+  readonly publish: (event: SpanTrackEvent, log: DeliveredLog) => Effect.Effect<void>
+  readonly warnOnce: (
+    key: "failure" | "rejected",
+    message: string,
+    annotations: Record<string, unknown>
+  ) => Effect.Effect<void>
+  readonly drop: (event: SpanTrackEvent, why: string) => void
+  readonly settled: () => void
+}
+
+const spanHostOf = ({
+  counters,
+  drop,
+  publish,
+  remember,
+  reported,
+  settled,
+  warnOnce
+}: SpanHostDeps): SpanDelivery.Host<SpanTrackEvent> => ({
+  delivered: (event, encoded, requestId) =>
+    Effect.suspend(() => {
+      counters.delivered++
+      reported.failure = false
+      if (encoded.log === undefined) return Effect.void
+      if (requestId === undefined) {
+        const detail = `no request log in the /spans-bulk response for span ${encoded.spanId}`
+        if (event.runId !== undefined) remember(event.runId, { reason: "failed", detail })
+        return warnOnce("failure", "PromptLayer stored a span without its request log", { spanId: encoded.spanId })
+      }
+      if (event.runId !== undefined) remember(event.runId, requestId)
+      return publish(event, {
+        requestId,
+        runId: event.runId,
+        parentRunId: event.parentRunId,
+        source: event.source,
+        traceId: encoded.traceId,
+        spanId: encoded.spanId,
+        ...encoded.log
+      })
+    }),
+  failed: (event, detail) =>
+    Effect.suspend(() => {
+      counters.failed++
+      if (event.runId !== undefined) remember(event.runId, { reason: "failed", detail })
+      return warnOnce("failure", "PromptLayer span delivery failed", { error: detail, runId: event.runId })
+    }),
+  rejected: (event, detail) =>
+    Effect.suspend(() => {
+      counters.rejected++
+      if (event.runId !== undefined) remember(event.runId, { reason: "rejected", detail })
+      return warnOnce("rejected", "PromptLayer rejected spans of a closed trace; they are not retried", {
+        detail,
+        runId: event.runId
+      })
+    }),
+  dropped: (event, why) => drop(event, why),
+  settled,
+  retried: () => {
+    counters.retried++
+  },
+  batchSent: () => {
+    counters.batches++
+  }
+})
+
 /**
  * Builds a tracker whose fibers live in the current scope; closing the scope shuts it down
  * (flushing first, at most `shutdownTimeout`).
@@ -585,52 +655,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const publish = (event: SpanTrackEvent, log: DeliveredLog) =>
     PubSub.publish(pubsub, log).pipe(Effect.zipRight(runCallback(event, log)))
 
-  const spanHost: SpanDelivery.Host<SpanTrackEvent> = {
-    delivered: (event, encoded, requestId) =>
-      Effect.suspend(() => {
-        counters.delivered++
-        reported.failure = false
-        if (encoded.log === undefined) return Effect.void
-        if (requestId === undefined) {
-          const detail = `no request log in the /spans-bulk response for span ${encoded.spanId}`
-          if (event.runId !== undefined) remember(event.runId, { reason: "failed", detail })
-          return warnOnce("failure", "PromptLayer stored a span without its request log", { spanId: encoded.spanId })
-        }
-        if (event.runId !== undefined) remember(event.runId, requestId)
-        return publish(event, {
-          requestId,
-          runId: event.runId,
-          parentRunId: event.parentRunId,
-          source: event.source,
-          traceId: encoded.traceId,
-          spanId: encoded.spanId,
-          ...encoded.log
-        })
-      }),
-    failed: (event, detail) =>
-      Effect.suspend(() => {
-        counters.failed++
-        if (event.runId !== undefined) remember(event.runId, { reason: "failed", detail })
-        return warnOnce("failure", "PromptLayer span delivery failed", { error: detail, runId: event.runId })
-      }),
-    rejected: (event, detail) =>
-      Effect.suspend(() => {
-        counters.rejected++
-        if (event.runId !== undefined) remember(event.runId, { reason: "rejected", detail })
-        return warnOnce("rejected", "PromptLayer rejected spans of a closed trace; they are not retried", {
-          detail,
-          runId: event.runId
-        })
-      }),
-    dropped: (event, why) => drop(event, why),
-    settled: () => checkFlushWaiters(),
-    retried: () => {
-      counters.retried++
-    },
-    batchSent: () => {
-      counters.batches++
-    }
-  }
+  const spanHost = spanHostOf({ counters, reported, remember, publish, warnOnce, drop, settled: checkFlushWaiters })
   spans = yield* SpanDelivery.make(
     { maxBatchSpans, maxBatchBytes, batchDelay, concurrency, maxQueued, dropPolicy },
     spanHost,
@@ -769,8 +794,10 @@ export const layer = (
 
 /**
  * The options read from the environment: `PROMPTLAYER_TRACKER_CONCURRENCY`,
- * `PROMPTLAYER_TRACKER_MAX_QUEUED`, `PROMPTLAYER_TRACKER_DROP_POLICY` (`newest` | `oldest`) and
- * `PROMPTLAYER_TRACKER_SHUTDOWN_TIMEOUT_MS`, each defaulting to {@link defaults}.
+ * `PROMPTLAYER_TRACKER_MAX_QUEUED`, `PROMPTLAYER_TRACKER_DROP_POLICY` (`newest` | `oldest`),
+ * `PROMPTLAYER_TRACKER_SHUTDOWN_TIMEOUT_MS`, and for spans `PROMPTLAYER_TRACKER_MAX_BATCH_SPANS`,
+ * `PROMPTLAYER_TRACKER_MAX_BATCH_BYTES`, `PROMPTLAYER_TRACKER_BATCH_DELAY_MS`, each defaulting to
+ * {@link defaults}.
  *
  * @since 0.1.0
  * @category Config
@@ -785,11 +812,18 @@ export const config: Config.Config<Options> = Config.all({
   shutdownTimeout: Config.integer("PROMPTLAYER_TRACKER_SHUTDOWN_TIMEOUT_MS").pipe(
     Config.map(Duration.millis),
     Config.withDefault(defaults.shutdownTimeout)
+  ),
+  maxBatchSpans: Config.integer("PROMPTLAYER_TRACKER_MAX_BATCH_SPANS").pipe(Config.withDefault(defaults.maxBatchSpans)),
+  maxBatchBytes: Config.integer("PROMPTLAYER_TRACKER_MAX_BATCH_BYTES").pipe(Config.withDefault(defaults.maxBatchBytes)),
+  batchDelay: Config.integer("PROMPTLAYER_TRACKER_BATCH_DELAY_MS").pipe(
+    Config.map(Duration.millis),
+    Config.withDefault(defaults.batchDelay)
   )
 }).pipe(
   Config.validate({
-    message: "PROMPTLAYER_TRACKER_CONCURRENCY and PROMPTLAYER_TRACKER_MAX_QUEUED must be integers >= 1",
-    validation: (o) => o.concurrency >= 1 && o.maxQueued >= 1
+    message:
+      "PROMPTLAYER_TRACKER_CONCURRENCY, PROMPTLAYER_TRACKER_MAX_QUEUED, PROMPTLAYER_TRACKER_MAX_BATCH_SPANS and PROMPTLAYER_TRACKER_MAX_BATCH_BYTES must be integers >= 1",
+    validation: (o) => o.concurrency >= 1 && o.maxQueued >= 1 && o.maxBatchSpans >= 1 && o.maxBatchBytes >= 1
   })
 )
 

@@ -26,6 +26,7 @@ import { afterAll, beforeAll } from "vitest"
 import * as PromptLayerClient from "../src/PromptLayerClient.js"
 import type * as S from "../src/PromptLayerSchema.js"
 import * as PromptLayerTracker from "../src/PromptLayerTracker.js"
+import { PromptLayerTest } from "promptlayer-effect/testing"
 import { z } from "zod"
 import {
   type StartedEmulator,
@@ -400,6 +401,28 @@ describe("traces mode over the emulator", () => {
     assert.strictEqual(json(root, "function_input"), "weather?")
   })
 
+  it("two handler instances of one configuration on the same call (constructor and invoke callbacks): one span per run, one tree", async () => {
+    const atConstruction = handlerFor({ plTags: ["constructed"] })
+    const atInvoke = handlerFor({ plTags: ["invoked"] })
+    const runId = crypto.randomUUID()
+    const model = new FakeListChatModel({ responses: ["once"], callbacks: [atConstruction] })
+    await prompt.pipe(model).invoke({ question: "q" }, { callbacks: [atInvoke], runId })
+    await Promise.all([atConstruction.flush(), atInvoke.flush()])
+    const nodes = await traceOf(hex(runId))
+    assert.deepStrictEqual(nodes.map((n) => n.span.name).sort(), [
+      "ChatPromptTemplate",
+      "FakeListChatModel",
+      "RunnableSequence"
+    ])
+    const modelNode = one(nodes, "FakeListChatModel")
+    assert.strictEqual(modelNode.parent?.name, "RunnableSequence")
+    assert.isAtLeast(atConstruction.stats().duplicates + atInvoke.stats().duplicates, 2, "the second start and end")
+    const traces = emulator.store.traces
+      .list()
+      .filter((t) => t.request_log_ids.includes(modelNode.span.request_log_id!))
+    assert.lengthOf(traces, 1, "the model call is logged once")
+  })
+
   it("mode must be traces or requests", () => {
     const before = handlers.length
     assert.throws(() => handlerFor({ mode: "spans" as never }), /mode must be "traces" or "requests"/)
@@ -707,5 +730,32 @@ describe("traces mode: shutdownAll (what the shutdown hooks run)", () => {
       assert.strictEqual(attr(root, "langchain.partial"), true)
       assert.include(root.span.status.description ?? "", "the handler shut down")
     }
+  })
+})
+
+describe("traces mode: make() handlers over PromptLayerTest", () => {
+  it("closing one handler's scope logs its own open runs as partial, not those of another handler on the same tracker", async () => {
+    const pl = PromptLayerTest.make()
+    const chain = { lc: 1 as const, type: "not_implemented" as const, id: ["test", "Work"] }
+    const [mine, theirs] = [crypto.randomUUID(), crypto.randomUUID()]
+    const program = Effect.gen(function* () {
+      const other = yield* PromptLayerCallbackHandler.make()
+      other.handleChainStart(chain, { who: "theirs" }, theirs, undefined)
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const handler = yield* PromptLayerCallbackHandler.make()
+          handler.handleChainStart(chain, { who: "mine" }, mine, undefined)
+        })
+      )
+      assert.strictEqual(other.activeRuns, 1, "the other handler's run is still open")
+      assert.strictEqual(pl.spans(hex(mine))[0]?.status.status_code, "StatusCode.UNSET")
+      assert.lengthOf(pl.spans(hex(theirs)), 0)
+      other.handleChainEnd({ output: "done" }, theirs)
+      yield* other.flushEffect
+      assert.strictEqual(pl.spans(hex(theirs))[0]?.status.status_code, "StatusCode.OK")
+    })
+    await Effect.runPromise(
+      program.pipe(Effect.scoped, Effect.provide(PromptLayerTracker.layer().pipe(Layer.provide(pl.layer))))
+    )
   })
 })

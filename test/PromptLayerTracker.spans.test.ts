@@ -4,7 +4,9 @@
  * shutdown.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
@@ -253,4 +255,24 @@ describe("PromptLayerTracker spans", () => {
       })
     )
   })
+
+  it.effect("the batch limits come from the environment with layerConfig; invalid ones fail with a ConfigError", () =>
+    Effect.gen(function* () {
+      const env = (map: Record<string, string>) =>
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(map))))
+      const options = yield* env({
+        PROMPTLAYER_TRACKER_MAX_BATCH_SPANS: "7",
+        PROMPTLAYER_TRACKER_MAX_BATCH_BYTES: "65536",
+        PROMPTLAYER_TRACKER_BATCH_DELAY_MS: "40"
+      })(PromptLayerTracker.config)
+      assert.strictEqual(options.maxBatchSpans, 7)
+      assert.strictEqual(options.maxBatchBytes, 65_536)
+      assert.deepStrictEqual(options.batchDelay, Duration.millis(40))
+      const defaults = yield* env({})(PromptLayerTracker.config)
+      assert.strictEqual(defaults.maxBatchSpans, 100)
+      assert.strictEqual(defaults.maxBatchBytes, 1024 * 1024)
+      const bad = yield* Effect.flip(env({ PROMPTLAYER_TRACKER_MAX_BATCH_SPANS: "0" })(PromptLayerTracker.config))
+      assert.include(String(bad), "PROMPTLAYER_TRACKER_MAX_BATCH_SPANS")
+    })
+  )
 })

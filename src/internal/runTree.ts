@@ -214,9 +214,9 @@ export class RunTree<D> {
     return evicted
   }
 
-  /** Every open run, closed and returned (shutdown). */
-  closeAll(): ReadonlyArray<Run<D>> {
-    const all = [...this.runs.values()]
+  /** Every open run (that `which` selects), closed and returned (shutdown). */
+  closeAll(which: (run: Run<D>) => boolean = () => true): ReadonlyArray<Run<D>> {
+    const all = [...this.runs.values()].filter(which)
     for (const run of all) this.end(run.runId)
     return all
   }

@@ -23,6 +23,7 @@ export interface BackendOptions extends PromptLayerTracker.Options {
   readonly retry?: PromptLayerRetryPolicy.Options | undefined
 }
 
+/** A tracker handlers deliver to, how to shut it down, and the recorders with runs still open on it. */
 export interface Backend {
   readonly tracker: PromptLayerTracker.Service
   readonly shutdown: () => Promise<void>
@@ -30,9 +31,10 @@ export interface Backend {
   readonly recorders: Set<TraceRecorder>
 }
 
+/** Why runs still open at shutdown are logged as partial. */
 export const SHUTDOWN_REASON = "the handler shut down"
 
-/** Logs the open runs of every recorder as partial, then shuts the tracker down. */
+/** Logs the open runs of every recorder of a backend as partial (before its tracker shuts down). */
 export const closeRecorders = (backend: Backend) => {
   for (const recorder of [...backend.recorders]) recorder.closeAll(SHUTDOWN_REASON)
 }
@@ -51,9 +53,14 @@ const trackerOptionsOf = (options: PromptLayerTracker.Options): PromptLayerTrack
   rememberRuns: options.rememberRuns
 })
 
+/** An environment variable, or undefined outside Node. */
 export const envVar = (name: string): string | undefined =>
   typeof process !== "undefined" && process.env !== undefined ? process.env[name] : undefined
 
+/**
+ * The backend of a configuration (key, base URL, tracker and retry options): `acquire` returns the
+ * shared one, making it on first use (or after a shutdown); `peek` returns it without making one.
+ */
 export const sharedBackend = (
   options: BackendOptions
 ): { key: string; acquire: () => Backend; peek: () => Backend | undefined } => {

@@ -27,9 +27,27 @@ export interface ModelData {
   firstTokenAt: number | undefined
 }
 
-interface RunData {
+/** What the run tree holds per run: its start, and the recorder (handler) that opened it and emits its span. */
+export interface RunData {
   readonly info: SpanMapper.RunInfo
   readonly model: ModelData | undefined
+  readonly owner: TraceRecorder
+}
+
+const trees = new WeakMap<object, RunTree<RunData>>()
+
+/**
+ * The run tree shared by every handler delivering to one tracker (`key`): a run started by one
+ * handler instance and ended by another (two instances attached to the same call, or one built per
+ * call) is one span, and a child finds its parent whichever instance saw it.
+ */
+export const treeFor = (key: object, maxRuns: number): RunTree<RunData> => {
+  let tree = trees.get(key)
+  if (tree === undefined) {
+    tree = new RunTree({ maxRuns, rememberEnded: maxRuns })
+    trees.set(key, tree)
+  }
+  return tree
 }
 
 /** Counters the recorder shares with its handler. */
@@ -53,6 +71,8 @@ export interface RecorderOptions {
   readonly onDelivered: ((log: PromptLayerTracker.DeliveredLog) => unknown) | undefined
   /** Told when the recorder gets its first open run, and when it has none left (shutdown registries). */
   readonly onActive: (active: boolean) => void
+  /** The run tree to use ({@link treeFor} of the tracker); `starting` when a run is about to open. */
+  readonly tree: (starting: boolean) => RunTree<RunData>
 }
 
 /** The LLM end of a model run. */
@@ -64,44 +84,42 @@ export interface ModelEnd {
 
 /** The callback state of one handler in traces mode. */
 export class TraceRecorder {
-  private readonly tree: RunTree<RunData>
   private lastSweep = 0
+  private open = 0
 
-  constructor(readonly options: RecorderOptions) {
-    this.tree = new RunTree({ maxRuns: options.maxRuns, rememberEnded: options.maxRuns })
-  }
+  constructor(readonly options: RecorderOptions) {}
 
-  /** Open runs. */
+  /** Open runs this recorder started. */
   get size(): number {
-    return this.tree.size
+    return this.open
   }
 
   /** The trace id of an open or recently ended run. */
   traceIdFor(runId: string): string | undefined {
-    return this.tree.traceIdFor(runId)
+    return this.options.tree(false).traceIdFor(runId)
   }
 
   /** Opens a run (a duplicate start is counted and ignored). */
   start(runId: string, parentRunId: string | undefined, info: SpanMapper.RunInfo, model?: ModelData): void {
     const now = info.startedAt
     this.sweep(false)
-    const wasEmpty = this.tree.size === 0
+    const tree = this.options.tree(true)
     // Tags are inherited: a model, tool or retriever under a hidden chain carries the tag too, yet is
     // real work. Only chains (LangChain's and LangGraph's plumbing) are hidden.
     const hidden = info.kind === "chain" && info.tags.includes(HIDDEN_TAG)
-    const result = this.tree.start(runId, parentRunId, hidden, { info, model }, now)
+    const result = tree.start(runId, parentRunId, hidden, { info, model, owner: this }, now)
     if (result._tag === "duplicate") {
       this.options.counters.duplicates++
       return
     }
-    if (wasEmpty) this.options.onActive(true)
-    for (const run of this.tree.overflow()) this.abandon(run, `more than ${this.options.maxRuns} runs in progress`)
+    if (this.open++ === 0) this.options.onActive(true)
+    for (const run of tree.overflow()) run.data.owner.abandon(run, `more than ${this.options.maxRuns} runs in progress`)
   }
 
   /** A streamed token: activity, and the time to first token of a model run. */
   token(runId: string): void {
     const now = this.options.now()
-    const run = this.tree.touch(runId, now)
+    const run = this.options.tree(false).touch(runId, now)
     if (run?.data.model !== undefined && run.data.model.firstTokenAt === undefined) run.data.model.firstTokenAt = now
   }
 
@@ -110,7 +128,7 @@ export class TraceRecorder {
     const run = this.close(runId)
     if (run === undefined) return
     const captured = SpanMapper.capture(SpanMapper.unwrap(outputs, "output"))
-    this.emit(run, { _tag: "end", endedAt: this.options.now(), outputs: captured })
+    run.data.owner.emit(run, { _tag: "end", endedAt: this.options.now(), outputs: captured })
   }
 
   /** A model run ended with its generations. */
@@ -118,13 +136,14 @@ export class TraceRecorder {
     const run = this.close(runId)
     if (run === undefined) return
     const endedAt = this.options.now()
+    const owner = run.data.owner
     if (run.data.model === undefined) {
-      this.emit(run, { _tag: "end", endedAt, outputs: end.generations })
+      owner.emit(run, { _tag: "end", endedAt, outputs: end.generations })
       return
     }
     const model = run.data.model
     const all = end.generations
-    this.emitModel(run, { _tag: "end", endedAt, outputs: undefined }, (i) => ({
+    owner.emitModel(run, { _tag: "end", endedAt, outputs: undefined }, (i) => ({
       _tag: "end",
       endedAt,
       firstTokenAt: model.firstTokenAt,
@@ -139,18 +158,21 @@ export class TraceRecorder {
     const run = this.close(runId)
     if (run === undefined) return
     const endedAt = this.options.now()
+    const owner = run.data.owner
     if (run.data.model === undefined) {
-      this.emit(run, { _tag: "error", endedAt, error })
+      owner.emit(run, { _tag: "error", endedAt, error })
       return
     }
     const firstTokenAt = run.data.model.firstTokenAt
-    this.emitModel(run, { _tag: "error", endedAt, error }, () => ({ _tag: "error", endedAt, firstTokenAt, error }))
+    owner.emitModel(run, { _tag: "error", endedAt, error }, () => ({ _tag: "error", endedAt, firstTokenAt, error }))
   }
 
   /** An agent action, agent finish or custom event on a run's span (a hidden run's: its visible ancestor's). */
   event(runId: string, name: string, attributes: Record<string, unknown>): void {
     const now = this.options.now()
-    const added = this.tree.addEvent(runId, { name, timestamp: new Date(now).toISOString(), attributes }, now)
+    const added = this.options
+      .tree(false)
+      .addEvent(runId, { name, timestamp: new Date(now).toISOString(), attributes }, now)
     if (!added) this.options.counters.duplicates++
   }
 
@@ -159,29 +181,36 @@ export class TraceRecorder {
     const now = this.options.now()
     if (!force && now - this.lastSweep < this.options.runTtl / 4) return
     this.lastSweep = now
-    const expired = this.tree.expire(now, this.options.runTtl)
-    for (const run of expired) this.abandon(run, `no event for ${this.options.runTtl} ms`)
-    if (expired.length > 0 && this.tree.size === 0) this.options.onActive(false)
+    const expired = this.options.tree(false).expire(now, this.options.runTtl)
+    for (const run of expired) run.data.owner.abandon(run, `no event for ${this.options.runTtl} ms`)
   }
 
-  /** Logs every open run as partial (shutdown): nothing the handler saw is lost. */
+  /**
+   * Logs every run this recorder opened and that is still open as partial (shutdown): nothing the
+   * handler saw is lost. Other handlers' runs in the shared tree are theirs to close.
+   */
   closeAll(reason: string): void {
-    const open = this.tree.closeAll()
-    for (const run of open) this.abandon(run, reason)
-    if (open.length > 0) this.options.onActive(false)
+    for (const run of this.options.tree(false).closeAll((run) => run.data.owner === this)) this.abandon(run, reason)
   }
 
+  /** Closes a run in the tree; its owner (who may be another recorder) then emits its span. */
   private close(runId: string): Run<RunData> | undefined {
-    const run = this.tree.end(runId)
+    const run = this.options.tree(false).end(runId)
     if (run === undefined) {
       this.options.counters.duplicates++
       return undefined
     }
-    if (this.tree.size === 0) this.options.onActive(false)
+    run.data.owner.released()
     return run
   }
 
+  private released(): void {
+    if (--this.open === 0) this.options.onActive(false)
+  }
+
+  /** A run of this recorder closed without an end (already removed from the tree): a partial span. */
   private abandon(run: Run<RunData>, reason: string): void {
+    this.released()
     this.options.counters.evicted++
     if (!this.options.logAbandonedRuns) return
     const endedAt = run.lastSeen

@@ -13,7 +13,7 @@
  * killed and the arm reported as such), so the run ends within its budget on a loaded machine.
  *
  * Environment: BENCH_TRACES_N (default 10 000 invocations per delivery arm), BENCH_TRACES_HEAP_RUNS
- * (100 000), BENCH_TRACES_BUDGET_S (330: the time the arms' boxes are cut from),
+ * (100 000), BENCH_TRACES_BUDGET_S (290: the time the arms' boxes are cut from),
  * BENCH_TRACES_PROFILE=0 (skip the profile).
  */
 import * as Fs from "node:fs"
@@ -34,7 +34,7 @@ const log = (line: string) => process.stderr.write(`[bench:traces ${elapsedS().t
 
 const N = Number(process.env.BENCH_TRACES_N ?? 10_000)
 const HEAP_RUNS = Number(process.env.BENCH_TRACES_HEAP_RUNS ?? 100_000)
-const BUDGET_S = Number(process.env.BENCH_TRACES_BUDGET_S ?? 330)
+const BUDGET_S = Number(process.env.BENCH_TRACES_BUDGET_S ?? 290)
 const PROFILE = process.env.BENCH_TRACES_PROFILE !== "0"
 const CONNECTIONS = 16 // the tracker's default concurrency
 const SCENARIOS = "bench/tracesScenarios.ts"
@@ -216,7 +216,7 @@ const main = async () => {
   await emulator.stop()
 
   // 4. Heap after many traced runs (in-process client).
-  const heapBox = box(0.2)
+  const heapBox = box(0.4)
   const heap = await arm<Heap>("heap", "heap", { runs: HEAP_RUNS, chunk: 2000, budgetMs: heapBox }, heapBox + 60_000)
 
   // 5. Where the traces arm's CPU goes, if the budget allows.
@@ -225,7 +225,7 @@ const main = async () => {
     prof = `skipped: ${elapsedS().toFixed(0)} s of the ${BUDGET_S} s budget used`
   else if (PROFILE) {
     log("profile: the traces arm and the emulator under --cpu-prof")
-    prof = await profile(stubUrl, Math.min(n, 3000))
+    prof = await profile(stubUrl, Math.min(n, 6000))
   }
   await stub.stop()
 

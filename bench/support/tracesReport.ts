@@ -3,7 +3,7 @@
  * each met or not with its measured figures, then the arms' details and the profiles.
  */
 import type { Outcome } from "./children.js"
-import type { Deliver, Kind, Run } from "./tracesTypes.js"
+import type { Capacity, Deliver, Heap, Hotpath, Kind, Profile, Run } from "./tracesTypes.js"
 
 const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : "—")
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "—")
@@ -37,6 +37,72 @@ const frames = (list: ReadonlyArray<{ name: string; share: number }>) =>
     "| ---: | --- |",
     ...list.map((f) => `| ${(f.share * 100).toFixed(1)}% | \`${f.name}\` |`)
   ].join("\n")
+
+const pct = (s: Record<string, number> | undefined, key: string) =>
+  s === undefined ? "—" : `${f0((s[key] ?? 0) * 100)}%`
+
+/** The measured cause of each missed target, from this run's figures. */
+const causes = (r: {
+  d: Record<Kind, Deliver | undefined>
+  hot: Hotpath | undefined
+  heap: Heap | undefined
+  prof: Profile | undefined
+  cap: Capacity | undefined
+  capSpans: number
+  extra: (x: Deliver | undefined) => number
+  speedup: number
+  delayRatio: number
+  tracesShare: number
+  load: ReadonlyArray<number>
+}): string => {
+  const { d, hot, heap, prof, extra } = r
+  const lines: Array<string> = []
+  const parkedCpu = hot ? hot.traces.cpuUs.p50 - hot.none.cpuUs.p50 : Number.NaN
+  const own = hot?.ownUs.traces ?? Number.NaN
+  const pipelinePerSpan = (parkedCpu - own) / 4
+  const app = prof?.app
+  const appShares = app
+    ? `Profile of the traces arm (section 5, inclusive): Effect runtime ${pct(app, "Effect runtime (effect, all)")}, batching and delivery ${pct(app, "batching and delivery (internal/spanBatcher.ts, spanDelivery.ts)")}, span validation and encoding ${pct(app, "span validation and encoding (PromptLayerClient.encodeSpanEither, spanWire.ts)")}, Schema ${pct(app, "Schema validation / decoding (effect Schema, ParseResult)")}, span building ${pct(app, "span building (internal/spanMapper.ts, blueprint.ts)")}, run tree recording ${pct(app, "run tree recording (internal/traceRecorder.ts, runTree.ts)")}, garbage collector ${pct(app, "garbage collector")}, against LangChain itself ${pct(app, "LangChain (@langchain/core): the runnables and callback dispatch")}.`
+    : "No profile in this run."
+  if (d.traces && d.naive && extra(d.traces) / extra(d.naive) > 0.15) {
+    lines.push(
+      `- **Extra CPU per log.** Ours is ${f0(extra(d.traces))} µs per model log, i.e. per invocation: the 4 spans of its run tree, not 1 log. With delivery parked (section 3) an invocation already costs ${f0(parkedCpu)} µs of CPU more than with no handler (median), of which the handler's callbacks are ${f1(own)} µs: the rest, ≈ ${f0(pipelinePerSpan)} µs per span, is the span pipeline building, validating (Effect Schema) and encoding each span, which runs even when nothing is sent. Sending (the HTTP request, the client's Effect plumbing, decoding the response, settling each span: outcome, request-id stream) is the remaining ≈ ${f0(extra(d.traces) - parkedCpu)} µs per invocation, ≈ ${f0(((extra(d.traces) - parkedCpu) * 100) / 4 / 1000)} ms per 100-span batch. The naive handler spends ${f0(extra(d.naive))} µs on one \`fetch\` per log and nothing for chains or the parser. ${appShares}`
+    )
+  }
+  if (d.traces && d.naive && (r.speedup < 5 || d.traces.n < 10_000)) {
+    const ceiling = d.none ? d.naive.storedMs / d.none.storedMs : Number.NaN
+    lines.push(
+      `- **Time until stored (${f2(r.speedup)}×).** The traces arm's drain took ${f0(d.traces.drainMs)} ms of its ${f0(d.traces.storedMs)} ms: its spans are stored about as fast as the invocations produce them, so the time is the invocation loop, i.e. the app process's CPU per invocation (LangChain + handler + pipeline, section 1) on a shared machine, not the network or the emulator (it was busy ≈ ${f0(r.tracesShare * 100)}% of the time, section 2). The workload itself bounds the ratio: with no handler the same N invocations take ${f0(d.none?.storedMs ?? Number.NaN)} ms, so a handler costing nothing would be at most ${f2(ceiling)}× sooner than the naive one here. Reaching 5× needs traces mode's extra wall time per invocation, now ${f0(((d.traces.storedMs - (d.none?.storedMs ?? Number.NaN)) / d.traces.n) * 1000)} µs, to drop below ≈ ${f0(((d.naive.storedMs / 5 - (d.none?.storedMs ?? Number.NaN)) / d.traces.n) * 1000)} µs on this machine (the previous point).${d.traces.n < 10_000 ? ` N is ${d.traces.n}, not 10 000: the traces arm's loop hit its time box.` : ""}`
+    )
+  }
+  if (d.traces && d.none && r.delayRatio > 1.5) {
+    lines.push(
+      `- **Event-loop delay (${f2(r.delayRatio)}×).** The no-handler run's p99 is ${f1(d.none.delay.whole.p99)} ms at 2 ms resolution (the load average was ${r.load.map((l) => l.toFixed(1)).join(" / ")} on ${2} cores: a ready process waits for a CPU). Traces mode adds synchronous slices: the pipeline builds up to 64 spans per step before it yields (\`BUILD_SLICE\` in internal/spanDelivery.ts), ≈ ${f0(pipelinePerSpan)} µs each by the parked measurement above, so up to ≈ ${f1((64 * pipelinePerSpan) / 1000)} ms in one go, and each response settles its 100 spans at once. The loop-only p99 (${f1(d.traces.delay.loop.p99)} ms) and the whole-run p99 (${f1(d.traces.delay.whole.p99)} ms) are in section 1.`
+    )
+  }
+  if (hot && hot.traces.wallUs.p50 - hot.none.wallUs.p50 > 15) {
+    lines.push(
+      `- **Hot path (${f1(hot.traces.wallUs.p50 - hot.none.wallUs.p50)} µs).** The handler's own callbacks take ${f1(own)} µs per invocation (4 runs; ${f1(own / 4)} µs per callback pair). The rest is the span pipeline's work landing inside \`invoke\`: \`offerSpan\` wakes the assembler fiber, and Effect's default scheduler (\`MixedScheduler\`) resumes fibers on the microtask queue (\`Promise.then\`), so the spans are built, validated and encoded between LangChain's own awaits, before \`invoke\` resolves, although nothing is sent (the counters show every span queued or in flight, none delivered).`
+    )
+  }
+  if (heap && (heap.growthMB >= 5 || heap.runs < 100_000)) {
+    const last = heap.samples.slice(-3)
+    const slope =
+      last.length >= 2
+        ? ((last[last.length - 1]!.heapUsedMB - last[0]!.heapUsedMB) / (last[last.length - 1]!.runs - last[0]!.runs)) *
+          10_000
+        : Number.NaN
+    lines.push(
+      `- **Heap.** ${heap.runs < 100_000 ? `${heap.runs} runs, not 100 000: the arm's time box ran out (${f0(heap.elapsedMs / 1000)} s; ≈ ${f0(heap.elapsedMs / heap.runs)} ms per traced run in-process on this machine). ` : ""}Growth ${f2(heap.growthMB)} MB; over the last samples ${f2(slope)} MB per 10 000 runs.`
+    )
+  }
+  if (r.cap && r.tracesShare >= 0.8) {
+    lines.push(
+      `- **The emulator caps the loopback figure**: ${f0(r.capSpans)} spans/s, and the traces arm reached ${f0(r.tracesShare * 100)}% of it.`
+    )
+  }
+  return lines.length === 0 ? "Every target met." : `### Missed targets: measured causes\n\n${lines.join("\n")}`
+}
 
 /** The markdown. */
 export const render = (run: Run): string => {
@@ -117,6 +183,8 @@ affected.
 
 ${targets}
 
+${causes({ d, hot, heap, prof, cap, capSpans, extra, speedup, delayRatio, tracesShare, load: run.env.loadavgStart })}
+
 Every delivery arm's logs were ${allStored ? "all stored (checked through the emulator's read API / the stub's counters)" : "**not all stored**: see the table below"}. Connections to anything but loopback: ${outside.length === 0 ? "none (every arm watched node:net's `net.client.socket` channel)" : outside.join(", ")}.
 
 ## 1. Delivery: CPU, time until stored, event-loop delay
@@ -160,7 +228,13 @@ ${
     : "| | | | | | |"
 }
 
-${hot ? `Traces-mode counters at the end (nothing delivered: parked): ${JSON.stringify(hot.tracesStats)}.` : ""}
+${
+  hot
+    ? `The handlers' own callbacks, timed from call to return on the handler instance (what LangChain itself waits for): **${f1(hot.ownUs.traces)} µs** per invocation in traces mode (4 runs), ${f1(hot.ownUs.requests)} µs in requests mode. The rest of the traces-mode extra, ${f0(hot.traces.wallUs.p50 - hot.none.wallUs.p50 - hot.ownUs.traces)} µs, is work that is not the handler's callbacks but runs inside \`invoke\` (see the causes below).
+
+Traces-mode counters at the end (nothing delivered: parked): ${JSON.stringify(hot.tracesStats)}.`
+    : ""
+}
 
 ## 4. Heap after many traced runs
 

@@ -60,6 +60,8 @@ export interface Hotpath {
   readonly noop: HotpathKind
   readonly traces: HotpathKind
   readonly requests: HotpathKind
+  /** The handlers' own callbacks until they return, per invocation (warm-up included), µs. */
+  readonly ownUs: { readonly traces: number; readonly requests: number }
   readonly tracesStats: Record<string, number>
   readonly requestsStats: Record<string, number>
   readonly outside: ReadonlyArray<string>

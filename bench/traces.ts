@@ -132,7 +132,6 @@ const profile = async (stubUrl: string, n: number): Promise<Profile | string> =>
       "tracker (PromptLayerTracker.ts)": own("PromptLayerTracker.ts"),
       "HTTP client (node:http, net, own nodeHttpClient.ts)": (f) =>
         f.url.startsWith("node:_http") || f.url.startsWith("node:net") || own("internal/nodeHttpClient.ts")(f),
-      "JSON.stringify": (f) => f.functionName === "stringify" && f.url === "",
       "garbage collector": (f) => f.functionName === "(garbage collector)",
       "module loading (tsx, ESM loader; start-up, not per call)": (f) =>
         f.url.includes("node:internal/modules") || f.url.includes("/tsx/")

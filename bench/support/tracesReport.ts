@@ -54,6 +54,7 @@ const causes = (r: {
   delayRatio: number
   tracesShare: number
   load: ReadonlyArray<number>
+  cores: number
 }): string => {
   const { d, hot, heap, prof, extra } = r
   const lines: Array<string> = []
@@ -66,7 +67,7 @@ const causes = (r: {
     : "No profile in this run."
   if (d.traces && d.naive && extra(d.traces) / extra(d.naive) > 0.15) {
     lines.push(
-      `- **Extra CPU per log.** Ours is ${f0(extra(d.traces))} µs per model log, i.e. per invocation: the 4 spans of its run tree, not 1 log. With delivery parked (section 3) an invocation already costs ${f0(parkedCpu)} µs of CPU more than with no handler (median), of which the handler's callbacks are ${f1(own)} µs: the rest, ≈ ${f0(pipelinePerSpan)} µs per span, is the span pipeline building, validating (Effect Schema) and encoding each span, which runs even when nothing is sent. Sending (the HTTP request, the client's Effect plumbing, decoding the response, settling each span: outcome, request-id stream) is the remaining ≈ ${f0(extra(d.traces) - parkedCpu)} µs per invocation, ≈ ${f0(((extra(d.traces) - parkedCpu) * 100) / 4 / 1000)} ms per 100-span batch. The naive handler spends ${f0(extra(d.naive))} µs on one \`fetch\` per log and nothing for chains or the parser. ${appShares}`
+      `- **Extra CPU per log.** Ours is ${f0(extra(d.traces))} µs per model log, i.e. per invocation: the 4 spans of its run tree, not 1 log. With delivery parked (section 3) an invocation already costs ${f0(parkedCpu)} µs of CPU more than with no handler (median), of which the handler's callbacks are ${f1(own)} µs: the rest, ≈ ${f0(pipelinePerSpan)} µs per span, is the span pipeline building, validating (Effect Schema) and encoding each span, which runs even when nothing is sent. Sending (the HTTP request, the client's Effect plumbing, decoding the response, settling each span: outcome, request-id stream) is the remaining ≈ ${f0(extra(d.traces) - parkedCpu)} µs per invocation, ≈ ${f0(((extra(d.traces) - parkedCpu) * 100) / 4 / 1000)} ms per 100-span batch. The naive handler spends ${f0(extra(d.naive))} µs on one \`logRequest\` HTTP call per log (the official SDK) and nothing for chains or the parser. ${appShares}`
     )
   }
   if (d.traces && d.naive && (r.speedup < 5 || d.traces.n < 10_000)) {
@@ -77,7 +78,7 @@ const causes = (r: {
   }
   if (d.traces && d.none && r.delayRatio > 1.5) {
     lines.push(
-      `- **Event-loop delay (${f2(r.delayRatio)}×).** The no-handler run's p99 is ${f1(d.none.delay.whole.p99)} ms at 2 ms resolution (the load average was ${r.load.map((l) => l.toFixed(1)).join(" / ")} on ${2} cores: a ready process waits for a CPU). Traces mode adds synchronous slices: the pipeline builds up to 64 spans per step before it yields (\`BUILD_SLICE\` in internal/spanDelivery.ts), ≈ ${f0(pipelinePerSpan)} µs each by the parked measurement above, so up to ≈ ${f1((64 * pipelinePerSpan) / 1000)} ms in one go, and each response settles its 100 spans at once. The loop-only p99 (${f1(d.traces.delay.loop.p99)} ms) and the whole-run p99 (${f1(d.traces.delay.whole.p99)} ms) are in section 1.`
+      `- **Event-loop delay (${f2(r.delayRatio)}×).** The no-handler run's p99 is ${f1(d.none.delay.whole.p99)} ms at 2 ms resolution${(r.load[0] ?? 0) > r.cores ? ` (the load average was ${r.load.map((l) => l.toFixed(1)).join(" / ")} on ${r.cores} cores: a ready process waits for a CPU)` : ""}. Traces mode adds synchronous slices: the pipeline builds up to 64 spans per step before it yields (\`BUILD_SLICE\` in internal/spanDelivery.ts), ≈ ${f0(pipelinePerSpan)} µs each by the parked measurement above, so up to ≈ ${f1((64 * pipelinePerSpan) / 1000)} ms in one go, and each response settles its 100 spans at once. The loop-only p99 (${f1(d.traces.delay.loop.p99)} ms) and the whole-run p99 (${f1(d.traces.delay.whole.p99)} ms) are in section 1.`
     )
   }
   if (hot && hot.traces.wallUs.p50 - hot.none.wallUs.p50 > 15) {
@@ -183,7 +184,7 @@ affected.
 
 ${targets}
 
-${causes({ d, hot, heap, prof, cap, capSpans, extra, speedup, delayRatio, tracesShare, load: run.env.loadavgStart })}
+${causes({ d, hot, heap, prof, cap, capSpans, extra, speedup, delayRatio, tracesShare, load: run.env.loadavgStart, cores: run.env.cores })}
 
 Every delivery arm's logs were ${allStored ? "all stored (checked through the emulator's read API / the stub's counters)" : "**not all stored**: see the table below"}. Connections to anything but loopback: ${outside.length === 0 ? "none (every arm watched node:net's `net.client.socket` channel)" : outside.join(", ")}.
 
@@ -212,8 +213,9 @@ The traces arm stored ${f0(spansPerS(d.traces))} spans/s (${f0(d.traces ? d.trac
 ## 3. The handler's hot path, delivery parked
 
 The emulator delays \`/spans-bulk\` and \`/log-request\` by 10 minutes, so the trackers' requests
-wait on the network and no delivery runs in the process: what is left in \`invoke\` is LangChain's
-callback dispatch plus the handler's callbacks and the hand-off to the tracker. ${hot ? `${hot.rounds} rounds (of ${hot.planned} planned) of ${hot.per} calls per kind, in rotating order, after 300 warm-up calls each.` : why(run.hotpath)}
+wait on the network and nothing is sent: what is left in \`invoke\` is LangChain's callback
+dispatch, the handler's callbacks, and whatever background work of the process runs before
+\`invoke\` resolves. ${hot ? `${hot.rounds} rounds (of ${hot.planned} planned) of ${hot.per} calls per kind, in rotating order, after 300 warm-up calls each.` : why(run.hotpath)}
 
 | | wall p50 | wall p99 | CPU p50 | CPU p99 | **extra wall p50** |
 | --- | ---: | ---: | ---: | ---: | ---: |

@@ -15,7 +15,7 @@
  */
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import { monitorEventLoopDelay } from "node:perf_hooks"
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks"
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base"
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
 import { StringOutputParser } from "@langchain/core/output_parsers"
@@ -221,6 +221,12 @@ const deliver = async (args: {
   // Two histograms (each its own timer): the loop alone, and the whole run (loop and drain).
   const loopDelay = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS })
   const wholeDelay = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS })
+  // GC pauses of the measured run (the main thread stops for each).
+  const gcPauses: Array<number> = []
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcPauses.push(entry.duration)
+  })
+  gcObserver.observe({ entryTypes: ["gc"] })
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   loopDelay.enable()
@@ -238,6 +244,9 @@ const deliver = async (args: {
   wholeDelay.disable()
   const t2 = performance.now()
   const cpu = process.cpuUsage(cpu0)
+  // Entries are delivered asynchronously: let the observer see the last ones, then stop.
+  await yieldToLoop()
+  gcObserver.disconnect()
   // What the server holds right after the drain; then (for the report only) after a grace period.
   const storedAtDrain = await sink.stored()
   let stored = storedAtDrain
@@ -257,6 +266,13 @@ const deliver = async (args: {
     planned: args.n,
     wallUs: { p50: quantile(wallUs.subarray(0, n), 0.5), p99: quantile(wallUs.subarray(0, n), 0.99) },
     delay: { loop: delayMs(loopDelay), whole: delayMs(wholeDelay) },
+    gc: {
+      pauses: gcPauses.length,
+      totalMs: gcPauses.reduce((a, b) => a + b, 0),
+      p50Ms: quantile(gcPauses, 0.5),
+      maxMs: gcPauses.length === 0 ? 0 : Math.max(...gcPauses),
+      atLeast4Ms: gcPauses.filter((d) => d >= 4).length
+    },
     storedAtDrain,
     stored,
     storedRuns: await sink.storedRuns(),

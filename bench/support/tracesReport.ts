@@ -77,8 +77,10 @@ const causes = (r: {
     )
   }
   if (d.traces && d.none && r.delayRatio > 1.5) {
+    const gc = (x: Deliver) =>
+      `${x.gc.pauses} GC pauses, ${f0(x.gc.totalMs)} ms in all (median ${f1(x.gc.p50Ms)} ms, max ${f1(x.gc.maxMs)} ms, ${x.gc.atLeast4Ms} of 4 ms or more)`
     lines.push(
-      `- **Event-loop delay (${f2(r.delayRatio)}×).** The no-handler run's p99 is ${f1(d.none.delay.whole.p99)} ms at 2 ms resolution${(r.load[0] ?? 0) > r.cores ? ` (the load average was ${r.load.map((l) => l.toFixed(1)).join(" / ")} on ${r.cores} cores: a ready process waits for a CPU)` : ""}. Traces mode adds synchronous slices: the pipeline builds up to 64 spans per step before it yields (\`BUILD_SLICE\` in internal/spanDelivery.ts), ≈ ${f0(pipelinePerSpan)} µs each by the parked measurement above, so up to ≈ ${f1((64 * pipelinePerSpan) / 1000)} ms in one go, and each response settles its 100 spans at once. The loop-only p99 (${f1(d.traces.delay.loop.p99)} ms) and the whole-run p99 (${f1(d.traces.delay.whole.p99)} ms) are in section 1.`
+      `- **Event-loop delay (${f2(r.delayRatio)}×).** The no-handler run's p99 is ${f1(d.none.delay.whole.p99)} ms at 2 ms resolution${(r.load[0] ?? 0) > r.cores ? ` (the load average was ${r.load.map((l) => l.toFixed(1)).join(" / ")} on ${r.cores} cores: a ready process waits for a CPU)` : ""}, ours ${f1(d.traces.delay.whole.p99)} ms. Measured in the same runs: the traces arm had ${gc(d.traces)}, the no-handler arm ${gc(d.none)}: the run tree, the spans and their JSON are garbage the no-handler run does not make, and each pause stops the loop. The pipeline's synchronous steps add to it: it builds up to 64 spans per step before it yields (\`BUILD_SLICE\` in internal/spanDelivery.ts) and settles a response's 100 spans at once.`
     )
   }
   if (hot && hot.traces.wallUs.p50 - hot.none.wallUs.p50 > 15) {
@@ -202,6 +204,8 @@ until every log is stored, per invocation; "extra" subtracts the no-handler arm'
 ${deliverRows.join("\n")}
 
 Ratios: extra CPU per log, traces / naive ${f2(cpuRatio)}×, traces / LangSmith ${f2(extra(d.traces) / extra(d.langsmith))}×, requests / naive ${f2(extra(d.requests) / extra(d.naive))}×; time until stored, naive / traces ${f2(speedup)}×, naive / requests ${f2(d.naive && d.requests ? d.naive.storedMs / d.requests.storedMs : Number.NaN)}×, naive / LangSmith ${f2(d.naive && d.langsmith ? d.naive.storedMs / d.langsmith.storedMs : Number.NaN)}×.
+
+GC pauses during the measured run (\`PerformanceObserver\` \`gc\` entries): ${ORDER.map((k) => (d[k] ? `${k} ${d[k]!.gc?.pauses ?? "—"} (${f0(d[k]!.gc?.totalMs ?? Number.NaN)} ms, max ${f1(d[k]!.gc?.maxMs ?? Number.NaN)} ms)` : `${k} —`)).join(", ")}.
 
 Counters of the traces arm: ${d.traces ? JSON.stringify(d.traces.stats) : "—"}.
 

@@ -36,6 +36,14 @@ export interface Deliver {
   readonly storedMs: number
   readonly wallUs: Quantiles
   readonly delay: { readonly loop: Delay; readonly whole: Delay }
+  /** GC pauses during the measured run (PerformanceObserver "gc" entries), ms. */
+  readonly gc: {
+    readonly pauses: number
+    readonly totalMs: number
+    readonly p50Ms: number
+    readonly maxMs: number
+    readonly atLeast4Ms: number
+  }
   /** Model logs the server held right after the drain, and after up to 5 s more. */
   readonly storedAtDrain: number
   readonly stored: number

@@ -79,7 +79,10 @@ const runChild = (
       for (const w of waiters.filter((w) => line.startsWith(w.prefix))) w.resolve(line)
     }
   })
-  child.stderr!.resume()
+  let stderr = ""
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2_000)
+  })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal, atMs: Date.now() }))
   )
@@ -88,7 +91,14 @@ const runChild = (
       const found = lines.find((l) => l.startsWith(prefix))
       if (found !== undefined) return resolve(found)
       waiters.push({ prefix, resolve })
-      void exited.then(() => reject(new Error(`the child exited before printing ${prefix}`)))
+      void exited.then(({ code, signal }) =>
+        reject(
+          new Error(
+            `the child exited (code ${code}, signal ${signal}) before printing ${prefix}; ` +
+              `last lines: ${lines.slice(-3).join(" | ")}; stderr: ${stderr}`
+          )
+        )
+      )
     })
   return { child, lines, exited, waitFor }
 }

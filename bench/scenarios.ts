@@ -18,7 +18,6 @@ import { monitorEventLoopDelay } from "node:perf_hooks"
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base"
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
 import { type BaseMessage, HumanMessage, SystemMessage } from "@langchain/core/messages"
-import type { LLMResult } from "@langchain/core/outputs"
 import { FakeListChatModel } from "@langchain/core/utils/testing"
 import { PromptLayer } from "promptlayer"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
@@ -30,6 +29,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Scope from "effect/Scope"
 import { PromptLayerClient, PromptLayerHttp, PromptLayerTracker } from "promptlayer-effect"
 import { PromptLayerCallbackHandler } from "promptlayer-effect/langchain"
+import { NaivePromptLayerHandler } from "./support/naiveHandler.js"
 
 const [scenario = "", url = "", apiKey = "", ...args] = process.argv.slice(2)
 
@@ -86,56 +86,6 @@ const unpark = async (handler: PromptLayerCallbackHandler, hole: { readonly clos
 // -----------------------------------------------------------------------------
 // The handler a user would write with the official SDK: await logRequest in handleLLMEnd.
 // -----------------------------------------------------------------------------
-
-const roleOf = (m: BaseMessage) => {
-  const type = m.getType()
-  return type === "human" ? "user" : type === "ai" ? "assistant" : type === "system" ? "system" : type
-}
-
-class NaivePromptLayerHandler extends BaseCallbackHandler {
-  name = "NaivePromptLayerHandler"
-  private readonly runs = new Map<string, { messages: Array<BaseMessage>; start: number; params: unknown }>()
-  constructor(
-    private readonly pl: PromptLayer,
-    private readonly tags: Array<string>
-  ) {
-    super()
-  }
-  override async handleChatModelStart(
-    _llm: unknown,
-    messages: Array<Array<BaseMessage>>,
-    runId: string,
-    _parentRunId?: string,
-    extraParams?: Record<string, unknown>
-  ) {
-    this.runs.set(runId, { messages: messages[0] ?? [], start: Date.now(), params: extraParams?.invocation_params })
-  }
-  override async handleLLMEnd(output: LLMResult, runId: string) {
-    const run = this.runs.get(runId)
-    this.runs.delete(runId)
-    if (run === undefined) return
-    const text = (content: unknown) => (typeof content === "string" ? content : JSON.stringify(content))
-    await this.pl.logRequest({
-      provider: "openai",
-      model: "fake-list-chat-model",
-      input: {
-        type: "chat",
-        messages: run.messages.map((m) => ({ role: roleOf(m), content: [{ type: "text", text: text(m.content) }] }))
-      } as never,
-      output: {
-        type: "chat",
-        messages: (output.generations[0] ?? []).map((g) => ({
-          role: "assistant",
-          content: [{ type: "text", text: g.text }]
-        }))
-      } as never,
-      request_start_time: run.start,
-      request_end_time: Date.now(),
-      tags: this.tags,
-      parameters: (run.params ?? {}) as never
-    })
-  }
-}
 
 // -----------------------------------------------------------------------------
 // Measurement

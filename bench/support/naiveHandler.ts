@@ -1,7 +1,7 @@
 /**
  * The handler a user would write with the official `promptlayer` SDK: it awaits `logRequest` in
  * `handleLLMEnd` (LangChain runs it on its serial background callback queue). The baseline of the
- * traces benchmark; the same as bench/scenarios.ts's, kept here so that file can change freely.
+ * benchmarks (bench/scenarios.ts and bench/tracesScenarios.ts).
  */
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base"
 import type { BaseMessage } from "@langchain/core/messages"

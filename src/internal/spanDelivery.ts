@@ -11,7 +11,6 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Scheduler from "effect/Scheduler"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
@@ -325,17 +324,7 @@ export const make = <J extends SpanJob>(
     const guarded = Effect.catchAllCause(step, (cause) =>
       Effect.logError("PromptLayer span pipeline: a step failed; it goes on").pipe(Effect.annotateLogs({ cause }))
     )
-    // On a macrotask scheduler: an offered span must not wake the assembler inside the caller's
-    // microtask turn (LangChain's invoke), and many offered spans are assembled in one step.
-    const assembler = yield* Effect.forkIn(
-      Effect.withScheduler(
-        Effect.withClock(Effect.forever(guarded), clock),
-        Scheduler.makeBatched((run) =>
-          typeof setImmediate === "function" ? void setImmediate(run) : void setTimeout(run, 0)
-        )
-      ),
-      scope
-    )
+    const assembler = yield* Effect.forkIn(Effect.withClock(Effect.forever(guarded), clock), scope)
     const senders = yield* Effect.forkIn(
       Effect.all(
         Array.from({ length: options.concurrency }, () => Effect.forever(Effect.flatMap(takeBatch, send))),

@@ -98,7 +98,8 @@ const runScenario = <A>(name: string, args: ReadonlyArray<string>, nodeArgs: Rea
       log(`${name}: no result after ${SCENARIO_DEADLINE_MS / 1000} s, killed`)
       child.kill("SIGKILL")
     }, SCENARIO_DEADLINE_MS)
-    child.once("exit", (code, signal) => {
+    // "close", not "exit": at "exit" the RESULT line may still be unread in the pipe.
+    child.once("close", (code, signal) => {
       clearTimeout(deadline)
       running.delete(child)
       const line = out.split("\n").find((l) => l.startsWith("RESULT "))

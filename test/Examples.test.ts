@@ -234,7 +234,8 @@ const collect = (child: ChildProcess, timeoutMs: number, name: string) => {
       reject(new Error(`${name} did not exit within ${timeoutMs} ms; stdout: ${stdout} stderr: ${stderr}`))
     }, timeoutMs)
     child.on("error", reject)
-    child.on("exit", (code, signal) => {
+    // "close", not "exit": at "exit" the script's last output may still be unread in the pipe.
+    child.on("close", (code, signal) => {
       clearTimeout(timer)
       resolve({ code, signal, stdout, stderr })
     })

@@ -84,7 +84,8 @@ const runChild = (
     stderr = (stderr + chunk.toString()).slice(-2_000)
   })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal, atMs: Date.now() }))
+    // "close", not "exit": at "exit" the child's last lines may still be unread in the pipe.
+    child.once("close", (code, signal) => resolve({ code, signal, atMs: Date.now() }))
   )
   const waitFor = (prefix: string) =>
     new Promise<string>((resolve, reject) => {

@@ -122,7 +122,8 @@ export const runArm = <A>(
       timedOut = true
       child.kill("SIGKILL")
     }, options.deadlineMs)
-    child.once("exit", (code, signal) => {
+    // "close", not "exit": at "exit" the RESULT line may still be unread in the pipe.
+    child.once("close", (code, signal) => {
       clearTimeout(timer)
       const line = out.split("\n").find((l) => l.startsWith("RESULT "))
       if (timedOut) {

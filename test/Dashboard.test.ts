@@ -8,7 +8,14 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { chromium } from "playwright-core"
+import { tool } from "@langchain/core/tools"
+import { HumanMessage } from "@langchain/core/messages"
+import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph"
+import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt"
 import { startEmulator } from "promptlayer-effect/emulator"
+import { PromptLayerCallbackHandler } from "promptlayer-effect/langchain"
+import { z } from "zod"
+import { ScriptedToolModel } from "./support/scriptedToolModel.js"
 
 const CHROMIUM = "/usr/bin/chromium"
 const hasChromium = Fs.existsSync(CHROMIUM)
@@ -273,6 +280,87 @@ describe("dashboard traces", () => {
         assert.strictEqual(missing.status, 404)
         assert.isTrue(Fs.statSync(Path.join(outputDir, "dashboard-trace.png")).size > 0)
       } finally {
+        await browser.close()
+        await emulator.close()
+      }
+    }
+  )
+})
+
+describe("dashboard traces, from the handler", () => {
+  it.skipIf(!hasChromium)(
+    "a LangGraph agent traced by PromptLayerCallbackHandler: the waterfall shows its tree, the model spans link their logs (the README's screenshot)",
+    async () => {
+      const emulator = await startEmulator({ port: 0 })
+      const browser = await launch()
+      const handler = new PromptLayerCallbackHandler({
+        apiKey: emulator.apiKey,
+        baseURL: emulator.url,
+        plTags: ["readme"],
+        serviceName: "weather-agent"
+      })
+      try {
+        const getWeather = tool(async ({ city }: { city: string }) => `Sunny, 24 °C in ${city}`, {
+          name: "get_weather",
+          description: "The weather in a city",
+          schema: z.object({ city: z.string() })
+        })
+        const model = new ScriptedToolModel([
+          { toolCalls: [{ name: "get_weather", args: { city: "Lyon" } }] },
+          { text: "It is sunny in Lyon, 24 °C." }
+        ])
+        const graph = new StateGraph(MessagesAnnotation)
+          .addNode("agent", async (state: typeof MessagesAnnotation.State, config) => ({
+            messages: [await model.invoke(state.messages, config)]
+          }))
+          .addNode("tools", new ToolNode([getWeather]))
+          .addEdge(START, "agent")
+          .addConditionalEdges("agent", toolsCondition, ["tools", END])
+          .addEdge("tools", "agent")
+          .compile()
+        const runId = crypto.randomUUID()
+        await graph.invoke(
+          { messages: [new HumanMessage("What is the weather in Lyon?")] },
+          { callbacks: [handler], runId, configurable: { thread_id: "thread-42" } }
+        )
+        await handler.flush()
+        const traceId = await handler.traceIdFor(runId)
+        assert.strictEqual(traceId, runId.replaceAll("-", ""))
+
+        const page = await browser.newPage({ viewport: { width: 1100, height: 620 } })
+        await page.goto(`${emulator.url}/traces`)
+        const row = page.locator(`#traces tr[data-trace-id="${traceId}"]`)
+        assert.include((await row.locator("td").allInnerTexts())[0], "LangGraph")
+        await row.locator("a").click()
+        await page.waitForURL(`**/traces/${traceId}`)
+        const spans = await page
+          .locator("#waterfall details.span")
+          .evaluateAll((ds) =>
+            ds.map(
+              (d) => `${d.getAttribute("data-depth")}:${d.querySelector("summary .wf-name")?.firstChild?.textContent}`
+            )
+          )
+        // The graph, its two agent steps (each with its model call) and the tools node with the tool.
+        assert.deepStrictEqual(
+          spans.filter((n) => /agent|tools|LangGraph|ScriptedToolModel|get_weather/.test(n)),
+          [
+            "0:LangGraph",
+            "1:agent",
+            "2:ScriptedToolModel",
+            "1:tools",
+            "2:get_weather",
+            "1:agent",
+            "2:ScriptedToolModel"
+          ]
+        )
+        const modelSpans = page.locator("#waterfall details.span", { hasText: "ScriptedToolModel" })
+        await modelSpans.last().locator("summary").first().click()
+        assert.strictEqual(await modelSpans.last().locator("a.request-log-link").count(), 1)
+        Fs.mkdirSync(outputDir, { recursive: true })
+        await page.screenshot({ path: Path.join(outputDir, "readme-trace.png"), fullPage: false })
+        assert.isTrue(Fs.statSync(Path.join(outputDir, "readme-trace.png")).size > 0)
+      } finally {
+        await handler.shutdown()
         await browser.close()
         await emulator.close()
       }

@@ -8,14 +8,9 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { chromium } from "playwright-core"
-import { tool } from "@langchain/core/tools"
-import { HumanMessage } from "@langchain/core/messages"
-import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph"
-import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt"
 import { startEmulator } from "promptlayer-effect/emulator"
 import { PromptLayerCallbackHandler } from "promptlayer-effect/langchain"
-import { z } from "zod"
-import { ScriptedToolModel } from "./support/scriptedToolModel.js"
+import { weatherAgent } from "./support/weatherAgent.js"
 
 const CHROMIUM = "/usr/bin/chromium"
 const hasChromium = Fs.existsSync(CHROMIUM)
@@ -300,29 +295,9 @@ describe("dashboard traces, from the handler", () => {
         serviceName: "weather-agent"
       })
       try {
-        const getWeather = tool(async ({ city }: { city: string }) => `Sunny, 24 °C in ${city}`, {
-          name: "get_weather",
-          description: "The weather in a city",
-          schema: z.object({ city: z.string() })
-        })
-        const model = new ScriptedToolModel([
-          { toolCalls: [{ name: "get_weather", args: { city: "Lyon" } }] },
-          { text: "It is sunny in Lyon, 24 °C." }
-        ])
-        const graph = new StateGraph(MessagesAnnotation)
-          .addNode("agent", async (state: typeof MessagesAnnotation.State, config) => ({
-            messages: [await model.invoke(state.messages, config)]
-          }))
-          .addNode("tools", new ToolNode([getWeather]))
-          .addEdge(START, "agent")
-          .addConditionalEdges("agent", toolsCondition, ["tools", END])
-          .addEdge("tools", "agent")
-          .compile()
+        const { graph, input } = weatherAgent("Lyon", "It is sunny in Lyon, 24 °C.")
         const runId = crypto.randomUUID()
-        await graph.invoke(
-          { messages: [new HumanMessage("What is the weather in Lyon?")] },
-          { callbacks: [handler], runId, configurable: { thread_id: "thread-42" } }
-        )
+        await graph.invoke(input, { callbacks: [handler], runId, configurable: { thread_id: "thread-42" } })
         await handler.flush()
         const traceId = await handler.traceIdFor(runId)
         assert.strictEqual(traceId, runId.replaceAll("-", ""))

@@ -18,6 +18,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import { CONTENT_SECURITY_POLICY } from "./dashboard.js"
+import { scanJson } from "./exactJson.js"
 
 /** Options of {@link guard}. */
 export interface GuardOptions {
@@ -62,23 +63,8 @@ export const allowedHosts = (bound: string, port: number, extra: ReadonlyArray<s
   return (host: string) => exact.has(host) || anyPort.has(hostname(host))
 }
 
-/** How deep `text` (JSON) nests, stopping early once past `limit`; a linear scan, no recursion. */
-export const jsonDepthExceeds = (text: string, limit: number): boolean => {
-  let depth = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (inString) {
-      if (c === 92)
-        i++ // backslash: skip the escaped character
-      else if (c === 34) inString = false
-    } else if (c === 34) inString = true
-    else if (c === 123 || c === 91) {
-      if (++depth > limit) return true
-    } else if (c === 125 || c === 93) depth--
-  }
-  return false
-}
+/** True when `text` (JSON) nests deeper than `limit`; a linear scan, no recursion (see `exactJson.ts`). */
+export const jsonDepthExceeds = (text: string, limit: number): boolean => scanJson(text, limit).tooDeep
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"])
 

@@ -24,6 +24,7 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Schema from "effect/Schema"
+import { hasBigInt, parseExact, withoutBigInts } from "./exactJson.js"
 import { checkChange } from "./snapshotValidation.js"
 import type { JournalChange, Snapshot, Store, Undo } from "./store.js"
 
@@ -119,6 +120,22 @@ const deferred = (): Deferred => {
   return { promise, resolve, reject }
 }
 
+/**
+ * Only trace spans keep integers beyond 2^53 exact (`bigint`); elsewhere (request logs, OTLP spans)
+ * the store holds numbers, which `JSON.stringify` may write with more than 15 digits: read back, such
+ * a number is a number again.
+ */
+const numbersOutsideTraces = <A>(value: A, isTraces: boolean): A =>
+  isTraces || !hasBigInt(value) ? value : (withoutBigInts(value) as A)
+
+/** A parsed snapshot with {@link numbersOutsideTraces} applied to every part but `traces`. */
+const snapshotNumbers = (state: unknown): unknown => {
+  if (typeof state !== "object" || state === null || Array.isArray(state)) return state
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(state)) out[key] = numbersOutsideTraces(value, key === "traces")
+  return out
+}
+
 /** Reads the snapshot file: its generation and state, or generation 0 and no state when absent. */
 const readSnapshot = (file: string): { generation: number; state: Snapshot | undefined; bytes: number } => {
   let text: string
@@ -130,12 +147,14 @@ const readSnapshot = (file: string): { generation: number; state: Snapshot | und
   }
   let data: unknown
   try {
-    data = JSON.parse(text)
+    data = parseExact(text)
   } catch (error) {
     throw new Error(`not JSON (${message(error)})`)
   }
   const record = typeof data === "object" && data !== null ? (data as Record<string, unknown>) : {}
-  if (record.format === "promptlayer-emulator/1") return { generation: 0, state: data as Snapshot, bytes: text.length }
+  if (record.format === "promptlayer-emulator/1") {
+    return { generation: 0, state: snapshotNumbers(data) as Snapshot, bytes: text.length }
+  }
   if (record.format !== DATA_FORMAT) {
     throw new Error(`not an emulator data file (format ${JSON.stringify(record.format)})`)
   }
@@ -143,7 +162,7 @@ const readSnapshot = (file: string): { generation: number; state: Snapshot | und
   if (typeof generation !== "number" || !Number.isSafeInteger(generation) || generation < 0) {
     throw new Error(`generation: expected a non-negative integer, got ${JSON.stringify(generation)}`)
   }
-  return { generation, state: record.state as Snapshot, bytes: text.length }
+  return { generation, state: snapshotNumbers(record.state) as Snapshot, bytes: text.length }
 }
 
 /** Replays one journal file; throws naming the file and line of the first bad entry. */
@@ -155,7 +174,7 @@ const replayJournal = (store: Store, file: string): number => {
     const where = `${file} line ${i + 1}`
     let changes: unknown
     try {
-      changes = JSON.parse(lines[i]!)
+      changes = parseExact(lines[i]!)
     } catch (error) {
       throw new Error(`${where}: not JSON (${message(error)})`)
     }
@@ -164,7 +183,9 @@ const replayJournal = (store: Store, file: string): number => {
       const problem = checkChange(changes[c], `[${c}]`)
       if (problem !== undefined) throw new Error(`${where}: ${problem}`)
     }
-    for (const change of changes) store.applyChange(change as JournalChange)
+    for (const change of changes) {
+      store.applyChange(numbersOutsideTraces(change as JournalChange, (change as JournalChange).t === "traces"))
+    }
   }
   return text.length
 }

@@ -126,7 +126,7 @@ export const makeApiRoute = ({ apiKey, counters, faults, persist }: ApiRouteOpti
           )
         }
       }
-      const text = yield* Effect.orElseSucceed(request.text, () => "")
+      const text = yield* NodeHttp.requestText
       const parsed = parseBody(text, spec.exactIntegers === true)
       if (!parsed.ok) return respond(parsed.status, parsed.body)
       const body = parsed.body

@@ -19,6 +19,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import { CONTENT_SECURITY_POLICY } from "./dashboard.js"
 import { scanJson } from "./exactJson.js"
+import { requestText } from "./nodeHttp.js"
 
 /** Options of {@link guard}. */
 export interface GuardOptions {
@@ -79,7 +80,7 @@ const isJson = (contentType: string) => {
 const check = (
   request: HttpServerRequest.HttpServerRequest,
   options: GuardOptions
-): Effect.Effect<HttpServerResponse.HttpServerResponse | undefined> =>
+): Effect.Effect<HttpServerResponse.HttpServerResponse | undefined, never, HttpServerRequest.HttpServerRequest> =>
   Effect.gen(function* () {
     const host = (request.headers.host ?? "").toLowerCase()
     if (!options.isAllowedHost(host)) {
@@ -90,7 +91,7 @@ const check = (
     if (origin !== undefined && !options.isAllowedHost(originHost(origin))) {
       return yield* refuse(403, `Cross-origin request from '${origin}' refused`)
     }
-    const text = yield* Effect.orElseSucceed(request.text, () => "")
+    const text = yield* requestText
     if (text.length > 0 && !isJson(request.headers["content-type"] ?? "")) {
       return yield* refuse(
         415,

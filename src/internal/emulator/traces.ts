@@ -21,43 +21,18 @@
  * - A span whose trace is closed is dropped and named in `rejected_span_ids` (its `log_request` is
  *   not created); the batch still succeeds (201) for the other spans.
  */
-import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
 import type { LogRequestBody } from "../../PromptLayerSchema.js"
 import { hasBigInt, stringifyExact, withoutBigInts } from "./exactJson.js"
+import {
+  type Detail,
+  decodeSpansBulk,
+  parseNanos,
+  type SPAN_KINDS,
+  type STATUS_CODES,
+  type WireSpan
+} from "./spansBulkBody.js"
 
-// =============================================================================
-// Wire schemas (OpenAPI `CreateSpansBulk`, `Span`, `SpanContext`, `SpanStatus`, `SpanResource`)
-// =============================================================================
-
-/** `SpanKind` of the document. */
-export const SPAN_KINDS = [
-  "SpanKind.CLIENT",
-  "SpanKind.CONSUMER",
-  "SpanKind.INTERNAL",
-  "SpanKind.PRODUCER",
-  "SpanKind.SERVER"
-] as const
-
-/** `StatusCode` of the document. */
-export const STATUS_CODES = ["StatusCode.ERROR", "StatusCode.OK", "StatusCode.UNSET"] as const
-
-/** The latest instant a JavaScript `Date` holds, in nanoseconds. */
-const MAX_NANOS = 8_640_000_000_000_000_000_000n
-
-/** Exact nanoseconds as a decimal string, or undefined when `input` is not a valid time. */
-export const parseNanos = (input: unknown): string | undefined => {
-  let value: bigint
-  if (typeof input === "bigint") value = input
-  else if (typeof input === "number") {
-    if (!Number.isInteger(input)) return undefined
-    value = BigInt(input)
-  } else if (typeof input === "string" && /^\d{1,22}$/.test(input)) {
-    value = BigInt(input)
-  } else return undefined
-  return value < 0n || value > MAX_NANOS ? undefined : value.toString()
-}
+export { SPAN_KINDS, STATUS_CODES, parseNanos } from "./spansBulkBody.js"
 
 /** Nanoseconds (decimal string) → ISO-8601 with milliseconds (sub-millisecond digits dropped). */
 export const nanosToIso = (nanos: string): string => new Date(Number(BigInt(nanos) / 1_000_000n)).toISOString()
@@ -81,60 +56,6 @@ export const nanosBetweenMs = (start: string, end: string): number => {
   const d = BigInt(end) - BigInt(start)
   return d <= 0n ? 0 : Number(d) / 1e6
 }
-
-const Nanos = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.String, Schema.BigIntFromSelf), Schema.String, {
-  strict: true,
-  decode: (input, _, ast) => {
-    const nanos = parseNanos(input)
-    return nanos === undefined
-      ? ParseResult.fail(
-          new ParseResult.Type(
-            ast,
-            input,
-            "Input should be a non-negative integer of nanoseconds since the epoch (a JSON integer, or a string of digits for full precision)"
-          )
-        )
-      : ParseResult.succeed(nanos)
-  },
-  encode: ParseResult.succeed
-})
-
-const oneOf = (values: ReadonlyArray<string>) =>
-  `${values
-    .slice(0, -1)
-    .map((v) => `'${v}'`)
-    .join(", ")} or '${values[values.length - 1]}'`
-
-const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
-
-const SpanSchema = Schema.Struct({
-  name: Schema.String,
-  context: Schema.Struct({ trace_id: Schema.String, span_id: Schema.String, trace_state: Schema.String }),
-  kind: Schema.Literal(...SPAN_KINDS).annotations({
-    message: () => ({ message: `Input should be ${oneOf(SPAN_KINDS)}`, override: true })
-  }),
-  parent_id: Schema.optional(Schema.NullOr(Schema.String)),
-  start_time: Nanos,
-  end_time: Nanos,
-  status: Schema.Struct({
-    status_code: Schema.Literal(...STATUS_CODES).annotations({
-      message: () => ({ message: `Input should be ${oneOf(STATUS_CODES)}`, override: true })
-    }),
-    description: Schema.optional(Schema.NullOr(Schema.String))
-  }),
-  attributes: JsonObject,
-  events: Schema.optional(Schema.Array(JsonObject)),
-  links: Schema.optional(Schema.Array(JsonObject)),
-  resource: Schema.Struct({
-    attributes: Schema.Record({ key: Schema.String, value: Schema.String }),
-    schema_url: Schema.String
-  }),
-  log_request: Schema.optional(Schema.NullOr(JsonObject))
-})
-
-const BulkSchema = Schema.Struct({ spans: Schema.Array(SpanSchema), close_after: Schema.optional(Schema.Boolean) })
-
-type WireSpan = typeof SpanSchema.Type
 
 // =============================================================================
 // Stored model
@@ -270,26 +191,9 @@ export interface TraceDeps {
   readonly hasOtlpSpans: (traceId: string) => boolean
 }
 
-type Detail = { readonly loc: ReadonlyArray<string | number>; readonly msg: string; readonly type: string }
-
 const clone = <A>(a: A): A => structuredClone(a)
 
 const uuid = (): string => globalThis.crypto.randomUUID()
-
-const bodyDetails = (input: unknown): { readonly ok: typeof BulkSchema.Type } | { readonly details: Array<Detail> } => {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    return { details: [{ loc: ["body"], msg: "Input should be a valid dictionary", type: "dict_type" }] }
-  }
-  const result = Schema.decodeUnknownEither(BulkSchema, { errors: "all" })(input)
-  if (Either.isRight(result)) return { ok: result.right }
-  return {
-    details: ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => ({
-      loc: ["body", ...issue.path.map((p) => (typeof p === "number" ? p : String(p)))],
-      msg: issue._tag === "Missing" ? "Field required" : issue.message,
-      type: issue._tag === "Missing" ? "missing" : "value_error"
-    }))
-  }
-}
 
 /** A `log_request` with `request_start_time`/`request_end_time` inherited from the span when omitted (or null). */
 const withInheritedTimes = (log: Record<string, unknown>, start: string, end: string): Record<string, unknown> => ({
@@ -332,7 +236,7 @@ export class Traces {
    * stored) when any span or `log_request` is invalid.
    */
   createSpansBulk(input: unknown, options: SpansBulkOptions = {}): Record<string, unknown> {
-    const decoded = bodyDetails(input)
+    const decoded = decodeSpansBulk(input)
     const checked = this.checkLogs(input)
     const details = [...("ok" in decoded ? [] : decoded.details), ...checked.details]
     if (!("ok" in decoded) || details.length > 0) throw this.deps.fail(422, { detail: details })

@@ -10,6 +10,7 @@ import * as Clock from "effect/Clock"
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { parseExact } from "./exactJson.js"
 import type { Faults } from "./faults.js"
 import * as NodeHttp from "./nodeHttp.js"
 import { isStoreFailure, type Store } from "./store.js"
@@ -17,6 +18,8 @@ import { isStoreFailure, type Store } from "./store.js"
 /** A route body of the `api` wrapper: the parsed request in, status and JSON body out; may throw a `StoreFailure`. */
 export type ApiHandler = (ctx: {
   readonly body: Record<string, unknown>
+  /** Length of the body's JSON text (what the store counts against its size limit). */
+  readonly bodyChars: number
   readonly url: URL
   readonly params: Readonly<Record<string, string | undefined>>
 }) => { readonly status: number; readonly body: unknown }
@@ -47,12 +50,24 @@ type ParsedBody =
   | { readonly ok: true; readonly body: Record<string, unknown> }
   | { readonly ok: false; readonly status: number; readonly body: unknown }
 
-/** The request body as a JSON object (an empty body is `{}`), or the 400/422 the server answers. */
-const parseBody = (text: string): ParsedBody => {
+/** Options of one `api` route. */
+export interface ApiRouteSpec {
+  /**
+   * Parse the body with {@link parseExact}: integers beyond 2^53 arrive as `bigint`s with every
+   * digit (`/spans-bulk`'s nanosecond times) instead of rounded numbers.
+   */
+  readonly exactIntegers?: boolean | undefined
+}
+
+/**
+ * The request body as a JSON object (an empty body is `{}`), or the 400/422 the server answers;
+ * with `exact`, integers beyond 2^53 as `bigint`s.
+ */
+const parseBody = (text: string, exact: boolean): ParsedBody => {
   if (text.trim() === "") return { ok: true, body: {} }
   let parsed: unknown
   try {
-    parsed = JSON.parse(text)
+    parsed = exact ? parseExact(text) : JSON.parse(text)
   } catch {
     return { ok: false, status: 400, body: { success: false, message: "Malformed JSON in the request body" } }
   }
@@ -88,7 +103,7 @@ export const makeApiRoute = ({ apiKey, counters, faults, persist }: ApiRouteOpti
     return true
   })
 
-  return (handler: ApiHandler) =>
+  return (handler: ApiHandler, spec: ApiRouteSpec = {}) =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const url = new URL(request.url, "http://emulator.local")
@@ -111,7 +126,8 @@ export const makeApiRoute = ({ apiKey, counters, faults, persist }: ApiRouteOpti
           )
         }
       }
-      const parsed = parseBody(yield* Effect.orElseSucceed(request.text, () => ""))
+      const text = yield* NodeHttp.requestText
+      const parsed = parseBody(text, spec.exactIntegers === true)
       if (!parsed.ok) return respond(parsed.status, parsed.body)
       const body = parsed.body
       const header = request.headers["x-api-key"]
@@ -124,7 +140,7 @@ export const makeApiRoute = ({ apiKey, counters, faults, persist }: ApiRouteOpti
       const params = yield* HttpRouter.params
       let result: { readonly status: number; readonly body: unknown }
       try {
-        result = handler({ body, url, params })
+        result = handler({ body, bodyChars: text.length, url, params })
       } catch (error) {
         if (isStoreFailure(error)) return respond(error.status, error.body)
         return respond(500, { success: false, message: `Emulator error: ${errorMessage(error, String(error))}` })

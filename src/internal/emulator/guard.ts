@@ -18,6 +18,8 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import { CONTENT_SECURITY_POLICY } from "./dashboard.js"
+import { scanJson } from "./exactJson.js"
+import { requestText } from "./nodeHttp.js"
 
 /** Options of {@link guard}. */
 export interface GuardOptions {
@@ -62,23 +64,8 @@ export const allowedHosts = (bound: string, port: number, extra: ReadonlyArray<s
   return (host: string) => exact.has(host) || anyPort.has(hostname(host))
 }
 
-/** How deep `text` (JSON) nests, stopping early once past `limit`; a linear scan, no recursion. */
-export const jsonDepthExceeds = (text: string, limit: number): boolean => {
-  let depth = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (inString) {
-      if (c === 92)
-        i++ // backslash: skip the escaped character
-      else if (c === 34) inString = false
-    } else if (c === 34) inString = true
-    else if (c === 123 || c === 91) {
-      if (++depth > limit) return true
-    } else if (c === 125 || c === 93) depth--
-  }
-  return false
-}
+/** True when `text` (JSON) nests deeper than `limit`; a linear scan, no recursion (see `exactJson.ts`). */
+export const jsonDepthExceeds = (text: string, limit: number): boolean => scanJson(text, limit).tooDeep
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"])
 
@@ -93,7 +80,7 @@ const isJson = (contentType: string) => {
 const check = (
   request: HttpServerRequest.HttpServerRequest,
   options: GuardOptions
-): Effect.Effect<HttpServerResponse.HttpServerResponse | undefined> =>
+): Effect.Effect<HttpServerResponse.HttpServerResponse | undefined, never, HttpServerRequest.HttpServerRequest> =>
   Effect.gen(function* () {
     const host = (request.headers.host ?? "").toLowerCase()
     if (!options.isAllowedHost(host)) {
@@ -104,7 +91,7 @@ const check = (
     if (origin !== undefined && !options.isAllowedHost(originHost(origin))) {
       return yield* refuse(403, `Cross-origin request from '${origin}' refused`)
     }
-    const text = yield* Effect.orElseSucceed(request.text, () => "")
+    const text = yield* requestText
     if (text.length > 0 && !isJson(request.headers["content-type"] ?? "")) {
       return yield* refuse(
         415,

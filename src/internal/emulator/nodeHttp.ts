@@ -13,15 +13,35 @@ import * as Zlib from "node:zlib"
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 
 /** The raw Node exchange of the request being handled. */
 export class NodeExchange extends Context.Tag("promptlayer-effect/internal/NodeExchange")<
   NodeExchange,
-  { readonly req: Http.IncomingMessage; readonly res: Http.ServerResponse }
+  {
+    readonly req: Http.IncomingMessage
+    readonly res: Http.ServerResponse
+    /** The body as UTF-8 text (decoded once, on first call). */
+    readonly text: () => string
+  }
 >() {}
+
+/**
+ * The request body as text: from the buffered Node body when served over node:http (one
+ * `Buffer.toString`, not the web `Request`'s stream reader), else the platform request's `text`;
+ * "" when it cannot be read.
+ */
+export const requestText: Effect.Effect<string, never, HttpServerRequest.HttpServerRequest> = Effect.flatMap(
+  Effect.serviceOption(NodeExchange),
+  (exchange) =>
+    Option.isSome(exchange)
+      ? Effect.sync(exchange.value.text)
+      : Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => Effect.orElseSucceed(request.text, () => ""))
+)
 
 /** Options of {@link make}. */
 export interface Options {
@@ -169,9 +189,13 @@ const handle = async (
       method,
       headers,
       signal: controller.signal,
-      ...(method === "GET" || method === "HEAD" || body.length === 0 ? {} : { body: new Uint8Array(body) })
+      ...(method === "GET" || method === "HEAD" || body.length === 0
+        ? {}
+        : { body: new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.length) })
     })
-    const response = await handler(request, Context.make(NodeExchange, { req, res }) as Context.Context<never>)
+    let text: string | undefined
+    const exchange = { req, res, text: () => (text ??= body.toString("utf8")) }
+    const response = await handler(request, Context.make(NodeExchange, exchange) as Context.Context<never>)
     if (res.destroyed || res.headersSent) return
     const out = Buffer.from(await response.arrayBuffer())
     const outHeaders: Record<string, string | Array<string>> = {}

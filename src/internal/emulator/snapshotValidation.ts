@@ -4,13 +4,14 @@
  * (`requests[3].id: expected a positive integer, got -1`) instead of being served and failing later.
  * Hand-written rather than `Schema` so that checking 50 000 stored requests at start stays fast.
  */
+import { stringifyExact } from "./exactJson.js"
 import { SPAN_KINDS, STATUS_CODES } from "./traces.js"
 
 /** A check: the problem at `path`, or undefined when `u` is fine. */
 type Check = (u: unknown, path: string) => string | undefined
 
 const show = (u: unknown): string => {
-  const text = JSON.stringify(u)
+  const text = stringifyExact(u)
   return text === undefined ? String(u) : text.length > 60 ? `${text.slice(0, 57)}...` : text
 }
 

@@ -8,6 +8,7 @@
 import * as Schema from "effect/Schema"
 import * as S from "../../PromptLayerSchema.js"
 import { undocumentedContentBlocks } from "./contentBlocks.js"
+import { stringifyExact } from "./exactJson.js"
 import { clone, dict, isRecord, own, rawField, setOwn } from "./records.js"
 import { checkSnapshot } from "./snapshotValidation.js"
 import { decode, failure, isStoreFailure, StoreFailure, unprocessable } from "./storeFailure.js"
@@ -285,14 +286,14 @@ export class Store {
     this.maxStoredBytes = options.maxStoredBytes ?? Number.POSITIVE_INFINITY
     this.traces = new Traces({
       now: this.now,
-      checkLog: (input) => void this.checkLogRequest(input),
-      createLog: (input, spanId) => {
-        const created = this.logRequest(input, { span_id: spanId })
-        return { id: created.id as number, tokens: created.tokens as number }
+      checkLog: (input) => this.checkLogRequest(input),
+      createLog: (log, spanId, copy) => {
+        const request = this.insertLog(log.body, log.input, spanId, copy)
+        return { id: request.id, tokens: request.tokens }
       },
       fail: (status, body) => new StoreFailure(status, body),
       isFailure: isStoreFailure,
-      charge: (input) => this.charge(input),
+      charge: (input, size) => this.charge(input, size),
       changed: () => this.touchAppended(),
       hasOtlpSpans: (traceId) => this.spans.some((span) => span.traceId === traceId)
     })
@@ -320,10 +321,12 @@ export class Store {
     return this.storedBytes
   }
 
-  /** Counts `value` against the limit before a write keeps it; 507 when it would pass the limit. */
-  private charge(value: unknown): void {
+  /**
+   * Counts `value` against the limit before a write keeps it (its JSON size, or `size` when the
+   * caller knows it, e.g. the request body's length); 507 when it would pass the limit.
+   */
+  private charge(value: unknown, size: number = Buffer.byteLength(stringifyExact(value) ?? "")): void {
     if (this.maxStoredBytes === Number.POSITIVE_INFINITY) return
-    const size = Buffer.byteLength(JSON.stringify(value) ?? "")
     if (this.storedBytes + size > this.maxStoredBytes) {
       throw failure(
         507,
@@ -339,6 +342,17 @@ export class Store {
    */
   logRequest(input: unknown, trace: { readonly span_id?: string | undefined } = {}): Record<string, unknown> {
     const body = this.checkLogRequest(input)
+    // A span's log was counted with its whole /spans-bulk batch, before anything was stored.
+    if (trace.span_id === undefined) this.charge(input)
+    const request = this.insertLog(body, input, trace.span_id ?? null, true)
+    return this.logResponse(body, request)
+  }
+
+  /**
+   * Stores a request log from a body already checked by {@link checkLogRequest} (`input` is the raw
+   * body it was decoded from; copied unless `copy` is false, for a body nobody else holds).
+   */
+  private insertLog(body: typeof LogBody.Type, input: unknown, spanId: string | null, copy: boolean): MRequest {
     const link =
       body.prompt_name != null || body.prompt_id != null
         ? this.looseLink(body.prompt_name ?? null, body.prompt_id ?? null, body.prompt_version_number ?? null)
@@ -348,12 +362,10 @@ export class Store {
       setOwn(scores, body.score_name ?? "default", body.score)
     const inputTokens = body.input_tokens ?? 0
     const outputTokens = body.output_tokens ?? 0
-    // A span's log was counted with its whole /spans-bulk batch, before anything was stored.
-    if (trace.span_id === undefined) this.charge(input)
     const request: MRequest = {
       id: this.nextRequest++,
       kind: "log-request",
-      body: stripKey(input),
+      body: stripKey(input, copy),
       provider: body.provider,
       model: body.model,
       function_name: body.function_name ?? "",
@@ -370,15 +382,23 @@ export class Store {
       status: body.status ?? "SUCCESS",
       error_type: body.error_type ?? null,
       error_message: body.error_message ?? null,
-      span_id: trace.span_id ?? null,
+      span_id: spanId,
       request_start_time: body.request_start_time,
       request_end_time: body.request_end_time,
       created_at: this.now().toISOString(),
-      input: clone(body.input),
-      output: clone(body.output)
+      input: copy ? clone(body.input) : body.input,
+      output: copy ? clone(body.output) : body.output
     }
     this.touch("request", request.id)
     this.requestsById.set(request.id, request)
+    return request
+  }
+
+  /** The 201 body of `/log-request` for a stored log. */
+  private logResponse(body: typeof LogBody.Type, request: MRequest): Record<string, unknown> {
+    const inputTokens = request.input_tokens
+    const outputTokens = request.output_tokens
+    const scores = request.scores
     const model = { provider: body.provider, name: body.model, parameters: body.parameters ?? {} }
     return {
       id: request.id,
@@ -1042,7 +1062,7 @@ export class Store {
     this.traces.continueIds()
     // After a restore or a data file's replay, the limit counts everything now held.
     this.storedBytes =
-      this.maxStoredBytes === Number.POSITIVE_INFINITY ? 0 : Buffer.byteLength(JSON.stringify(this.snapshot()))
+      this.maxStoredBytes === Number.POSITIVE_INFINITY ? 0 : Buffer.byteLength(stringifyExact(this.snapshot()))
   }
 
   /**
@@ -1085,7 +1105,7 @@ export class Store {
     if (from < this.spans.length)
       parts.push(`{"t":"spans","from":${from},"v":${JSON.stringify(this.spans.slice(from))}}`)
     const traces = this.traces.exportChange(p.base.traces)
-    if (traces !== undefined) parts.push(JSON.stringify(traces))
+    if (traces !== undefined) parts.push(stringifyExact(traces))
     const counters = this.counters()
     if (JSON.stringify(counters) !== JSON.stringify(p.base.counters))
       parts.push(`{"t":"next","v":${JSON.stringify(counters)}}`)
@@ -1413,10 +1433,10 @@ const workflowView = (workflow: MWorkflow): Record<string, unknown> => ({
   is_deleted: false
 })
 
-const stripKey = (input: unknown): Record<string, unknown> => {
+const stripKey = (input: unknown, copy = true): Record<string, unknown> => {
   if (!isRecord(input)) return {}
   const { api_key: _key, ...rest } = input
-  return clone(rest)
+  return copy ? clone(rest) : rest
 }
 
 const shareHash = (id: number) => {

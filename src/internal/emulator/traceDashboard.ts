@@ -5,8 +5,15 @@
  * the span panels, no script), every interpolated value escaped.
  */
 import { escapeHtml, messages, page } from "./dashboard.js"
+import { stringifyExact } from "./exactJson.js"
 import type { StoredRequest } from "./store.js"
-import { nanosBetweenMs, nanosToIso, type StoredTraceSpan, type TraceClosure, type TraceSummary } from "./traces.js"
+import {
+  nanosBetweenMs,
+  nanosToIsoExact,
+  type StoredTraceSpan,
+  type TraceClosure,
+  type TraceSummary
+} from "./traces.js"
 
 const STYLE = `<style>
 .wf{background:#fff;border:1px solid #e2e5ea;font-size:14px}
@@ -36,7 +43,7 @@ const ms = (value: number) => `${value >= 100 ? Math.round(value) : Math.round(v
 const href = (value: string) => escapeHtml(encodeURIComponent(value))
 
 const shown = (value: unknown): string => {
-  const text = typeof value === "string" ? value : JSON.stringify(value, null, 2)
+  const text = typeof value === "string" ? value : stringifyExact(value, 2)
   return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}… (${text.length} characters)` : text
 }
 
@@ -140,8 +147,8 @@ const spanDetail = (span: StoredTraceSpan, node: Node, log: StoredRequest | unde
       "Status",
       `<span class="${escapeHtml(statusName(span.status.status_code))}">${escapeHtml(statusName(span.status.status_code))}</span>${span.status.description ? ` — ${escapeHtml(span.status.description)}` : ""}`
     ],
-    ["Start", escapeHtml(nanosToIso(span.start_time))],
-    ["End", escapeHtml(nanosToIso(span.end_time))],
+    ["Start", escapeHtml(nanosToIsoExact(span.start_time))],
+    ["End", escapeHtml(nanosToIsoExact(span.end_time))],
     ["Duration", escapeHtml(ms(duration))],
     [
       "Request log",
@@ -206,7 +213,7 @@ ${spanDetail(s, node, log)}
   const tokens = spans.reduce((n, s) => n + s.tokens, 0)
   const summary: Array<[string, string]> = [
     ["Trace id", `<code>${escapeHtml(traceId)}</code>`],
-    ["Start", escapeHtml(nanosToIso(start.toString()))],
+    ["Start", escapeHtml(nanosToIsoExact(start.toString()))],
     ["Duration", escapeHtml(ms(totalMs))],
     ["Spans", escapeHtml(spans.length)],
     ["Tokens", escapeHtml(tokens)],

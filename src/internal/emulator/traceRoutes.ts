@@ -5,9 +5,9 @@
  * | --- | --- |
  * | POST `/v1/traces?close_after` | OTLP JSON spans, kept as sent (GET `/emulator/spans`); `close_after=true` closes their traces; 409 `{ error, trace_ids }` (nothing kept) for a span of a closed trace |
  * | POST `/spans-bulk` (201) | spans, with request logs for spans carrying `log_request` |
- * | GET `/api/public/v2/traces/{trace_id}` | the trace's spans (404 when unknown) |
+ * | GET `/api/public/v2/traces/{trace_id}` | the trace's spans, times as ISO-8601 with nine fraction digits (404 when unknown) |
  * | POST `/api/public/v2/traces/{trace_id}/close` (201; 409 when closed) | no more spans for that trace |
- * | GET `/emulator/traces`, `/emulator/traces/{trace_id}` | read API (no auth) |
+ * | GET `/emulator/traces`, `/emulator/traces/{trace_id}` | read API (no auth); a trace's span times are exact JSON integers of nanoseconds |
  * | GET `/traces`, `/traces/{trace_id}` | dashboard pages (no auth) |
  *
  * The API routes go through the emulator's `api` wrapper (faults, JSON body, auth, persistence).
@@ -17,12 +17,17 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import type { RouteDeps } from "./apiRoute.js"
 import { renderNotFound } from "./dashboard.js"
+import { stringifyExact } from "./exactJson.js"
 import { bool, defined, pathParam } from "./requestParams.js"
 import { renderTrace, renderTraces } from "./traceDashboard.js"
 
 const traceIdOf = (params: Readonly<Record<string, string | undefined>>): string => pathParam(params, "traceId")
 
 const json = (status: number, body: unknown) => HttpServerResponse.unsafeJson(body, { status })
+
+/** A JSON response whose `bigint`s are written as JSON integers with every digit. */
+const exactJson = (status: number, body: unknown) =>
+  HttpServerResponse.text(stringifyExact(body), { status, contentType: "application/json" })
 
 /**
  * The trace routes as a router, to concatenate with the emulator's.
@@ -43,7 +48,13 @@ export const traceRoutes = ({ api, store }: RouteDeps) =>
     ),
     HttpRouter.post(
       "/spans-bulk",
-      api(({ body }) => ({ status: 201, body: store.traces.createSpansBulk(body) }))
+      api(
+        ({ body, bodyChars }) => ({
+          status: 201,
+          body: store.traces.createSpansBulk(body, { owned: true, bodyChars })
+        }),
+        { exactIntegers: true }
+      )
     ),
     HttpRouter.get(
       "/api/public/v2/traces/:traceId",
@@ -64,7 +75,11 @@ export const traceRoutes = ({ api, store }: RouteDeps) =>
         const spans = store.traces.spansOf(traceId)
         return spans.length === 0
           ? json(404, { success: false, message: `Trace ${traceId} not found` })
-          : json(200, { trace_id: traceId, closure: store.traces.closure(traceId) ?? null, spans })
+          : exactJson(200, {
+              trace_id: traceId,
+              closure: store.traces.closure(traceId) ?? null,
+              spans: spans.map((s) => ({ ...s, start_time: BigInt(s.start_time), end_time: BigInt(s.end_time) }))
+            })
       })
     ),
     HttpRouter.get(

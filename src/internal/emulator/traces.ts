@@ -10,110 +10,52 @@
  * - A batch is atomic: every span (and its `log_request`) is validated first; one invalid span
  *   answers 422 with the `detail` of every problem, and nothing is stored.
  * - `start_time`/`end_time` are nanoseconds since the epoch: a non-negative JSON integer, or a string
- *   of decimal digits (exact; a JSON number above 2^53 is rounded by every JSON parser). They are
- *   kept exact, as decimal strings.
+ *   of decimal digits. The route parses its body with `exactJson.ts`, so an integer above 2^53
+ *   keeps every digit (a `bigint`); the times are kept as decimal strings, answered as JSON integers
+ *   by the read API (`GET /emulator/traces/{trace_id}`) and as ISO-8601 with nine fraction digits
+ *   by `GET /api/public/v2/traces/{trace_id}` (the real server answers ISO strings there). Other
+ *   integers above 2^53 in a span (event times, attributes) are kept as `bigint`s and written back
+ *   as JSON integers; inside a `log_request` they are read as numbers, as `/log-request` reads them.
  * - Spans may arrive in any order (a child before its parent); repeated `span_id`s are stored again,
  *   as a retried `/log-request` is.
  * - A span whose trace is closed is dropped and named in `rejected_span_ids` (its `log_request` is
  *   not created); the batch still succeeds (201) for the other spans.
  */
-import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
+import type { LogRequestBody } from "../../PromptLayerSchema.js"
+import { hasBigInt, stringifyExact, withoutBigInts } from "./exactJson.js"
+import {
+  type Detail,
+  decodeSpansBulk,
+  parseNanos,
+  type SPAN_KINDS,
+  type STATUS_CODES,
+  type WireSpan
+} from "./spansBulkBody.js"
 
-// =============================================================================
-// Wire schemas (OpenAPI `CreateSpansBulk`, `Span`, `SpanContext`, `SpanStatus`, `SpanResource`)
-// =============================================================================
-
-/** `SpanKind` of the document. */
-export const SPAN_KINDS = [
-  "SpanKind.CLIENT",
-  "SpanKind.CONSUMER",
-  "SpanKind.INTERNAL",
-  "SpanKind.PRODUCER",
-  "SpanKind.SERVER"
-] as const
-
-/** `StatusCode` of the document. */
-export const STATUS_CODES = ["StatusCode.ERROR", "StatusCode.OK", "StatusCode.UNSET"] as const
-
-/** The latest instant a JavaScript `Date` holds, in nanoseconds. */
-const MAX_NANOS = 8_640_000_000_000_000_000_000n
-
-/** Exact nanoseconds as a decimal string, or undefined when `input` is not a valid time. */
-export const parseNanos = (input: unknown): string | undefined => {
-  let value: bigint
-  if (typeof input === "number") {
-    if (!Number.isInteger(input)) return undefined
-    value = BigInt(input)
-  } else if (typeof input === "string" && /^\d{1,22}$/.test(input)) {
-    value = BigInt(input)
-  } else return undefined
-  return value < 0n || value > MAX_NANOS ? undefined : value.toString()
-}
+export { SPAN_KINDS, STATUS_CODES, parseNanos } from "./spansBulkBody.js"
 
 /** Nanoseconds (decimal string) → ISO-8601 with milliseconds (sub-millisecond digits dropped). */
 export const nanosToIso = (nanos: string): string => new Date(Number(BigInt(nanos) / 1_000_000n)).toISOString()
+
+/**
+ * Nanoseconds (decimal string) → ISO-8601 with nine fraction digits: every digit kept.
+ *
+ * @example
+ * ```ts
+ * nanosToIsoExact("1800000000123456789") // "2027-01-15T08:00:00.123456789Z"
+ * ```
+ */
+export const nanosToIsoExact = (nanos: string): string => {
+  const value = BigInt(nanos)
+  const iso = new Date(Number(value / 1_000_000n)).toISOString()
+  return `${iso.slice(0, iso.lastIndexOf("."))}.${(value % 1_000_000_000n).toString().padStart(9, "0")}Z`
+}
 
 /** Nanoseconds (decimal strings) between two times, in milliseconds (never negative). */
 export const nanosBetweenMs = (start: string, end: string): number => {
   const d = BigInt(end) - BigInt(start)
   return d <= 0n ? 0 : Number(d) / 1e6
 }
-
-const Nanos = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.String), Schema.String, {
-  strict: true,
-  decode: (input, _, ast) => {
-    const nanos = parseNanos(input)
-    return nanos === undefined
-      ? ParseResult.fail(
-          new ParseResult.Type(
-            ast,
-            input,
-            "Input should be a non-negative integer of nanoseconds since the epoch (a JSON integer, or a string of digits for full precision)"
-          )
-        )
-      : ParseResult.succeed(nanos)
-  },
-  encode: ParseResult.succeed
-})
-
-const oneOf = (values: ReadonlyArray<string>) =>
-  `${values
-    .slice(0, -1)
-    .map((v) => `'${v}'`)
-    .join(", ")} or '${values[values.length - 1]}'`
-
-const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
-
-const SpanSchema = Schema.Struct({
-  name: Schema.String,
-  context: Schema.Struct({ trace_id: Schema.String, span_id: Schema.String, trace_state: Schema.String }),
-  kind: Schema.Literal(...SPAN_KINDS).annotations({
-    message: () => ({ message: `Input should be ${oneOf(SPAN_KINDS)}`, override: true })
-  }),
-  parent_id: Schema.optional(Schema.NullOr(Schema.String)),
-  start_time: Nanos,
-  end_time: Nanos,
-  status: Schema.Struct({
-    status_code: Schema.Literal(...STATUS_CODES).annotations({
-      message: () => ({ message: `Input should be ${oneOf(STATUS_CODES)}`, override: true })
-    }),
-    description: Schema.optional(Schema.NullOr(Schema.String))
-  }),
-  attributes: JsonObject,
-  events: Schema.optional(Schema.Array(JsonObject)),
-  links: Schema.optional(Schema.Array(JsonObject)),
-  resource: Schema.Struct({
-    attributes: Schema.Record({ key: Schema.String, value: Schema.String }),
-    schema_url: Schema.String
-  }),
-  log_request: Schema.optional(Schema.NullOr(JsonObject))
-})
-
-const BulkSchema = Schema.Struct({ spans: Schema.Array(SpanSchema), close_after: Schema.optional(Schema.Boolean) })
-
-type WireSpan = typeof SpanSchema.Type
 
 // =============================================================================
 // Stored model
@@ -208,49 +150,50 @@ export interface TracesMark {
   readonly next: number
 }
 
+/** A span's `log_request` (times inherited), and what the store's check decoded from it. */
+export interface CheckedLog {
+  readonly input: Record<string, unknown>
+  readonly body: typeof LogRequestBody.Type
+}
+
+/** Options of {@link Traces.createSpansBulk}. */
+export interface SpansBulkOptions {
+  /**
+   * The body was parsed for this call and nothing else holds it: it is stored without a copy. By
+   * default it is copied, as a caller may change its objects later.
+   */
+  readonly owned?: boolean | undefined
+  /** The body's JSON size when known (counted against the store's limit instead of serializing it again). */
+  readonly bodyChars?: number | undefined
+}
+
 /** What the traces need from the store: request logs, failures, the clock, change notification. */
 export interface TraceDeps {
   readonly now: () => Date
-  /** Validates a `/log-request` body like the route does; throws its 422. */
-  readonly checkLog: (input: Record<string, unknown>) => void
-  /** Creates a request log linked to `spanId`. */
+  /** Validates a `/log-request` body like the route does and returns it decoded; throws its 422. */
+  readonly checkLog: (input: Record<string, unknown>) => typeof LogRequestBody.Type
+  /** Creates a request log linked to `spanId` from a checked body (copied when `copy`). */
   readonly createLog: (
-    input: Record<string, unknown>,
-    spanId: string
+    log: CheckedLog,
+    spanId: string,
+    copy: boolean
   ) => { readonly id: number; readonly tokens: number }
   /** A failure the HTTP layer answers as is (the store's `StoreFailure`). */
   readonly fail: (status: number, body: Record<string, unknown>) => Error
   readonly isFailure: (
     error: unknown
   ) => error is Error & { readonly status: number; readonly body: Record<string, unknown> }
-  /** Counts a batch against the store's size limit before anything is stored (its 507 when full). */
-  readonly charge: (input: unknown) => void
+  /** Counts a batch (of `size` chars when known) against the store's size limit before anything is stored (its 507 when full). */
+  readonly charge: (input: unknown, size: number | undefined) => void
   /** Called after every change (the store bumps its revision and schedules the journal write). */
   readonly changed: () => void
   /** True when the store holds OTLP spans (`/v1/traces`) of the trace, so it can be closed. */
   readonly hasOtlpSpans: (traceId: string) => boolean
 }
 
-type Detail = { readonly loc: ReadonlyArray<string | number>; readonly msg: string; readonly type: string }
-
 const clone = <A>(a: A): A => structuredClone(a)
 
 const uuid = (): string => globalThis.crypto.randomUUID()
-
-const bodyDetails = (input: unknown): { readonly ok: typeof BulkSchema.Type } | { readonly details: Array<Detail> } => {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    return { details: [{ loc: ["body"], msg: "Input should be a valid dictionary", type: "dict_type" }] }
-  }
-  const result = Schema.decodeUnknownEither(BulkSchema, { errors: "all" })(input)
-  if (Either.isRight(result)) return { ok: result.right }
-  return {
-    details: ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => ({
-      loc: ["body", ...issue.path.map((p) => (typeof p === "number" ? p : String(p)))],
-      msg: issue._tag === "Missing" ? "Field required" : issue.message,
-      type: issue._tag === "Missing" ? "missing" : "value_error"
-    }))
-  }
-}
 
 /** A `log_request` with `request_start_time`/`request_end_time` inherited from the span when omitted (or null). */
 const withInheritedTimes = (log: Record<string, unknown>, start: string, end: string): Record<string, unknown> => ({
@@ -266,7 +209,7 @@ function* jsonItems(list: ReadonlyArray<unknown>): Generator<string> {
   for (let i = 0; i < count; i++) {
     const item = list[i]
     if (item === undefined) continue
-    yield first ? JSON.stringify(item) : `,${JSON.stringify(item)}`
+    yield first ? stringifyExact(item) : `,${stringifyExact(item)}`
     first = false
   }
 }
@@ -292,15 +235,15 @@ export class Traces {
    * POST `/spans-bulk` → the 201 `CreateSpansBulkResponse`. Throws a 422 `{ detail }` (nothing
    * stored) when any span or `log_request` is invalid.
    */
-  createSpansBulk(input: unknown): Record<string, unknown> {
-    const decoded = bodyDetails(input)
-    const details = [...("ok" in decoded ? [] : decoded.details), ...this.logIssues(input)]
+  createSpansBulk(input: unknown, options: SpansBulkOptions = {}): Record<string, unknown> {
+    const decoded = decodeSpansBulk(input)
+    const checked = this.checkLogs(input)
+    const details = [...("ok" in decoded ? [] : decoded.details), ...checked.details]
     if (!("ok" in decoded) || details.length > 0) throw this.deps.fail(422, { detail: details })
     const batch = decoded.ok
-    this.deps.charge(input)
-    const logs = batch.spans.map((span) =>
-      span.log_request == null ? undefined : withInheritedTimes(span.log_request, span.start_time, span.end_time)
-    )
+    const copy = options.owned !== true
+    this.deps.charge(input, options.bodyChars)
+    const logs = checked.logs
     const received_at = this.deps.now().toISOString()
     const created: Array<{ id: number; name: string; span_id: string }> = []
     const requestLogs: Array<{ id: number; span_id: string }> = []
@@ -314,9 +257,9 @@ export class Traces {
         return
       }
       const log = logs[i]
-      const logged = log === undefined ? undefined : this.deps.createLog(log, span_id)
+      const logged = log === undefined ? undefined : this.deps.createLog(log, span_id, copy)
       if (logged !== undefined) requestLogs.push({ id: logged.id, span_id })
-      const stored = this.store(span, logged, received_at)
+      const stored = this.store(span, logged, received_at, copy)
       created.push({ id: stored.id, name: stored.name, span_id })
     })
     let closed = 0
@@ -355,8 +298,8 @@ export class Traces {
         span_id: s.span_id,
         parent_id: s.parent_id,
         request_log_id: s.request_log_id,
-        start_time: nanosToIso(s.start_time),
-        end_time: nanosToIso(s.end_time),
+        start_time: nanosToIsoExact(s.start_time),
+        end_time: nanosToIsoExact(s.end_time),
         kind: s.kind,
         status: clone(s.status)
       }))
@@ -548,34 +491,49 @@ export class Traces {
     while (this.closed.length > length) this.closures.delete(this.closed.pop()!.trace_id)
   }
 
-  /** The 422 details of every span's `log_request`, validated as `/log-request` bodies (times inherited). */
-  private logIssues(input: unknown): Array<Detail> {
+  /**
+   * Every span's `log_request`, validated as a `/log-request` body (times inherited from the span):
+   * the decoded logs by span index, or the 422 details of every problem.
+   */
+  private checkLogs(input: unknown): {
+    readonly logs: ReadonlyArray<CheckedLog | undefined>
+    readonly details: ReadonlyArray<Detail>
+  } {
     const spans = isRecord(input) && Array.isArray(input.spans) ? input.spans : []
-    return spans.flatMap((span: unknown, i) => {
-      if (!isRecord(span) || !isRecord(span.log_request)) return []
+    const logs: Array<CheckedLog | undefined> = []
+    const details: Array<Detail> = []
+    spans.forEach((span: unknown, i) => {
+      logs.push(undefined)
+      if (!isRecord(span) || !isRecord(span.log_request)) return
       // An invalid span time is reported on the span; the epoch stands in so the log is still checked.
       const start = parseNanos(span.start_time) ?? "0"
       const end = parseNanos(span.end_time) ?? "0"
+      // A log is stored as `/log-request` stores it: its integers as numbers.
+      const raw = hasBigInt(span.log_request)
+        ? (withoutBigInts(span.log_request) as Record<string, unknown>)
+        : span.log_request
+      const log = withInheritedTimes(raw, start, end)
       try {
-        this.deps.checkLog(withInheritedTimes(span.log_request, start, end))
-        return []
+        logs[i] = { input: log, body: this.deps.checkLog(log) }
       } catch (error) {
         if (!this.deps.isFailure(error)) throw error
         const prefix = ["body", "spans", i, "log_request"]
         const found = Array.isArray(error.body.detail) ? (error.body.detail as Array<Detail>) : []
         if (found.length === 0) {
-          return [{ loc: prefix, msg: String(error.body.message ?? error.message), type: "value_error" }]
-        }
-        return found.map((d) => ({ ...d, loc: [...prefix, ...d.loc.slice(1)] }))
+          details.push({ loc: prefix, msg: String(error.body.message ?? error.message), type: "value_error" })
+        } else for (const d of found) details.push({ ...d, loc: [...prefix, ...d.loc.slice(1)] })
       }
     })
+    return { logs, details }
   }
 
   private store(
     span: WireSpan,
     logged: { readonly id: number; readonly tokens: number } | undefined,
-    received_at: string
+    received_at: string,
+    copy: boolean
   ): StoredTraceSpan {
+    const own = copy ? clone : <A>(a: A): A => a
     const stored: StoredTraceSpan = {
       id: this.nextSpan++,
       trace_id: span.context.trace_id,
@@ -587,10 +545,10 @@ export class Traces {
       start_time: span.start_time,
       end_time: span.end_time,
       status: { status_code: span.status.status_code, description: span.status.description ?? null },
-      attributes: clone(span.attributes),
-      events: clone(span.events ?? []),
-      links: clone(span.links ?? []),
-      resource: clone(span.resource),
+      attributes: own(span.attributes),
+      events: own(span.events ?? []),
+      links: own(span.links ?? []),
+      resource: own(span.resource),
       request_log_id: logged?.id ?? null,
       tokens: logged?.tokens ?? 0,
       received_at

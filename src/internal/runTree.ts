@@ -12,6 +12,8 @@
  * @internal
  */
 
+import { RecentMap } from "./recentMap.js"
+
 /** The tag LangChain puts on its internal runs; they get no span, their children attach above them. */
 export const HIDDEN_TAG = "langsmith:hidden"
 
@@ -96,10 +98,12 @@ export type StartResult<D> = { readonly _tag: "started"; readonly run: Run<D> } 
  */
 export class RunTree<D> {
   private readonly runs = new Map<string, Run<D>>()
-  private readonly ended = new Map<string, Ended>()
+  private readonly ended: RecentMap<string, Ended>
   private readonly traces = new Map<string, TraceState>()
 
-  constructor(readonly options: RunTreeOptions) {}
+  constructor(readonly options: RunTreeOptions) {
+    this.ended = new RecentMap(options.rememberEnded)
+  }
 
   /** Open runs. */
   get size(): number {
@@ -232,9 +236,5 @@ export class RunTree<D> {
 
   private remember(run: Run<D>): void {
     this.ended.set(run.runId, { traceId: run.traceId, visibleSpanId: run.hidden ? run.parentSpanId : run.spanId })
-    if (this.ended.size > this.options.rememberEnded) {
-      const oldest = this.ended.keys().next()
-      if (!oldest.done) this.ended.delete(oldest.value)
-    }
   }
 }

@@ -184,23 +184,13 @@ export const encodeSpanEither = (span: S.SpanInput): Either.Either<EncodedSpan, 
       })
     )
   }
-  const log = valid.log_request
   return Either.right(
     new EncodedSpan(
       text,
       SpanWire.utf8Length(text),
       valid.context.trace_id,
       valid.context.span_id,
-      log === undefined || log === null
-        ? undefined
-        : {
-            tags: log.tags ?? [],
-            metadata: log.metadata ?? {},
-            provider: log.provider,
-            model: log.model,
-            status: log.status ?? "SUCCESS",
-            promptName: log.prompt_name ?? undefined
-          }
+      SpanWire.logFactsOf(valid.log_request)
     )
   )
 }

@@ -90,6 +90,13 @@ export interface PromptLayerCallbackHandlerOptions extends PromptLayerTracker.Op
   readonly apiKey?: string | undefined
   /** Overrides `PROMPTLAYER_BASE_URL`. */
   readonly baseURL?: string | undefined
+  /**
+   * The largest PromptLayer response the shared client reads, in bytes (plain construction); a
+   * larger one fails that delivery with a `ResponseTooLargeError`. Overrides
+   * `PROMPTLAYER_MAX_RESPONSE_BYTES`; default 32 MiB. A value that is not a positive integer
+   * throws at construction.
+   */
+  readonly maxResponseBytes?: number | undefined
   /** Retry and timeout policy of the shared client (plain construction). Default: the client's default. */
   readonly retry?: PromptLayerRetryPolicy.Options | undefined
   /**
@@ -285,7 +292,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   static make(
     options: Omit<
       PromptLayerCallbackHandlerOptions,
-      "apiKey" | "baseURL" | "retry" | keyof PromptLayerTracker.Options
+      "apiKey" | "baseURL" | "maxResponseBytes" | "retry" | keyof PromptLayerTracker.Options
     > = {}
   ): Effect.Effect<PromptLayerCallbackHandler, never, PromptLayerTracker.PromptLayerTracker | Scope.Scope> {
     return Effect.gen(function* () {

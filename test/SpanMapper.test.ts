@@ -93,8 +93,11 @@ const events = fc.option(
   { nil: undefined }
 )
 
+// The resource's keys are the handler's own (`service.name`, ...), never user data.
 const resource = fc.record({
-  attributes: fc.dictionary(text, text, { maxKeys: 3 }),
+  attributes: fc.dictionary(fc.constantFrom("service.name", "telemetry.sdk.name", "deployment.environment"), text, {
+    maxKeys: 3
+  }),
   schema_url: fc.constant("")
 })
 

@@ -127,43 +127,45 @@ const JSONABLE_NODES = 20_000
  * as strings, cycles marked `"[circular]"`. Returns `value` itself (no copy) when it holds none of
  * those, which is the common case; copies only the paths that change.
  */
-const jsonable = (value: unknown): unknown => {
-  const ancestors = new Set<object>()
-  let budget = JSONABLE_NODES
-  const visit = (u: unknown): unknown => {
-    if (typeof u === "bigint") return u.toString()
-    if (u === null || typeof u !== "object") return u
-    if (--budget <= 0) return CUT
-    if (ancestors.has(u)) return "[circular]"
-    const o = u as Record<string, unknown>
-    ancestors.add(u)
-    let out: unknown = u
-    if (isLangChainObject(o)) out = visit(plain(o))
-    else if (Array.isArray(u)) {
-      let copy: Array<unknown> | undefined
-      for (let i = 0; i < u.length; i++) {
-        const v = visit(u[i])
-        if (v !== u[i]) {
-          copy ??= u.slice()
-          copy[i] = v
-        }
+const jsonable = (value: unknown): unknown =>
+  value === null || typeof value !== "object"
+    ? jsonableOf(value, undefined)
+    : jsonableOf(value, { ancestors: new Set(), left: JSONABLE_NODES })
+
+/** The walk of {@link jsonable} (a function of the module, not a closure per call). */
+const jsonableOf = (u: unknown, walk: { readonly ancestors: Set<object>; left: number } | undefined): unknown => {
+  if (typeof u === "bigint") return u.toString()
+  if (u === null || typeof u !== "object" || walk === undefined) return u
+  if (--walk.left <= 0) return CUT
+  const { ancestors } = walk
+  if (ancestors.has(u)) return "[circular]"
+  const o = u as Record<string, unknown>
+  ancestors.add(u)
+  let out: unknown = u
+  if (isLangChainObject(o)) out = jsonableOf(plain(o), walk)
+  else if (Array.isArray(u)) {
+    let copy: Array<unknown> | undefined
+    for (let i = 0; i < u.length; i++) {
+      const v = jsonableOf(u[i], walk)
+      if (v !== u[i]) {
+        copy ??= u.slice()
+        copy[i] = v
       }
-      if (copy !== undefined) out = copy
-    } else if (typeof o.toJSON !== "function") {
-      let copy: Record<string, unknown> | undefined
-      for (const key of Object.keys(o)) {
-        const v = visit(o[key])
-        if (v !== o[key]) {
-          copy ??= { ...o }
-          copy[key] = v
-        }
-      }
-      if (copy !== undefined) out = copy
     }
-    ancestors.delete(u)
-    return out
+    if (copy !== undefined) out = copy
+  } else if (typeof o.toJSON !== "function") {
+    let copy: Record<string, unknown> | undefined
+    for (const key of Object.keys(o)) {
+      const v = jsonableOf(o[key], walk)
+      if (v !== o[key]) {
+        copy ??= { ...o }
+        copy[key] = v
+      }
+    }
+    if (copy !== undefined) out = copy
   }
-  return visit(value)
+  ancestors.delete(u)
+  return out
 }
 
 /** JSON text of a captured value (messages and documents as plain JSON; cycles, functions and symbols left out). */

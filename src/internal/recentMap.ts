@@ -36,8 +36,9 @@ export class RecentMap<K, V> {
 
   /** Sets the entry as the newest, forgetting the oldest beyond `capacity`. */
   set(key: K, value: V): void {
-    if (this.values.has(key)) this.markStale(key)
+    const size = this.values.size
     this.values.set(key, value)
+    if (this.values.size === size) this.markStale(key)
     this.order.push(key)
     while (this.values.size > this.capacity) this.forgetOldest()
     if (this.order.length > 2 * this.capacity + 64) this.compact()
@@ -63,7 +64,7 @@ export class RecentMap<K, V> {
       const key = this.order[this.head] as K
       this.order[this.head] = undefined
       this.head++
-      const stale = this.stale.get(key)
+      const stale = this.stale.size === 0 ? undefined : this.stale.get(key)
       if (stale === undefined) {
         this.values.delete(key)
         return

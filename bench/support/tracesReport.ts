@@ -80,7 +80,7 @@ const causes = (r: {
     const gc = (x: Deliver) =>
       `${x.gc.pauses} GC pauses, ${f0(x.gc.totalMs)} ms in all (median ${f1(x.gc.p50Ms)} ms, max ${f1(x.gc.maxMs)} ms, ${x.gc.atLeast4Ms} of 4 ms or more)`
     lines.push(
-      `- **Event-loop delay (${f2(r.delayRatio)}×).** The no-handler run's p99 is ${f1(d.none.delay.whole.p99)} ms at 2 ms resolution${(r.load[0] ?? 0) > r.cores ? ` (the load average was ${r.load.map((l) => l.toFixed(1)).join(" / ")} on ${r.cores} cores: a ready process waits for a CPU)` : ""}, ours ${f1(d.traces.delay.whole.p99)} ms. Measured in the same runs: the traces arm had ${gc(d.traces)}, the no-handler arm ${gc(d.none)}: the run tree, the spans and their JSON are garbage the no-handler run does not make, and each pause stops the loop. The pipeline's synchronous steps add to it: it builds up to 64 spans per step before it yields (\`BUILD_SLICE\` in internal/spanDelivery.ts) and settles a response's 100 spans at once.`
+      `- **Event-loop delay (${f2(r.delayRatio)}×).** The no-handler run's p99 is ${f1(d.none.delay.whole.p99)} ms at 2 ms resolution${(r.load[0] ?? 0) > r.cores ? ` (the load average was ${r.load.map((l) => l.toFixed(1)).join(" / ")} on ${r.cores} cores: a ready process waits for a CPU)` : ""}, ours ${f1(d.traces.delay.whole.p99)} ms. Measured in the same runs: the traces arm had ${gc(d.traces)}, the no-handler arm ${gc(d.none)}: the run tree, the spans and their JSON are garbage the no-handler run does not make, and each pause stops the loop. The pipeline's synchronous steps add to it: it builds up to 16 spans per step before it yields (\`BUILD_SLICE\` in internal/spanDelivery.ts) and settles a response's 100 spans at once.`
     )
   }
   if (hot && hot.traces.wallUs.p50 - hot.none.wallUs.p50 > 15) {

@@ -102,8 +102,11 @@ export interface Pipeline<J extends SpanJob> {
   readonly stop: Effect.Effect<void>
 }
 
-/** Spans built per step of the assembler before it yields to other fibers. */
-const BUILD_SLICE = 64
+/**
+ * Spans built per step of the assembler before it yields to the event loop: a slice is a few
+ * hundred µs of synchronous work, not milliseconds (the event-loop delay target).
+ */
+const BUILD_SLICE = 16
 
 /** A FIFO with O(1) push, peek and shift. */
 class Fifo<A> {

@@ -246,57 +246,77 @@ export class TraceRecorder {
   }
 }
 
+/** Thrown by `build` once a span has been encoded: its run's data was released. */
+const released = (): never => {
+  throw new Error("the span was encoded already; its run's data is released")
+}
+
 /**
  * The span of a chain, tool or retriever run, as offered to the tracker: what the callbacks
  * recorded, turned into a span only in the tracker's background fiber. A class, not a closure:
- * one object per span on the callback's path.
+ * one object per span on the callback's path. Once encoded, it lets go of the run (its inputs,
+ * outputs, events): a batch waiting to be sent holds the span's JSON, not the run's objects.
  */
 class RunSpan implements PromptLayerTracker.SpanTrackEvent, TrustedSpanJob {
   readonly runId = undefined
   readonly parentRunId: string | undefined
+  private data: { readonly run: Run<RunData>; readonly outcome: SpanMapper.RunOutcome } | undefined
 
   constructor(
-    private readonly run: Run<RunData>,
-    private readonly outcome: SpanMapper.RunOutcome,
+    run: Run<RunData>,
+    outcome: SpanMapper.RunOutcome,
     readonly source: string,
     private readonly resource: S.SpanInput["resource"]
   ) {
     this.parentRunId = run.parentRunId
+    this.data = { run, outcome }
   }
 
   build(): S.SpanInput {
-    const run = this.run
-    return SpanMapper.toSpan(run, run.data.info, this.outcome, run.events, this.resource)
+    const { outcome, run } = this.data ?? released()
+    return SpanMapper.toSpan(run, run.data.info, outcome, run.events, this.resource)
   }
 
   [encodeTrusted](): PromptLayerClient.EncodedSpan {
-    return SpanMapper.encodeValid(this.build())
+    const encoded = SpanMapper.encodeValid(this.build())
+    this.data = undefined
+    return encoded
   }
 }
 
-/** The CLIENT span of one prompt of a model run, carrying its request log (`log_request`). */
+/** The CLIENT span of one prompt of a model run, carrying its request log (`log_request`); released once encoded too. */
 class ModelSpan implements PromptLayerTracker.SpanTrackEvent, TrustedSpanJob {
   readonly runId: string
   readonly parentRunId: string | undefined
   readonly source: string
   readonly onDelivered: ((log: PromptLayerTracker.DeliveredLog) => unknown) | undefined
+  private data:
+    | {
+        readonly run: Run<RunData>
+        readonly model: ModelData
+        readonly outcome: SpanMapper.RunOutcome
+        readonly end: Blueprint.RunEnd
+      }
+    | undefined
 
   constructor(
-    private readonly run: Run<RunData>,
-    private readonly model: ModelData,
+    run: Run<RunData>,
+    model: ModelData,
     private readonly index: number,
-    private readonly outcome: SpanMapper.RunOutcome,
-    private readonly end: Blueprint.RunEnd,
+    outcome: SpanMapper.RunOutcome,
+    end: Blueprint.RunEnd,
     private readonly options: RecorderOptions
   ) {
     this.runId = index === 0 ? run.runId : `${run.runId}:${index}`
     this.parentRunId = run.parentRunId
     this.source = options.source
     this.onDelivered = options.onDelivered
+    this.data = { run, model, outcome, end }
   }
 
   build(): S.SpanInput {
-    const { index, model, run } = this
+    const { end, model, outcome, run } = this.data ?? released()
+    const index = this.index
     const ids: SpanMapper.SpanIds =
       index === 0
         ? run
@@ -313,11 +333,13 @@ class ModelSpan implements PromptLayerTracker.SpanTrackEvent, TrustedSpanJob {
       input: model.inputs[index] ?? [],
       promptIndex: model.inputs.length > 1 ? index : undefined
     }
-    const log = Blueprint.toLogRequest(start, this.end, this.options.plTags)
-    return SpanMapper.toModelSpan(ids, run.data.info, this.outcome, log, run.events, this.options.resource)
+    const log = Blueprint.toLogRequest(start, end, this.options.plTags)
+    return SpanMapper.toModelSpan(ids, run.data.info, outcome, log, run.events, this.options.resource)
   }
 
   [encodeTrusted](): PromptLayerClient.EncodedSpan {
-    return SpanMapper.encodeValid(this.build())
+    const encoded = SpanMapper.encodeValid(this.build())
+    this.data = undefined
+    return encoded
   }
 }

@@ -14,7 +14,9 @@
  *
  * Environment: BENCH_TRACES_N (default 10 000 invocations per delivery arm), BENCH_TRACES_HEAP_RUNS
  * (100 000), BENCH_TRACES_BUDGET_S (290: the time the arms' boxes are cut from),
- * BENCH_TRACES_PROFILE=0 (skip the profile).
+ * BENCH_TRACES_PROFILE=0 (skip the profile), BENCH_TRACES_ONLY (while iterating: a comma list of the
+ * parts to run, of capacity, traces, naive, none, requests, langsmith, hotpath, heap, profile; the
+ * others are reported as skipped. RESULTS-traces.md is meant to come from a full run).
  */
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -35,7 +37,9 @@ const log = (line: string) => process.stderr.write(`[bench:traces ${elapsedS().t
 const N = Number(process.env.BENCH_TRACES_N ?? 10_000)
 const HEAP_RUNS = Number(process.env.BENCH_TRACES_HEAP_RUNS ?? 100_000)
 const BUDGET_S = Number(process.env.BENCH_TRACES_BUDGET_S ?? 290)
-const PROFILE = process.env.BENCH_TRACES_PROFILE !== "0"
+const ONLY = process.env.BENCH_TRACES_ONLY?.split(",").map((part) => part.trim())
+const runs = (part: string) => ONLY === undefined || ONLY.includes(part)
+const PROFILE = process.env.BENCH_TRACES_PROFILE !== "0" && runs("profile")
 const CONNECTIONS = 16 // the tracker's default concurrency
 const SCENARIOS = "bench/tracesScenarios.ts"
 
@@ -85,6 +89,8 @@ const capacity = async (emulator: Server<EmulatorInfo>, body: string, seconds: n
     seconds
   }
 }
+
+const skipped = <A>(): Outcome<A> => ({ ok: false, reason: "skipped (BENCH_TRACES_ONLY)", seconds: 0 })
 
 const biggest = (dir: string) =>
   Fs.readdirSync(dir)
@@ -177,7 +183,7 @@ const main = async () => {
   const captured = await arm<{ body: string; spans: number }>("capture", "capture", { runs: 40, spans: 100 }, 60_000)
   let emulator = await startEmulator()
   let cap: Capacity | string = "no body was captured"
-  if (captured.ok) {
+  if (captured.ok && runs("capacity")) {
     log("autocannon: the emulator's capacity on /spans-bulk")
     cap = await capacity(emulator, captured.value.body, 6)
   }
@@ -185,6 +191,7 @@ const main = async () => {
   // 2. Delivery arms, one process each, one emulator (reset by each arm after its warm-up).
   const deliveries: Partial<Record<Kind, Outcome<Deliver>>> = {}
   const deliverArm = async (kind: Kind, n: number, share: number) => {
+    if (!runs(kind)) return skipped<Deliver>()
     const loopBudgetMs = box(share)
     deliveries[kind] = await arm<Deliver>(
       kind,
@@ -206,20 +213,24 @@ const main = async () => {
   // 3. The hot path, delivery parked (its own emulator: it holds the parked requests).
   emulator = await startEmulator()
   const hotpathBox = box(0.07)
-  const hotpath = await arm<Hotpath>(
-    "hotpath",
-    "hotpath",
-    { per: 1000, rounds: 4, budgetMs: hotpathBox, ...emulator.info },
-    hotpathBox + 60_000
-  )
+  const hotpath = runs("hotpath")
+    ? await arm<Hotpath>(
+        "hotpath",
+        "hotpath",
+        { per: 1000, rounds: 4, budgetMs: hotpathBox, ...emulator.info },
+        hotpathBox + 60_000
+      )
+    : skipped<Hotpath>()
   await emulator.stop()
 
   // 4. Heap after many traced runs (in-process client).
   const heapBox = box(0.4)
-  const heap = await arm<Heap>("heap", "heap", { runs: HEAP_RUNS, chunk: 2000, budgetMs: heapBox }, heapBox + 60_000)
+  const heap = runs("heap")
+    ? await arm<Heap>("heap", "heap", { runs: HEAP_RUNS, chunk: 2000, budgetMs: heapBox }, heapBox + 60_000)
+    : skipped<Heap>()
 
   // 5. Where the traces arm's CPU goes, if the budget allows.
-  let prof: Profile | string = "skipped (BENCH_TRACES_PROFILE=0)"
+  let prof: Profile | string = "skipped (BENCH_TRACES_PROFILE=0 or BENCH_TRACES_ONLY)"
   if (PROFILE && BUDGET_S - elapsedS() < 40)
     prof = `skipped: ${elapsedS().toFixed(0)} s of the ${BUDGET_S} s budget used`
   else if (PROFILE) {
@@ -239,10 +250,13 @@ const main = async () => {
     heap,
     profile: prof
   }
-  Fs.writeFileSync(Path.join(here, "RESULTS-traces.md"), render(run))
+  // A partial run (BENCH_TRACES_ONLY) never overwrites the results of a full one.
+  const report =
+    ONLY === undefined ? Path.join(here, "RESULTS-traces.md") : Path.join(Os.tmpdir(), "RESULTS-traces.partial.md")
+  Fs.writeFileSync(report, render(run))
   const json = Path.join(Os.tmpdir(), `bench-traces-${Date.now()}.json`)
   Fs.writeFileSync(json, JSON.stringify(run, null, 2))
-  log(`done in ${elapsedS().toFixed(0)} s: bench/RESULTS-traces.md (raw results in ${json})`)
+  log(`done in ${elapsedS().toFixed(0)} s: ${report} (raw results in ${json})`)
 }
 
 main().catch((error: unknown) => {

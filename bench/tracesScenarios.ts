@@ -316,6 +316,24 @@ const timeOwnCallbacks = (handler: BaseCallbackHandler): (() => number) => {
 }
 
 /**
+ * The traces-mode handler (callbacks and run tree as in production) over a tracker that drops every
+ * span unbuilt: what the callbacks cost without the span pipeline's background work.
+ */
+const callbacksOnlyHandler = async (): Promise<PromptLayerCallbackHandler> => {
+  // Nothing reaches the client: the spans are dropped before the pipeline.
+  const client = Layer.succeed(PromptLayerClient.PromptLayerClient, {} as PromptLayerClient.Service)
+  const runtime = ManagedRuntime.make(PromptLayerTracker.layer().pipe(Layer.provide(client)))
+  const real = await runtime.runPromise(PromptLayerTracker.PromptLayerTracker)
+  const tracker: PromptLayerTracker.Service = { ...real, offerSpan: () => true }
+  const scope = Effect.runSync(Scope.make())
+  return Effect.runPromise(
+    Scope.extend(PromptLayerCallbackHandler.make({ plTags: ["bench"], mode: "traces" }), scope).pipe(
+      Effect.provideService(PromptLayerTracker.PromptLayerTracker, tracker)
+    )
+  )
+}
+
+/**
  * The handlers' own per-call cost, delivery parked: the emulator delays `/spans-bulk` and
  * `/log-request` by 10 minutes, so the trackers' requests wait on the network and no delivery work
  * runs. Blocks of `per` calls per kind, `rounds` times in rotating order (drift on a shared machine
@@ -345,9 +363,14 @@ const hotpath = async (args: { per: number; rounds: number; budgetMs: number; ur
     none: [],
     noop: [new NoopHandler()],
     traces: [new PromptLayerCallbackHandler({ ...common, mode: "traces" })],
+    tracesCallbacks: [await callbacksOnlyHandler()],
     requests: [new PromptLayerCallbackHandler({ ...common, mode: "requests" })]
   }
-  const own = { traces: timeOwnCallbacks(handlers.traces![0]!), requests: timeOwnCallbacks(handlers.requests![0]!) }
+  const own = {
+    traces: timeOwnCallbacks(handlers.traces![0]!),
+    tracesCallbacks: timeOwnCallbacks(handlers.tracesCallbacks![0]!),
+    requests: timeOwnCallbacks(handlers.requests![0]!)
+  }
   const kinds = Object.keys(handlers)
   const wall: Record<string, Array<number>> = Object.fromEntries(kinds.map((k) => [k, []]))
   const cpu: Record<string, Array<number>> = Object.fromEntries(kinds.map((k) => [k, []]))
@@ -386,9 +409,14 @@ const hotpath = async (args: { per: number; rounds: number; budgetMs: number; ur
     none: stat("none"),
     noop: stat("noop"),
     traces: stat("traces"),
+    tracesCallbacks: stat("tracesCallbacks"),
     requests: stat("requests"),
     /** The handlers' own callbacks (synchronous part), per invocation, µs: what LangChain waits for. */
-    ownUs: { traces: own.traces() / (per * rounds + 300), requests: own.requests() / (per * rounds + 300) },
+    ownUs: {
+      traces: own.traces() / (per * rounds + 300),
+      tracesCallbacks: own.tracesCallbacks() / (per * rounds + 300),
+      requests: own.requests() / (per * rounds + 300)
+    },
     tracesStats: statsOf("traces"),
     requestsStats: statsOf("requests"),
     outside: [...outside]

@@ -55,6 +55,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Blueprint from "./internal/blueprint.js"
+import { RecentMap } from "./internal/recentMap.js"
 import { type Backend, closeRecorders, envVar, SHUTDOWN_REASON, sharedBackend } from "./internal/sharedBackends.js"
 import * as SpanMapper from "./internal/spanMapper.js"
 import { type ModelData, type ModelStart, TraceRecorder, treeFor } from "./internal/traceRecorder.js"
@@ -89,6 +90,13 @@ export interface PromptLayerCallbackHandlerOptions extends PromptLayerTracker.Op
   readonly apiKey?: string | undefined
   /** Overrides `PROMPTLAYER_BASE_URL`. */
   readonly baseURL?: string | undefined
+  /**
+   * The largest PromptLayer response the shared client reads, in bytes (plain construction); a
+   * larger one fails that delivery with a `ResponseTooLargeError`. Overrides
+   * `PROMPTLAYER_MAX_RESPONSE_BYTES`; default 32 MiB. A value that is not a positive integer
+   * throws at construction.
+   */
+  readonly maxResponseBytes?: number | undefined
   /** Retry and timeout policy of the shared client (plain construction). Default: the client's default. */
   readonly retry?: PromptLayerRetryPolicy.Options | undefined
   /**
@@ -203,8 +211,8 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   private readonly acquire: () => Backend
   private readonly peek: () => Backend | undefined
   private readonly runs = new Map<string, RunState>()
-  private readonly ended = new Set<string>()
-  private readonly promptLinks = new Map<string, PromptLink>()
+  private readonly ended: RecentMap<string, true>
+  private readonly promptLinks: RecentMap<string, PromptLink>
   private lastSweep = 0
   private readonly counters = { duplicates: 0, evicted: 0, handlerErrors: 0 }
   private errorReported = false
@@ -224,6 +232,8 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     }
     this.runTtl = Duration.toMillis(Duration.decode(options.runTtl ?? Duration.minutes(10)))
     this.maxRuns = options.maxRuns ?? 10_000
+    this.ended = new RecentMap(this.maxRuns)
+    this.promptLinks = new RecentMap(this.maxRuns)
     this.logAbandonedRuns = options.logAbandonedRuns ?? true
     this.now = options.now ?? Date.now
     const fixed = (options as { [internalTracker]?: PromptLayerTracker.Service })[internalTracker]
@@ -282,7 +292,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   static make(
     options: Omit<
       PromptLayerCallbackHandlerOptions,
-      "apiKey" | "baseURL" | "retry" | keyof PromptLayerTracker.Options
+      "apiKey" | "baseURL" | "maxResponseBytes" | "retry" | keyof PromptLayerTracker.Options
     > = {}
   ): Effect.Effect<PromptLayerCallbackHandler, never, PromptLayerTracker.PromptLayerTracker | Scope.Scope> {
     return Effect.gen(function* () {
@@ -644,12 +654,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     if (link[Blueprint.PROMPT_KEYS.inputVariables] === undefined && inputs !== null && typeof inputs === "object") {
       link[Blueprint.PROMPT_KEYS.inputVariables] = { ...inputs }
     }
-    this.promptLinks.delete(parent)
     this.promptLinks.set(parent, { metadata: link, at: this.now() })
-    if (this.promptLinks.size > this.maxRuns) {
-      const oldest = this.promptLinks.keys().next()
-      if (!oldest.done) this.promptLinks.delete(oldest.value)
-    }
   }
 
   private makeRecorder(options: PromptLayerCallbackHandlerOptions): TraceRecorder {
@@ -781,17 +786,13 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
       return undefined
     }
     this.runs.delete(runId)
-    this.ended.add(runId)
-    if (this.ended.size > this.maxRuns) {
-      const oldest = this.ended.values().next()
-      if (!oldest.done) this.ended.delete(oldest.value)
-    }
+    this.ended.set(runId, true)
     return run
   }
 
   private evict(run: RunState, reason: string): void {
     this.runs.delete(run.runId)
-    this.ended.add(run.runId)
+    this.ended.set(run.runId, true)
     this.counters.evicted++
     if (!this.logAbandonedRuns) return
     const endedAt = run.lastSeen
@@ -813,7 +814,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     for (const run of [...this.runs.values()]) {
       if (now - run.lastSeen >= this.runTtl) this.evict(run, `no event for ${this.runTtl} ms`)
     }
-    for (const [parent, link] of this.promptLinks) {
+    for (const [parent, link] of [...this.promptLinks.entries()]) {
       if (now - link.at >= this.runTtl) this.promptLinks.delete(parent)
     }
   }

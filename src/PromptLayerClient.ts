@@ -31,6 +31,7 @@
  * @since 0.1.0
  */
 import * as Headers from "@effect/platform/Headers"
+import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as ConfigError from "effect/ConfigError"
@@ -184,23 +185,13 @@ export const encodeSpanEither = (span: S.SpanInput): Either.Either<EncodedSpan, 
       })
     )
   }
-  const log = valid.log_request
   return Either.right(
     new EncodedSpan(
       text,
       SpanWire.utf8Length(text),
       valid.context.trace_id,
       valid.context.span_id,
-      log === undefined || log === null
-        ? undefined
-        : {
-            tags: log.tags ?? [],
-            metadata: log.metadata ?? {},
-            provider: log.provider,
-            model: log.model,
-            status: log.status ?? "SUCCESS",
-            promptName: log.prompt_name ?? undefined
-          }
+      SpanWire.logFactsOf(valid.log_request)
     )
   )
 }
@@ -281,7 +272,14 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
     const sender =
       raw === undefined
         ? httpClient
-        : HttpClient.mapRequest(httpClient, (request) => HttpClientRequest.bodyText(request, raw, "application/json"))
+        : // A raw string body: the HTTP client writes it as is (node:http encodes it into the socket), no
+          // UTF-8 copy of a whole batch in JavaScript first; its length is counted without one too.
+          HttpClient.mapRequest(httpClient, (request) =>
+            HttpClientRequest.setBody(
+              request,
+              HttpBody.raw(raw, { contentType: "application/json", contentLength: SpanWire.utf8Length(raw) })
+            )
+          )
     const attempt = Http.send(sender, {
       method: spec.method,
       path: spec.path,

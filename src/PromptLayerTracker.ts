@@ -53,7 +53,6 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -70,6 +69,7 @@ import * as Stream from "effect/Stream"
 import * as PromptLayerClient from "./PromptLayerClient.js"
 import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 import type * as S from "./PromptLayerSchema.js"
+import { backgroundClock, holdOpen, isLiveClock } from "./internal/backgroundTimers.js"
 import { type Outcome, RunOutcomes, type Unavailable } from "./internal/runOutcomes.js"
 import * as SpanDelivery from "./internal/spanDelivery.js"
 
@@ -343,24 +343,8 @@ const positiveInt = (name: string, value: number | undefined, fallback: number):
   return n
 }
 
-const liveClockConstructor = Clock.make().constructor
-
-/** The live clock with unref'd sleeps, so pending backoff timers do not keep a process alive. */
-const unrefClock = (base: Clock.Clock): Clock.Clock => ({
-  [Clock.ClockTypeId]: Clock.ClockTypeId,
-  unsafeCurrentTimeMillis: () => base.unsafeCurrentTimeMillis(),
-  unsafeCurrentTimeNanos: () => base.unsafeCurrentTimeNanos(),
-  currentTimeMillis: base.currentTimeMillis,
-  currentTimeNanos: base.currentTimeNanos,
-  sleep: (duration) =>
-    Effect.async<void>((resume) => {
-      const millis = Duration.toMillis(duration)
-      if (millis > 2 ** 31 - 1) return
-      const handle = setTimeout(() => resume(Effect.void), millis)
-      ;(handle as { unref?: () => void }).unref?.()
-      return Effect.sync(() => clearTimeout(handle))
-    })
-})
+const isThenable = (u: unknown): u is PromiseLike<unknown> =>
+  typeof u === "object" && u !== null && typeof (u as { then?: unknown }).then === "function"
 
 const shutdownOutcome: Outcome = { reason: "shutdown", detail: undefined }
 
@@ -373,17 +357,20 @@ const bodyFacts = (body: S.LogRequestInput) => ({
   promptName: body.prompt_name ?? undefined
 })
 
+/** A delivered span's log, and whom to tell. */
+interface Published {
+  readonly event: SpanTrackEvent
+  readonly log: DeliveredLog
+}
+
 /** What the span pipeline's outcomes do to the tracker: counters, remembered outcomes, published request ids, warnings. */
 interface SpanHostDeps {
   readonly counters: { delivered: number; failed: number; rejected: number; retried: number; batches: number }
   readonly reported: { failure: boolean }
   readonly remember: (runId: string | undefined, outcome: Outcome) => void
-  readonly publish: (event: SpanTrackEvent, log: DeliveredLog) => Effect.Effect<void>
-  readonly warnOnce: (
-    key: "failure" | "rejected",
-    message: string,
-    annotations: Record<string, unknown>
-  ) => Effect.Effect<void>
+  readonly publish: (published: ReadonlyArray<Published>) => Effect.Effect<void>
+  /** Logs a warning (the first of a streak) in the background. */
+  readonly warn: (key: "failure" | "rejected", message: string, annotations: Record<string, unknown>) => void
   readonly drop: (event: SpanTrackEvent, why: string) => void
   readonly settled: () => void
 }
@@ -395,44 +382,44 @@ const spanHostOf = ({
   remember,
   reported,
   settled,
-  warnOnce
-}: SpanHostDeps): SpanDelivery.Host<SpanTrackEvent> => ({
-  delivered: (event, encoded, requestId) =>
-    Effect.suspend(() => {
-      counters.delivered++
-      reported.failure = false
-      if (encoded.log === undefined) return Effect.void
-      if (requestId === undefined) {
-        const detail = `no request log in the /spans-bulk response for span ${encoded.spanId}`
-        if (event.runId !== undefined) remember(event.runId, { reason: "failed", detail })
-        return warnOnce("failure", "PromptLayer stored a span without its request log", { spanId: encoded.spanId })
-      }
-      if (event.runId !== undefined) remember(event.runId, requestId)
-      return publish(event, {
-        requestId,
-        runId: event.runId,
-        parentRunId: event.parentRunId,
-        source: event.source,
-        traceId: encoded.traceId,
-        spanId: encoded.spanId,
-        ...encoded.log
-      })
-    }),
-  failed: (event, detail) =>
-    Effect.suspend(() => {
-      counters.failed++
+  warn
+}: SpanHostDeps): SpanDelivery.Host<SpanTrackEvent, Published> => ({
+  delivered: (event, encoded, requestId) => {
+    counters.delivered++
+    reported.failure = false
+    if (encoded.log === undefined) return undefined
+    if (requestId === undefined) {
+      const detail = `no request log in the /spans-bulk response for span ${encoded.spanId}`
       if (event.runId !== undefined) remember(event.runId, { reason: "failed", detail })
-      return warnOnce("failure", "PromptLayer span delivery failed", { error: detail, runId: event.runId })
-    }),
-  rejected: (event, detail) =>
-    Effect.suspend(() => {
-      counters.rejected++
-      if (event.runId !== undefined) remember(event.runId, { reason: "rejected", detail })
-      return warnOnce("rejected", "PromptLayer rejected spans of a closed trace; they are not retried", {
-        detail,
-        runId: event.runId
-      })
-    }),
+      warn("failure", "PromptLayer stored a span without its request log", { spanId: encoded.spanId })
+      return undefined
+    }
+    if (event.runId !== undefined) remember(event.runId, requestId)
+    const log: DeliveredLog = {
+      requestId,
+      runId: event.runId,
+      parentRunId: event.parentRunId,
+      source: event.source,
+      traceId: encoded.traceId,
+      spanId: encoded.spanId,
+      ...encoded.log
+    }
+    return { event, log }
+  },
+  publish,
+  failed: (event, detail) => {
+    counters.failed++
+    if (event.runId !== undefined) remember(event.runId, { reason: "failed", detail })
+    warn("failure", "PromptLayer span delivery failed", { error: detail, runId: event.runId })
+  },
+  rejected: (event, detail) => {
+    counters.rejected++
+    if (event.runId !== undefined) remember(event.runId, { reason: "rejected", detail })
+    warn("rejected", "PromptLayer rejected spans of a closed trace; they are not retried", {
+      detail,
+      runId: event.runId
+    })
+  },
   dropped: (event, why) => drop(event, why),
   settled,
   retried: () => {
@@ -466,8 +453,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const runtime = yield* Effect.runtime<never>()
   const runFork = Runtime.runFork(runtime)
   const clock = yield* Effect.clock
-  const isLiveClock = clock.constructor === liveClockConstructor
-  const workerClock = isLiveClock ? unrefClock(clock) : clock
+  const liveClock = isLiveClock(clock)
+  const workerClock = backgroundClock(clock)
   const pubsub = yield* PubSub.sliding<DeliveredLog>(requestIdBuffer)
 
   const buffer = new Deque<Entry>()
@@ -490,7 +477,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   }
   const reported = { failure: false, drop: false, callback: false, rejected: false }
   // Set once the span pipeline exists (below); until then it holds nothing.
-  let spans: Effect.Effect.Success<ReturnType<typeof SpanDelivery.make>> | undefined
+  let spans: SpanDelivery.Pipeline<SpanTrackEvent> | undefined
 
   const unsafeStats = (): Stats => ({
     accepted: counters.accepted,
@@ -652,10 +639,48 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       )
     )
 
-  const publish = (event: SpanTrackEvent, log: DeliveredLog) =>
-    PubSub.publish(pubsub, log).pipe(Effect.zipRight(runCallback(event, log)))
+  const callbackFailed = (error: unknown) => {
+    counters.callbackErrors++
+    runFork(
+      warnOnce("callback", "PromptLayer request id callback failed; delivery continues", {
+        error: String(error)
+      })
+    )
+  }
 
-  const spanHost = spanHostOf({ counters, reported, remember, publish, warnOnce, drop, settled: checkFlushWaiters })
+  /** Publishes a batch's logs at once, then calls their callbacks in order; waits for the async ones. */
+  const publishAll = (published: ReadonlyArray<Published>): Effect.Effect<void> => {
+    if (published.length === 0) return Effect.void
+    const logs = published.map((p) => p.log)
+    return Effect.flatMap(PubSub.publishAll(pubsub, logs), () => {
+      const pending: Array<Promise<unknown>> = []
+      for (const { event, log } of published) {
+        const callback = event.onDelivered
+        if (callback === undefined) continue
+        try {
+          const result = callback(log)
+          if (isThenable(result)) pending.push(Promise.resolve(result).then(undefined, callbackFailed))
+        } catch (error) {
+          callbackFailed(error)
+        }
+      }
+      return pending.length === 0 ? Effect.void : Effect.promise(() => Promise.all(pending))
+    })
+  }
+
+  const warn = (key: "failure" | "rejected", message: string, annotations: Record<string, unknown>) => {
+    runFork(warnOnce(key, message, annotations))
+  }
+
+  const spanHost = spanHostOf({
+    counters,
+    reported,
+    remember,
+    publish: publishAll,
+    warn,
+    drop,
+    settled: checkFlushWaiters
+  })
   spans = yield* SpanDelivery.make(
     { maxBatchSpans, maxBatchBytes, batchDelay, concurrency, maxQueued, dropPolicy },
     spanHost,
@@ -685,12 +710,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
 
   // The delivery fibers' timers are unref'd; a flush being awaited holds the process open (at most
   // `shutdownTimeout`), or a process whose logs all wait in backoff would exit under an awaited flush.
-  const keepAliveMillis = Math.min(Duration.toMillis(shutdownTimeout), 2 ** 31 - 1)
-  const keepAlive = (): (() => void) => {
-    if (!isLiveClock || keepAliveMillis <= 0) return () => {}
-    const handle = setTimeout(() => {}, keepAliveMillis)
-    return () => clearTimeout(handle)
-  }
+  const keepAliveMillis = Duration.toMillis(shutdownTimeout)
+  const keepAlive = (): (() => void) => (liveClock ? holdOpen(keepAliveMillis) : () => {})
 
   const flush: Effect.Effect<void> = Effect.async<void>((resume) => {
     const upTo = lastSeq
@@ -762,7 +783,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       return Effect.sync(outcomes.wait(runId, complete))
     })
 
-  return PromptLayerTracker.of({
+  const service = PromptLayerTracker.of({
     offer,
     track: (event) => Effect.sync(() => offer(event)),
     offerSpan,
@@ -775,6 +796,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     requestIdFor,
     isShutdown: () => closed
   })
+  SpanDelivery.register(service, spanPipeline)
+  return service
 })
 
 // =============================================================================

@@ -413,6 +413,37 @@ describe("PromptLayerCallbackHandler over the emulator", () => {
     assert.strictEqual(emulator.store.requests().filter((r) => r.tags.includes("cb-bad")).length, 3)
   })
 
+  it("maxResponseBytes is passed to the shared client like baseURL (option, then PROMPTLAYER_MAX_RESPONSE_BYTES); an invalid one throws", async () => {
+    const tooLarge = async (handler: PromptLayerCallbackHandler) => {
+      const runId = crypto.randomUUID()
+      await new FakeListChatModel({ responses: ["ok"] }).invoke("hello", { callbacks: [handler], runId })
+      await handler.flush()
+      return handler.requestIdFor(runId).then(
+        () => "delivered",
+        (error: unknown) => String(error)
+      )
+    }
+    // The emulator's /log-request answer is more than 8 bytes: refused unread, never retried.
+    assert.include(await tooLarge(handlerFor({ plTags: ["limit-option"], maxResponseBytes: 8 })), "ResponseTooLarge")
+    assert.strictEqual(await tooLarge(handlerFor({ plTags: ["limit-default"] })), "delivered")
+    const saved = process.env.PROMPTLAYER_MAX_RESPONSE_BYTES
+    try {
+      process.env.PROMPTLAYER_MAX_RESPONSE_BYTES = "8"
+      assert.include(await tooLarge(handlerFor({ plTags: ["limit-env"] })), "ResponseTooLarge")
+      assert.strictEqual(
+        await tooLarge(handlerFor({ plTags: ["limit-env-override"], maxResponseBytes: 1 << 20 })),
+        "delivered",
+        "the option wins over the environment"
+      )
+      process.env.PROMPTLAYER_MAX_RESPONSE_BYTES = "lots"
+      assert.throws(() => handlerFor({ plTags: ["limit-env-bad"] }), /maxResponseBytes.*PROMPTLAYER_MAX_RESPONSE_BYTES/)
+    } finally {
+      if (saved === undefined) delete process.env.PROMPTLAYER_MAX_RESPONSE_BYTES
+      else process.env.PROMPTLAYER_MAX_RESPONSE_BYTES = saved
+    }
+    assert.throws(() => handlerFor({ maxResponseBytes: 0 }), /maxResponseBytes/)
+  })
+
   it("requestIdFor: a preset run id resolves as a Promise and as an Effect, before or after delivery", async () => {
     const handler = handlerFor()
     const runId = crypto.randomUUID()

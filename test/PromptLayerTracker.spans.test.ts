@@ -4,6 +4,8 @@
  * shutdown.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -11,8 +13,8 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
-import type * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
+import * as SpanDelivery from "../src/internal/spanDelivery.js"
 import * as SpanWire from "../src/internal/spanWire.js"
 import * as PromptLayerClient from "../src/PromptLayerClient.js"
 import type * as S from "../src/PromptLayerSchema.js"
@@ -81,9 +83,16 @@ const withTracker = <A, E>(
     return yield* use(yield* PromptLayerTracker.make(options))
   }).pipe(Effect.scoped, Effect.provide(layer))
 
-const settle = Effect.gen(function* () {
-  for (let i = 0; i < 50; i++) yield* Effect.yieldNow()
-})
+/**
+ * Until the assembler (on the macrotask scheduler) has taken every offered span and dispatched what
+ * is due by the clock, then until the senders (on the default scheduler, over a synchronous fake
+ * client) have sent it. No sleeping: `assembledOf` completes when the assembler parks.
+ */
+const settle = (tracker: PromptLayerTracker.Service) =>
+  Effect.gen(function* () {
+    yield* SpanDelivery.assembledOf(tracker)
+    for (let i = 0; i < 50; i++) yield* Effect.yieldNow()
+  })
 
 describe("PromptLayerTracker spans", () => {
   it.effect("the first span of a batch waits batchDelay for others (TestClock), then they go as one request", () => {
@@ -91,14 +100,14 @@ describe("PromptLayerTracker spans", () => {
     return withTracker(layer, { batchDelay: "250 millis" }, (tracker) =>
       Effect.gen(function* () {
         for (let n = 1; n <= 3; n++) tracker.offerSpan({ build: () => span(n) })
-        yield* settle
+        yield* settle(tracker)
         yield* TestClock.adjust("249 millis")
-        yield* settle
+        yield* settle(tracker)
         assert.lengthOf(sent, 0, "nothing sent before the delay")
         tracker.offerSpan({ build: () => span(4) })
-        yield* settle
+        yield* settle(tracker)
         yield* TestClock.adjust("1 millis")
-        yield* settle
+        yield* settle(tracker)
         assert.lengthOf(sent, 1)
         assert.lengthOf(sent[0]!.spanIds, 4, "one request for the four spans")
         const stats = yield* tracker.stats
@@ -108,12 +117,33 @@ describe("PromptLayerTracker spans", () => {
     )
   })
 
+  it("regression: an offered span is not built inside the caller's chain of promises (LangChain's invoke), but on the next macrotask", async () => {
+    const { layer } = fakeClient()
+    const scope = Effect.runSync(Scope.make())
+    const tracker = await Effect.runPromise(Scope.extend(PromptLayerTracker.make(), scope).pipe(Effect.provide(layer)))
+    let built = 0
+    tracker.offerSpan({
+      build: () => {
+        built++
+        return span(1)
+      }
+    })
+    // Effect's default scheduler resumes fibers as microtasks: the assembler used to run in here.
+    for (let i = 0; i < 200; i++) await Promise.resolve()
+    assert.strictEqual(built, 0, "not built between the caller's awaits")
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    assert.strictEqual(built, 1, "built on the macrotask the offer scheduled, before this later one")
+    await Effect.runPromise(tracker.flush)
+    assert.strictEqual(tracker.unsafeStats().delivered, 1)
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  })
+
   it.effect("a full batch goes at once; flush sends the open batch without waiting for the delay", () => {
     const { sent, layer } = fakeClient()
     return withTracker(layer, { maxBatchSpans: 10, batchDelay: "1 hour" }, (tracker) =>
       Effect.gen(function* () {
         for (let n = 1; n <= 25; n++) tracker.offerSpan({ build: () => span(n) })
-        yield* settle
+        yield* settle(tracker)
         assert.deepStrictEqual(
           sent.map((b) => b.spanIds.length),
           [10, 10]
@@ -222,7 +252,7 @@ describe("PromptLayerTracker spans", () => {
     return withTracker(layer, { maxQueued: 20, maxBatchSpans: 5, concurrency: 1 }, (tracker) =>
       Effect.gen(function* () {
         const accepted = Array.from({ length: 60 }, (_, n) => tracker.offerSpan({ build: () => span(n + 1) }))
-        yield* settle
+        yield* settle(tracker)
         const stats = yield* tracker.stats
         assert.isAtMost(stats.queued, 20)
         assert.strictEqual(stats.dropped, accepted.filter((a) => !a).length)
@@ -242,9 +272,9 @@ describe("PromptLayerTracker spans", () => {
     return withTracker(layer, { maxBatchSpans: 1, concurrency: 1, shutdownTimeout: "1 second" }, (tracker) =>
       Effect.gen(function* () {
         for (let n = 1; n <= 3; n++) tracker.offerSpan({ runId: `run-${n}`, build: () => span(n) })
-        yield* settle
+        yield* settle(tracker)
         const shutdown = yield* Effect.fork(tracker.shutdown)
-        yield* settle
+        yield* settle(tracker)
         yield* TestClock.adjust("1 second")
         yield* Fiber.join(shutdown)
         const stats = yield* tracker.stats

@@ -58,16 +58,16 @@ const causes = (r: {
 }): string => {
   const { d, hot, heap, prof, extra } = r
   const lines: Array<string> = []
-  const parkedCpu = hot ? hot.traces.cpuUs.p50 - hot.none.cpuUs.p50 : Number.NaN
-  const own = hot?.ownUs.traces ?? Number.NaN
-  const pipelinePerSpan = (parkedCpu - own) / 4
+  // CPU inside `invoke` (median) of the callbacks and run tree alone, spans dropped unbuilt.
+  const callbacksCpu = hot ? hot.tracesCallbacks.cpuUs.p50 - hot.none.cpuUs.p50 : Number.NaN
+  const kbPerInvocation = r.cap ? ((r.cap.bodyBytes / r.cap.spansPerBody) * 4) / 1024 : Number.NaN
   const app = prof?.app
   const appShares = app
     ? `Profile of the traces arm (section 5, inclusive): Effect runtime ${pct(app, "Effect runtime (effect, all)")}, batching and delivery ${pct(app, "batching and delivery (internal/spanBatcher.ts, spanDelivery.ts)")}, span validation and encoding ${pct(app, "span validation and encoding (PromptLayerClient.encodeSpanEither, spanWire.ts)")}, Schema ${pct(app, "Schema validation / decoding (effect Schema, ParseResult)")}, span building ${pct(app, "span building (internal/spanMapper.ts, blueprint.ts)")}, run tree recording ${pct(app, "run tree recording (internal/traceRecorder.ts, runTree.ts)")}, garbage collector ${pct(app, "garbage collector")}, against LangChain itself ${pct(app, "LangChain (@langchain/core): the runnables and callback dispatch")}.`
     : "No profile in this run."
   if (d.traces && d.naive && extra(d.traces) / extra(d.naive) > 0.15) {
     lines.push(
-      `- **Extra CPU per log.** Ours is ${f0(extra(d.traces))} µs per model log, i.e. per invocation: the 4 spans of its run tree, not 1 log. With delivery parked (section 3) an invocation already costs ${f0(parkedCpu)} µs of CPU more than with no handler (median), of which the handler's callbacks are ${f1(own)} µs: the rest, ≈ ${f0(pipelinePerSpan)} µs per span, is the span pipeline building, validating (Effect Schema) and encoding each span, which runs even when nothing is sent. Sending (the HTTP request, the client's Effect plumbing, decoding the response, settling each span: outcome, request-id stream) is the remaining ≈ ${f0(extra(d.traces) - parkedCpu)} µs per invocation, ≈ ${f0(((extra(d.traces) - parkedCpu) * 100) / 4 / 1000)} ms per 100-span batch. The naive handler spends ${f0(extra(d.naive))} µs on one \`logRequest\` HTTP call per log (the official SDK) and nothing for chains or the parser. ${appShares}`
+      `- **Extra CPU per log.** Ours is ${f0(extra(d.traces))} µs per model log, i.e. per invocation: the 4 spans of its run tree, not 1 log: ≈ ${f1(kbPerInvocation)} KB of span JSON per invocation (inputs and outputs of the sequence, the prompt and the parser as JSON-text attributes, and the model's request log), where the naive handler sends one request log and nothing for chains or the parser. Of it, the callbacks and the run tree take ≈ ${f0(callbacksCpu)} µs of CPU inside \`invoke\` (section 3, traces mode with its spans dropped unbuilt; LangChain's dispatch to a handler included). The rest, ≈ ${f0(extra(d.traces) - callbacksCpu)} µs per invocation, is background work: building the 4 spans and their JSON (no schema validation since this version: the mapper's spans are valid by construction), the \`/spans-bulk\` requests (one per ≈ 25 invocations: the client's Effect plumbing, the body's UTF-8 encoding, node:http), settling and the garbage collector. The naive handler spends ${f0(extra(d.naive))} µs on one \`logRequest\` HTTP call per log (the official SDK). ${appShares}`
     )
   }
   if (d.traces && d.naive && (r.speedup < 5 || d.traces.n < 10_000)) {
@@ -80,12 +80,13 @@ const causes = (r: {
     const gc = (x: Deliver) =>
       `${x.gc.pauses} GC pauses, ${f0(x.gc.totalMs)} ms in all (median ${f1(x.gc.p50Ms)} ms, max ${f1(x.gc.maxMs)} ms, ${x.gc.atLeast4Ms} of 4 ms or more)`
     lines.push(
-      `- **Event-loop delay (${f2(r.delayRatio)}×).** The no-handler run's p99 is ${f1(d.none.delay.whole.p99)} ms at 2 ms resolution${(r.load[0] ?? 0) > r.cores ? ` (the load average was ${r.load.map((l) => l.toFixed(1)).join(" / ")} on ${r.cores} cores: a ready process waits for a CPU)` : ""}, ours ${f1(d.traces.delay.whole.p99)} ms. Measured in the same runs: the traces arm had ${gc(d.traces)}, the no-handler arm ${gc(d.none)}: the run tree, the spans and their JSON are garbage the no-handler run does not make, and each pause stops the loop. The pipeline's synchronous steps add to it: it builds up to 64 spans per step before it yields (\`BUILD_SLICE\` in internal/spanDelivery.ts) and settles a response's 100 spans at once.`
+      `- **Event-loop delay (${f2(r.delayRatio)}×).** The no-handler run's p99 is ${f1(d.none.delay.whole.p99)} ms at 2 ms resolution${(r.load[0] ?? 0) > r.cores ? ` (the load average was ${r.load.map((l) => l.toFixed(1)).join(" / ")} on ${r.cores} cores: a ready process waits for a CPU)` : ""}, ours ${f1(d.traces.delay.whole.p99)} ms. Measured in the same runs: the traces arm had ${gc(d.traces)}, the no-handler arm ${gc(d.none)}: the run tree, the spans and their JSON are garbage the no-handler run does not make, and each pause stops the loop. The pipeline's synchronous steps add to it: it builds up to 16 spans per step before it yields (\`BUILD_SLICE\` in internal/spanDelivery.ts) and settles a response's 100 spans at once.`
     )
   }
   if (hot && hot.traces.wallUs.p50 - hot.none.wallUs.p50 > 15) {
+    const extraOf = (k: "noop" | "traces" | "tracesCallbacks") => hot[k].wallUs.p50 - hot.none.wallUs.p50
     lines.push(
-      `- **Hot path (${f1(hot.traces.wallUs.p50 - hot.none.wallUs.p50)} µs).** The handler's own callbacks take ${f1(own)} µs per invocation (4 runs; ${f1(own / 4)} µs per callback pair). The rest is the span pipeline's work landing inside \`invoke\`: \`offerSpan\` wakes the assembler fiber, and Effect's default scheduler (\`MixedScheduler\`) resumes fibers on the microtask queue (\`Promise.then\`), so the spans are built, validated and encoded between LangChain's own awaits, before \`invoke\` resolves, although nothing is sent (the counters show every span queued or in flight, none delivered).`
+      `- **Hot path (${f1(extraOf("traces"))} µs).** LangChain's dispatch to any handler costs ${f1(extraOf("noop"))} µs per invocation here (the no-op handler), most of the 15 µs budget before a handler does anything. The traces mode with its spans dropped unbuilt (its callbacks and run tree alone) is ${f1(extraOf("tracesCallbacks"))} µs extra, its own callbacks ${f1(hot.ownUs.tracesCallbacks)} µs per invocation (4 runs, 8 callbacks: run ids hashed to span ids, the run tree, a bounded snapshot of each input and output as the callback fires). The remaining ${f1(extraOf("traces") - extraOf("tracesCallbacks"))} µs come with the span pipeline although it does not run inside \`invoke\`: the assembler runs on a macrotask after \`invoke\` resolves (the test \`regression: an offered span is not built inside the caller's chain of promises\` proves it); what is left is offering the spans (waking the assembler) and collecting the garbage the pipeline makes between invocations (≈ ${f1(kbPerInvocation)} KB of span JSON per invocation), whose collections fall partly inside \`invoke\`; this run does not measure those two apart. With delivery parked the spans also pile up in memory (the counters below), which makes each collection dearer.`
     )
   }
   if (heap && (heap.growthMB >= 5 || heap.runs < 100_000)) {
@@ -225,10 +226,10 @@ dispatch, the handler's callbacks, and whatever background work of the process r
 | --- | ---: | ---: | ---: | ---: | ---: |
 ${
   hot
-    ? (["none", "noop", "traces", "requests"] as const)
+    ? (["none", "noop", "traces", "tracesCallbacks", "requests"] as const)
         .map(
           (k) =>
-            `| ${k === "none" ? "no handler" : k === "noop" ? "no-op handler (LangChain's dispatch alone)" : k === "traces" ? "**ours, traces mode**" : "ours, requests mode"} | ${f1(hot[k].wallUs.p50)} µs | ${f1(hot[k].wallUs.p99)} µs | ${f0(hot[k].cpuUs.p50)} µs | ${f0(hot[k].cpuUs.p99)} µs | ${k === "none" ? "" : `**${f1(hot[k].wallUs.p50 - hot.none.wallUs.p50)} µs**`} |`
+            `| ${k === "none" ? "no handler" : k === "noop" ? "no-op handler (LangChain's dispatch alone)" : k === "traces" ? "**ours, traces mode**" : k === "tracesCallbacks" ? "ours, traces mode, spans dropped unbuilt (callbacks and run tree alone)" : "ours, requests mode"} | ${f1(hot[k].wallUs.p50)} µs | ${f1(hot[k].wallUs.p99)} µs | ${f0(hot[k].cpuUs.p50)} µs | ${f0(hot[k].cpuUs.p99)} µs | ${k === "none" ? "" : `**${f1(hot[k].wallUs.p50 - hot.none.wallUs.p50)} µs**`} |`
         )
         .join("\n")
     : "| | | | | | |"
@@ -236,7 +237,7 @@ ${
 
 ${
   hot
-    ? `The handlers' own callbacks, timed from call to return on the handler instance (what LangChain itself waits for): **${f1(hot.ownUs.traces)} µs** per invocation in traces mode (4 runs), ${f1(hot.ownUs.requests)} µs in requests mode. The rest of the traces-mode extra, ${f0(hot.traces.wallUs.p50 - hot.none.wallUs.p50 - hot.ownUs.traces)} µs, is work that is not the handler's callbacks but runs inside \`invoke\` (see the causes below).
+    ? `The handlers' own callbacks, timed from call to return on the handler instance (what LangChain itself waits for): **${f1(hot.ownUs.traces)} µs** per invocation in traces mode (4 runs; ${f1(hot.ownUs.tracesCallbacks)} µs with the spans dropped unbuilt), ${f1(hot.ownUs.requests)} µs in requests mode. The rest of the traces-mode extra, ${f0(hot.traces.wallUs.p50 - hot.none.wallUs.p50 - hot.ownUs.traces)} µs, is not the handler's callbacks (see the causes below). Timed means include the garbage collections that fall inside a callback.
 
 Traces-mode counters at the end (nothing delivered: parked): ${JSON.stringify(hot.tracesStats)}.`
     : ""

@@ -67,9 +67,11 @@ export interface Hotpath {
   readonly none: HotpathKind
   readonly noop: HotpathKind
   readonly traces: HotpathKind
+  /** Traces mode with every span dropped unbuilt: the callbacks and run tree without the span pipeline. */
+  readonly tracesCallbacks: HotpathKind
   readonly requests: HotpathKind
   /** The handlers' own callbacks until they return, per invocation (warm-up included), µs. */
-  readonly ownUs: { readonly traces: number; readonly requests: number }
+  readonly ownUs: { readonly traces: number; readonly tracesCallbacks: number; readonly requests: number }
   readonly tracesStats: Record<string, number>
   readonly requestsStats: Record<string, number>
   readonly outside: ReadonlyArray<string>

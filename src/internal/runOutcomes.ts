@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import { RecentMap } from "./recentMap.js"
 
 /** Why a run has no request id. Kept small (no error object, no stack): thousands live as long as the tracker. */
 export interface Unavailable {
@@ -17,20 +18,17 @@ export type Outcome = number | Unavailable
 
 /** The outcomes of the last `capacity` runs, and their waiters. */
 export class RunOutcomes {
-  private readonly outcomes = new Map<string, Outcome>()
+  private readonly outcomes: RecentMap<string, Outcome>
   private readonly waiters = new Map<string, Array<(outcome: Outcome) => void>>()
 
-  constructor(private readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.outcomes = new RecentMap(capacity)
+  }
 
   /** Records a run's outcome (the latest wins) and wakes its waiters. */
   remember(runId: string | undefined, outcome: Outcome): void {
     if (runId === undefined) return
-    this.outcomes.delete(runId)
     this.outcomes.set(runId, outcome)
-    if (this.outcomes.size > this.capacity) {
-      const oldest = this.outcomes.keys().next()
-      if (!oldest.done) this.outcomes.delete(oldest.value)
-    }
     const waiting = this.waiters.get(runId)
     if (waiting !== undefined) {
       this.waiters.delete(runId)

@@ -12,6 +12,8 @@
  * @internal
  */
 
+import { RecentMap } from "./recentMap.js"
+
 /** The tag LangChain puts on its internal runs; they get no span, their children attach above them. */
 export const HIDDEN_TAG = "langsmith:hidden"
 
@@ -50,12 +52,7 @@ interface TraceState {
 
 const hexDigits = /^[0-9a-f]{32}$/
 
-const hash32 = (text: string, seed: number): number => {
-  let h = (0x811c9dc5 ^ seed) >>> 0
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
+const fmix = (h: number): number => {
   h ^= h >>> 16
   h = Math.imul(h, 0x85ebca6b)
   h ^= h >>> 13
@@ -66,9 +63,16 @@ const hash32 = (text: string, seed: number): number => {
 
 const hex8 = (n: number): string => n.toString(16).padStart(8, "0")
 
-/** 16 hex digits hashed from a text (never all zeros: OTel's invalid span id). */
+/** 16 hex digits hashed from a text (never all zeros: OTel's invalid span id): two seeded FNV-1a hashes, one pass. */
 export const spanIdOf = (text: string): string => {
-  const id = hex8(hash32(text, 0x9e3779b9)) + hex8(hash32(text, 0x7f4a7c15))
+  let a = (0x811c9dc5 ^ 0x9e3779b9) >>> 0
+  let b = (0x811c9dc5 ^ 0x7f4a7c15) >>> 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    a = Math.imul(a ^ c, 0x01000193)
+    b = Math.imul(b ^ c, 0x01000193)
+  }
+  const id = hex8(fmix(a)) + hex8(fmix(b))
   return id === "0000000000000000" ? spanIdOf(`${text}#`) : id
 }
 
@@ -96,10 +100,12 @@ export type StartResult<D> = { readonly _tag: "started"; readonly run: Run<D> } 
  */
 export class RunTree<D> {
   private readonly runs = new Map<string, Run<D>>()
-  private readonly ended = new Map<string, Ended>()
+  private readonly ended: RecentMap<string, Ended>
   private readonly traces = new Map<string, TraceState>()
 
-  constructor(readonly options: RunTreeOptions) {}
+  constructor(readonly options: RunTreeOptions) {
+    this.ended = new RecentMap(options.rememberEnded)
+  }
 
   /** Open runs. */
   get size(): number {
@@ -232,9 +238,5 @@ export class RunTree<D> {
 
   private remember(run: Run<D>): void {
     this.ended.set(run.runId, { traceId: run.traceId, visibleSpanId: run.hidden ? run.parentSpanId : run.spanId })
-    if (this.ended.size > this.options.rememberEnded) {
-      const oldest = this.ended.keys().next()
-      if (!oldest.done) this.ended.delete(oldest.value)
-    }
   }
 }

@@ -16,11 +16,22 @@ import * as PromptLayerRetryPolicy from "../PromptLayerRetryPolicy.js"
 import * as PromptLayerTracker from "../PromptLayerTracker.js"
 import type { TraceRecorder } from "./traceRecorder.js"
 
-/** What a backend is built from: the tracker options, the key, the base URL and the retry policy. */
+/** What a backend is built from: the tracker options, the key, the base URL, the response limit and the retry policy. */
 export interface BackendOptions extends PromptLayerTracker.Options {
   readonly apiKey?: string | undefined
   readonly baseURL?: string | undefined
+  readonly maxResponseBytes?: number | undefined
   readonly retry?: PromptLayerRetryPolicy.Options | undefined
+}
+
+/**
+ * `maxResponseBytes` of the options, else `PROMPTLAYER_MAX_RESPONSE_BYTES` as a number (an invalid
+ * one is reported by the config check, naming the variable), else undefined (the client's default).
+ */
+const maxResponseBytesOf = (options: BackendOptions): number | undefined => {
+  if (options.maxResponseBytes !== undefined) return options.maxResponseBytes
+  const env = envVar("PROMPTLAYER_MAX_RESPONSE_BYTES")
+  return env === undefined || env.trim() === "" ? undefined : Number(env)
 }
 
 /** A tracker handlers deliver to, how to shut it down, and the recorders with runs still open on it. */
@@ -66,12 +77,22 @@ export const sharedBackend = (
 ): { key: string; acquire: () => Backend; peek: () => Backend | undefined } => {
   const apiKey = options.apiKey ?? envVar("PROMPTLAYER_API_KEY") ?? ""
   const baseUrl = options.baseURL ?? envVar("PROMPTLAYER_BASE_URL")
-  const config = PromptLayerConfig.make({ apiKey, baseUrl })
-  if (config._tag === "Left") throw new Error(`PromptLayerCallbackHandler: ${config.left}`)
+  const maxResponseBytes = maxResponseBytesOf(options)
+  const config = PromptLayerConfig.make({ apiKey, baseUrl, maxResponseBytes })
+  if (config._tag === "Left") {
+    const hint =
+      options.maxResponseBytes === undefined &&
+      maxResponseBytes !== undefined &&
+      config.left.includes("maxResponseBytes")
+        ? " (from PROMPTLAYER_MAX_RESPONSE_BYTES)"
+        : ""
+    throw new Error(`PromptLayerCallbackHandler: ${config.left}${hint}`)
+  }
   const trackerOptions = trackerOptionsOf(options)
   const key = JSON.stringify([
     apiKey,
     config.right.baseUrl,
+    config.right.maxResponseBytes,
     trackerOptions,
     options.retry ?? null,
     String(options.retry?.retryOn ?? "")

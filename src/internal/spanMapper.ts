@@ -10,9 +10,11 @@
  *
  * @internal
  */
-import type * as S from "../PromptLayerSchema.js"
+import * as PromptLayerClient from "../PromptLayerClient.js"
+import * as S from "../PromptLayerSchema.js"
 import * as Blueprint from "./blueprint.js"
 import type { SpanEvent } from "./runTree.js"
+import * as SpanWire from "./spanWire.js"
 
 // =============================================================================
 // Limits
@@ -55,31 +57,33 @@ const isLangChainObject = (u: object): boolean =>
  * user classes) are kept by reference and serialized later as JSON would.
  */
 export const capture = (value: unknown): unknown => {
-  let budget = SNAPSHOT_NODES
-  const copy = (u: unknown, depth: number): unknown => {
-    budget--
-    if (u === null || typeof u !== "object") return u
-    if (budget <= 0 || depth >= SNAPSHOT_DEPTH) return CUT
-    if (Array.isArray(u)) {
-      const n = Math.min(u.length, SNAPSHOT_WIDTH)
-      const out: Array<unknown> = new Array(n)
-      for (let i = 0; i < n; i++) out[i] = copy(u[i], depth + 1)
-      if (u.length > n) out.push(`${CUT} ${u.length - n} more items`)
-      return out
-    }
-    if (!isPlainObject(u) || isLangChainObject(u)) return u
-    const out: Record<string, unknown> = {}
-    let i = 0
-    for (const key in u) {
-      if (i++ >= SNAPSHOT_WIDTH) {
-        out[CUT] = "more keys"
-        break
-      }
-      out[key] = copy((u as Record<string, unknown>)[key], depth + 1)
-    }
+  if (value === null || typeof value !== "object") return value
+  return copyOf(value, 0, { left: SNAPSHOT_NODES })
+}
+
+/** The copy of {@link capture} (a function of the module, not a closure per call: this runs in every callback). */
+const copyOf = (u: unknown, depth: number, budget: { left: number }): unknown => {
+  budget.left--
+  if (u === null || typeof u !== "object") return u
+  if (budget.left <= 0 || depth >= SNAPSHOT_DEPTH) return CUT
+  if (Array.isArray(u)) {
+    const n = Math.min(u.length, SNAPSHOT_WIDTH)
+    const out: Array<unknown> = new Array(n)
+    for (let i = 0; i < n; i++) out[i] = copyOf(u[i], depth + 1, budget)
+    if (u.length > n) out.push(`${CUT} ${u.length - n} more items`)
     return out
   }
-  return copy(value, 0)
+  if (!isPlainObject(u) || isLangChainObject(u)) return u
+  const out: Record<string, unknown> = {}
+  let i = 0
+  for (const key in u) {
+    if (i++ >= SNAPSHOT_WIDTH) {
+      out[CUT] = "more keys"
+      break
+    }
+    out[key] = copyOf((u as Record<string, unknown>)[key], depth + 1, budget)
+  }
+  return out
 }
 
 /**
@@ -98,35 +102,77 @@ export const unwrap = (value: unknown, key: "input" | "output"): unknown => {
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
 
-/** A LangChain message or document as plain JSON: `{ role, content, tool_calls? }` / `{ page_content, metadata }`. */
+const isMessage = (u: Record<string, unknown>): boolean =>
+  "content" in u && (typeof u.type === "string" || typeof u._getType === "function")
+
+/**
+ * A LangChain message, document or other serializable as plain JSON: `{ role, content, tool_calls? }`,
+ * `{ page_content, metadata }`, or its constructor arguments (`lc_kwargs`: a prompt value's messages).
+ */
 const plain = (u: Record<string, unknown>): unknown => {
-  if ("lc_serializable" in u || "lc_kwargs" in u) {
+  if ("pageContent" in u && "metadata" in u) return { page_content: u.pageContent, metadata: u.metadata }
+  if (isMessage(u)) {
     const message = Blueprint.toBlueprintMessage(u)
     if (message !== undefined) return message
-    const kwargs = u.lc_kwargs
-    return isObject(kwargs) ? kwargs : undefined
   }
-  if ("pageContent" in u && "metadata" in u) return { page_content: u.pageContent, metadata: u.metadata }
-  return u
+  const kwargs = u.lc_kwargs
+  return isObject(kwargs) ? kwargs : undefined
+}
+
+/** Nodes {@link jsonable} visits at most; beyond, {@link CUT}. Captured values are far smaller (`SNAPSHOT_NODES`). */
+const JSONABLE_NODES = 20_000
+
+/**
+ * `value` as `JSON.stringify` can write it with no replacer: LangChain objects as plain JSON, bigints
+ * as strings, cycles marked `"[circular]"`. Returns `value` itself (no copy) when it holds none of
+ * those, which is the common case; copies only the paths that change.
+ */
+const jsonable = (value: unknown): unknown =>
+  value === null || typeof value !== "object"
+    ? jsonableOf(value, undefined)
+    : jsonableOf(value, { ancestors: new Set(), left: JSONABLE_NODES })
+
+/** The walk of {@link jsonable} (a function of the module, not a closure per call). */
+const jsonableOf = (u: unknown, walk: { readonly ancestors: Set<object>; left: number } | undefined): unknown => {
+  if (typeof u === "bigint") return u.toString()
+  if (u === null || typeof u !== "object" || walk === undefined) return u
+  if (--walk.left <= 0) return CUT
+  const { ancestors } = walk
+  if (ancestors.has(u)) return "[circular]"
+  const o = u as Record<string, unknown>
+  ancestors.add(u)
+  let out: unknown = u
+  if (isLangChainObject(o)) out = jsonableOf(plain(o), walk)
+  else if (Array.isArray(u)) {
+    let copy: Array<unknown> | undefined
+    for (let i = 0; i < u.length; i++) {
+      const v = jsonableOf(u[i], walk)
+      if (v !== u[i]) {
+        copy ??= u.slice()
+        copy[i] = v
+      }
+    }
+    if (copy !== undefined) out = copy
+  } else if (typeof o.toJSON !== "function") {
+    let copy: Record<string, unknown> | undefined
+    for (const key of Object.keys(o)) {
+      const v = jsonableOf(o[key], walk)
+      if (v !== o[key]) {
+        copy ??= { ...o }
+        copy[key] = v
+      }
+    }
+    if (copy !== undefined) out = copy
+  }
+  ancestors.delete(u)
+  return out
 }
 
 /** JSON text of a captured value (messages and documents as plain JSON; cycles, functions and symbols left out). */
 export const toJson = (value: unknown): string => {
   if (typeof value === "string") return JSON.stringify(value)
-  const seen = new WeakSet<object>()
   try {
-    return (
-      JSON.stringify(value, (_key, v: unknown) => {
-        if (typeof v === "bigint") return v.toString()
-        if (typeof v === "function" || typeof v === "symbol") return undefined
-        if (isObject(v)) {
-          if (seen.has(v)) return "[circular]"
-          seen.add(v)
-          return plain(v)
-        }
-        return v
-      }) ?? "null"
-    )
+    return JSON.stringify(jsonable(value)) ?? "null"
   } catch (error) {
     return JSON.stringify(`[not serializable: ${error instanceof Error ? error.message : String(error)}]`)
   }
@@ -185,8 +231,10 @@ export interface SpanIds {
 /** Nanoseconds since the epoch of a time in (possibly fractional) epoch milliseconds, as exact digits. */
 export const nanosOf = (ms: number): string => {
   const whole = Math.floor(ms)
-  const fraction = Math.round((ms - whole) * 1e6)
-  return (BigInt(whole) * 1_000_000n + BigInt(Math.min(fraction, 999_999))).toString()
+  const fraction = Math.min(Math.round((ms - whole) * 1e6), 999_999)
+  // Digits by concatenation (no BigInt) for the usual epoch times; exact either way.
+  if (whole >= 1 && whole <= Number.MAX_SAFE_INTEGER) return `${whole}${`${fraction}`.padStart(6, "0")}`
+  return (BigInt(whole) * 1_000_000n + BigInt(fraction)).toString()
 }
 
 /** Metadata keys LangGraph and session grouping rely on, lifted to attributes of their own. */
@@ -353,4 +401,42 @@ export const toModelSpan = (
     resource,
     log_request: log
   }
+}
+
+// =============================================================================
+// Encoding (background, without schema validation)
+// =============================================================================
+
+const isoOf = (time: unknown): string | undefined => S.parseTimestamp(time)?.toISOString()
+
+/**
+ * A span made by {@link toSpan} or {@link toModelSpan}, encoded for `spans.bulkEncoded` with plain
+ * code: what the mapper makes is valid by construction (a property test checks it against the
+ * `CreateSpansBulk` schema), so only what the schema would transform is transformed (the log's
+ * times, to ISO strings). A span that is not as the mapper makes it (a log time that is not a
+ * time) goes through `encodeSpanEither`, whose validation error is thrown: the span fails alone.
+ */
+export const encodeValid = (span: S.SpanInput): PromptLayerClient.EncodedSpan => {
+  const log = span.log_request
+  let valid = span as S.Span
+  if (log !== undefined && log !== null) {
+    const start = isoOf(log.request_start_time)
+    const end = isoOf(log.request_end_time)
+    if (start === undefined || end === undefined || typeof span.start_time !== "string") return encodeChecked(span)
+    valid = { ...span, log_request: { ...log, request_start_time: start, request_end_time: end } } as S.Span
+  } else if (typeof span.start_time !== "string") return encodeChecked(span)
+  const text = SpanWire.encodeSpan(valid)
+  return new PromptLayerClient.EncodedSpan(
+    text,
+    SpanWire.utf8Length(text),
+    valid.context.trace_id,
+    valid.context.span_id,
+    SpanWire.logFactsOf(valid.log_request)
+  )
+}
+
+const encodeChecked = (span: S.SpanInput): PromptLayerClient.EncodedSpan => {
+  const encoded = PromptLayerClient.encodeSpanEither(span)
+  if (encoded._tag === "Left") throw encoded.left
+  return encoded.right
 }

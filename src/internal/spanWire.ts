@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import type { LogFacts } from "../PromptLayerClient.js"
 import type * as S from "../PromptLayerSchema.js"
 
 /** One validated span as JSON, its times written as exact integers. */
@@ -14,6 +15,19 @@ export const encodeSpan = (span: S.Span): string => {
   const head = `{"start_time":${start_time},"end_time":${end_time}`
   return json.length > 2 ? `${head},${json.slice(1)}` : `${head}}`
 }
+
+/** What a delivered log is described by, from a validated span's `log_request`. */
+export const logFactsOf = (log: S.Span["log_request"]): LogFacts | undefined =>
+  log === undefined || log === null
+    ? undefined
+    : {
+        tags: log.tags ?? [],
+        metadata: log.metadata ?? {},
+        provider: log.provider,
+        model: log.model,
+        status: log.status ?? "SUCCESS",
+        promptName: log.prompt_name ?? undefined
+      }
 
 /** The body around already encoded spans. */
 export const bulkBody = (encodedSpans: ReadonlyArray<string>, closeAfter?: boolean): string =>

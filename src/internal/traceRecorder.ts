@@ -11,10 +11,12 @@
  *
  * @internal
  */
+import type * as PromptLayerClient from "../PromptLayerClient.js"
 import type * as PromptLayerTracker from "../PromptLayerTracker.js"
 import type * as S from "../PromptLayerSchema.js"
 import * as Blueprint from "./blueprint.js"
 import { HIDDEN_TAG, type Run, RunTree, spanIdOf } from "./runTree.js"
+import { encodeTrusted, type TrustedSpanJob } from "./spanDelivery.js"
 import * as SpanMapper from "./spanMapper.js"
 
 /** A model run's start, as the blueprint needs it (per prompt: `input`, `promptIndex` and `runId` are added at the end). */
@@ -113,6 +115,7 @@ export class TraceRecorder {
       return
     }
     if (this.open++ === 0) this.options.onActive(true)
+    if (tree.size <= this.options.maxRuns) return
     for (const run of tree.overflow()) run.data.owner.abandon(run, `more than ${this.options.maxRuns} runs in progress`)
   }
 
@@ -228,54 +231,115 @@ export class TraceRecorder {
     }))
   }
 
-  private ids(run: Run<RunData>) {
-    return {
-      runId: run.runId,
-      parentRunId: run.parentRunId,
-      traceId: run.traceId,
-      spanId: run.spanId,
-      parentSpanId: run.parentSpanId
-    }
-  }
-
   private emit(run: Run<RunData>, outcome: SpanMapper.RunOutcome): void {
     if (run.hidden) return
-    const ids = this.ids(run)
-    const { info } = run.data
-    const events = run.events
-    const resource = this.options.resource
-    this.options.offer({
-      parentRunId: run.parentRunId,
-      source: this.options.source,
-      build: () => SpanMapper.toSpan(ids, info, outcome, events, resource)
-    })
+    this.options.offer(new RunSpan(run, outcome, this.options.source, this.options.resource))
   }
 
   /** One CLIENT span per prompt of the model run (a direct call with several prompts gives several). */
   private emitModel(run: Run<RunData>, outcome: SpanMapper.RunOutcome, end: (index: number) => Blueprint.RunEnd): void {
     const model = run.data.model
     if (model === undefined || run.hidden) return
-    const { info } = run.data
-    const events = run.events
-    const { plTags, resource } = this.options
-    model.inputs.forEach((input, i) => {
-      const runId = i === 0 ? run.runId : `${run.runId}:${i}`
-      const ids = { ...this.ids(run), runId, spanId: i === 0 ? run.spanId : spanIdOf(runId) }
-      const start: Blueprint.RunStart = {
-        ...model.start,
-        runId: run.runId,
-        input,
-        promptIndex: model.inputs.length > 1 ? i : undefined
+    for (let i = 0; i < model.inputs.length; i++) {
+      this.options.offer(new ModelSpan(run, model, i, outcome, end(i), this.options))
+    }
+  }
+}
+
+/** Thrown by `build` once a span has been encoded: its run's data was released. */
+const released = (): never => {
+  throw new Error("the span was encoded already; its run's data is released")
+}
+
+/**
+ * The span of a chain, tool or retriever run, as offered to the tracker: what the callbacks
+ * recorded, turned into a span only in the tracker's background fiber. A class, not a closure:
+ * one object per span on the callback's path. Once encoded, it lets go of the run (its inputs,
+ * outputs, events): a batch waiting to be sent holds the span's JSON, not the run's objects.
+ */
+class RunSpan implements PromptLayerTracker.SpanTrackEvent, TrustedSpanJob {
+  readonly runId = undefined
+  readonly parentRunId: string | undefined
+  private data: { readonly run: Run<RunData>; readonly outcome: SpanMapper.RunOutcome } | undefined
+
+  constructor(
+    run: Run<RunData>,
+    outcome: SpanMapper.RunOutcome,
+    readonly source: string,
+    private readonly resource: S.SpanInput["resource"]
+  ) {
+    this.parentRunId = run.parentRunId
+    this.data = { run, outcome }
+  }
+
+  build(): S.SpanInput {
+    const { outcome, run } = this.data ?? released()
+    return SpanMapper.toSpan(run, run.data.info, outcome, run.events, this.resource)
+  }
+
+  [encodeTrusted](): PromptLayerClient.EncodedSpan {
+    const encoded = SpanMapper.encodeValid(this.build())
+    this.data = undefined
+    return encoded
+  }
+}
+
+/** The CLIENT span of one prompt of a model run, carrying its request log (`log_request`); released once encoded too. */
+class ModelSpan implements PromptLayerTracker.SpanTrackEvent, TrustedSpanJob {
+  readonly runId: string
+  readonly parentRunId: string | undefined
+  readonly source: string
+  readonly onDelivered: ((log: PromptLayerTracker.DeliveredLog) => unknown) | undefined
+  private data:
+    | {
+        readonly run: Run<RunData>
+        readonly model: ModelData
+        readonly outcome: SpanMapper.RunOutcome
+        readonly end: Blueprint.RunEnd
       }
-      const runEnd = end(i)
-      this.options.offer({
-        runId,
-        parentRunId: run.parentRunId,
-        source: this.options.source,
-        onDelivered: this.options.onDelivered,
-        build: () =>
-          SpanMapper.toModelSpan(ids, info, outcome, Blueprint.toLogRequest(start, runEnd, plTags), events, resource)
-      })
-    })
+    | undefined
+
+  constructor(
+    run: Run<RunData>,
+    model: ModelData,
+    private readonly index: number,
+    outcome: SpanMapper.RunOutcome,
+    end: Blueprint.RunEnd,
+    private readonly options: RecorderOptions
+  ) {
+    this.runId = index === 0 ? run.runId : `${run.runId}:${index}`
+    this.parentRunId = run.parentRunId
+    this.source = options.source
+    this.onDelivered = options.onDelivered
+    this.data = { run, model, outcome, end }
+  }
+
+  build(): S.SpanInput {
+    const { end, model, outcome, run } = this.data ?? released()
+    const index = this.index
+    const ids: SpanMapper.SpanIds =
+      index === 0
+        ? run
+        : {
+            runId: this.runId,
+            parentRunId: run.parentRunId,
+            traceId: run.traceId,
+            spanId: spanIdOf(this.runId),
+            parentSpanId: run.parentSpanId
+          }
+    const start: Blueprint.RunStart = {
+      ...model.start,
+      runId: run.runId,
+      input: model.inputs[index] ?? [],
+      promptIndex: model.inputs.length > 1 ? index : undefined
+    }
+    const log = Blueprint.toLogRequest(start, end, this.options.plTags)
+    return SpanMapper.toModelSpan(ids, run.data.info, outcome, log, run.events, this.options.resource)
+  }
+
+  [encodeTrusted](): PromptLayerClient.EncodedSpan {
+    const encoded = SpanMapper.encodeValid(this.build())
+    this.data = undefined
+    return encoded
   }
 }

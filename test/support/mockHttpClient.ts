@@ -45,6 +45,8 @@ const bodyText = (request: HttpClientRequest.HttpClientRequest): string | undefi
   const body = request.body
   if (body._tag === "Uint8Array") return new TextDecoder().decode(body.body)
   if (body._tag === "Empty") return undefined
+  // The `/spans-bulk` body is sent as a raw string (no UTF-8 copy of the batch first).
+  if (body._tag === "Raw" && typeof body.body === "string") return body.body
   throw new Error(`mock HttpClient: unexpected body kind ${body._tag}`)
 }
 

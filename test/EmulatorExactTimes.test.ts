@@ -65,7 +65,8 @@ describe("exact nanosecond times through the emulator", () => {
         await assertExact(first)
         // Inside `log_request`, integers are read as `/log-request` reads them (numbers).
         const [request] = first.store.snapshot().requests
-        assert.strictEqual((request?.body.parameters as { seed: unknown }).seed, 12345678901234567890)
+        assert.isDefined(request)
+        assert.strictEqual((request!.body.parameters as { seed: unknown }).seed, Number("12345678901234567890"))
       } finally {
         await first.close()
       }

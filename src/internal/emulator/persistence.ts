@@ -440,7 +440,8 @@ export class DataFile {
 
   /** Starts the next journal generation at a batch boundary (between two appends). */
   private rotate(): Promise<void> {
-    const rotation = (this.rotation ??= deferred())
+    this.rotation ??= deferred()
+    const rotation = this.rotation
     // Done by the write loop, between two batches: no append is in flight on the journal it closes.
     if (!this.running) void this.run()
     return rotation.promise

@@ -176,7 +176,11 @@ const capacity = async (emulator: Emulator, seconds: number) => {
     headers: { "content-type": "application/json", "x-api-key": emulator.apiKey },
     body: logBody()
   })
-  await fetch(`${emulator.url}/emulator/reset`, { method: "POST", headers: { "x-api-key": emulator.apiKey } })
+  const reset = await fetch(`${emulator.url}/emulator/reset`, {
+    method: "POST",
+    headers: { "x-api-key": emulator.apiKey }
+  })
+  if (!reset.ok) throw new Error(`POST /emulator/reset: ${reset.status} ${await reset.text()}`)
   return {
     requestsPerSecond: result.requests.average,
     total: result.requests.total,

@@ -40,10 +40,20 @@ const gc = (): void => {
   g()
 }
 
-const post = (path: string) => fetch(`${url}${path}`, { method: "POST" }).then((r) => r.text())
+/** A call to the emulator's control API (`/emulator/*`): with the key it requires, failing loudly if refused. */
+const control = async (method: "POST" | "DELETE", path: string, body?: unknown): Promise<string> => {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { "content-type": "application/json", "x-api-key": apiKey },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  const text = await response.text()
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`)
+  return text
+}
 const storedCount = async (): Promise<number> =>
   ((await (await fetch(`${url}/emulator/stats`)).json()) as { requests: number }).requests
-const resetEmulator = () => post("/emulator/reset")
+const resetEmulator = () => control("POST", "/emulator/reset")
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
@@ -336,10 +346,7 @@ const sizes = async () => {
  * and the naive handler (one call at a time through LangChain's serial callback queue).
  */
 const latency = async (latencyMs: number, n: number) => {
-  await fetch(`${url}/emulator/faults`, {
-    method: "POST",
-    body: JSON.stringify({ route: "/log-request", latencyMs })
-  })
+  await control("POST", "/emulator/faults", { route: "/log-request", latencyMs })
   const handlers = handlersFor()
   const wide = new PromptLayerCallbackHandler({
     apiKey,
@@ -356,7 +363,7 @@ const latency = async (latencyMs: number, n: number) => {
   await runBlock("ours", n, model, input, handlers, ours)
   await runBlock("ours", n, model, input, { ...handlers, ours: wide }, oursWide)
   await runBlock("naive", n, model, input, handlers, naive)
-  await fetch(`${url}/emulator/faults`, { method: "DELETE" })
+  await control("DELETE", "/emulator/faults")
   await keepAlive(Promise.all([handlers.ours.shutdown(), wide.shutdown()]))
   return { latencyMs, n, ours: summary(ours, n), oursWide: summary(oursWide, n), naive: summary(naive, n) }
 }

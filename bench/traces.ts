@@ -74,7 +74,8 @@ const capacity = async (emulator: Server<EmulatorInfo>, body: string, seconds: n
     headers: { "content-type": "application/json", "x-api-key": apiKey },
     body
   })
-  await fetch(`${url}/emulator/reset`, { method: "POST", headers: { "x-api-key": apiKey } })
+  const reset = await fetch(`${url}/emulator/reset`, { method: "POST", headers: { "x-api-key": apiKey } })
+  if (!reset.ok) throw new Error(`POST /emulator/reset: ${reset.status} ${await reset.text()}`)
   const spans = (JSON.parse(body) as { spans: Array<{ log_request?: unknown }> }).spans
   return {
     requestsPerSecond: result.requests.average,

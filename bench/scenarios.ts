@@ -1,6 +1,7 @@
 /**
  * One benchmark scenario per process (run by bench/run.ts, which holds the emulator in another
- * process). Prints `RESULT <json>` as its last line.
+ * process). Prints `RESULT <json>` as its last line. Our handler runs in `mode: "requests"` (one
+ * `/log-request` per model call) in every scenario here: traces mode has its own bench, bench/traces.ts.
  *
  * Usage: node --expose-gc --import tsx bench/scenarios.ts <scenario> <emulatorUrl> <apiKey> [args]
  *   hotpath <n> <rounds>        no handler / ours / naive official-SDK handler, interleaved blocks
@@ -78,6 +79,7 @@ const blackHole = async () => {
 /** A handler parked on `hole`: one attempt per log that never times out while measured. */
 const parkedHandler = (hole: { readonly url: string }, options: { readonly rememberRuns?: number } = {}) =>
   new PromptLayerCallbackHandler({
+    mode: "requests",
     apiKey,
     baseURL: hole.url,
     plTags: ["bench"],
@@ -199,7 +201,14 @@ const summary = (block: Block, n: number) => ({
 })
 
 const handlersFor = (options: ConstructorParameters<typeof PromptLayerCallbackHandler>[0] = {}) => ({
-  ours: new PromptLayerCallbackHandler({ apiKey, baseURL: url, plTags: ["bench"], maxQueued: 200_000, ...options }),
+  ours: new PromptLayerCallbackHandler({
+    mode: "requests",
+    apiKey,
+    baseURL: url,
+    plTags: ["bench"],
+    maxQueued: 200_000,
+    ...options
+  }),
   naive: new NaivePromptLayerHandler(new PromptLayer({ apiKey, baseURL: url }), ["bench"])
 })
 
@@ -349,6 +358,7 @@ const latency = async (latencyMs: number, n: number) => {
   await control("POST", "/emulator/faults", { route: "/log-request", latencyMs })
   const handlers = handlersFor()
   const wide = new PromptLayerCallbackHandler({
+    mode: "requests",
     apiKey,
     baseURL: url,
     plTags: ["bench"],
@@ -461,7 +471,13 @@ const memory = async (runs: number, mode: "http" | "instant") => {
   let handler: PromptLayerCallbackHandler
   let release: () => Promise<void>
   if (mode === "http") {
-    handler = new PromptLayerCallbackHandler({ apiKey, baseURL: url, plTags: ["bench"], maxQueued: 200_000 })
+    handler = new PromptLayerCallbackHandler({
+      mode: "requests",
+      apiKey,
+      baseURL: url,
+      plTags: ["bench"],
+      maxQueued: 200_000
+    })
     release = () => handler.shutdown()
   } else {
     let next = 1
@@ -470,7 +486,9 @@ const memory = async (runs: number, mode: "http" | "instant") => {
     } as unknown as PromptLayerClient.Service)
     const runtime = ManagedRuntime.make(PromptLayerTracker.layer({ maxQueued: 200_000 }).pipe(Layer.provide(client)))
     const scope = Effect.runSync(Scope.make())
-    handler = await runtime.runPromise(Scope.extend(PromptLayerCallbackHandler.make({ plTags: ["bench"] }), scope))
+    handler = await runtime.runPromise(
+      Scope.extend(PromptLayerCallbackHandler.make({ mode: "requests", plTags: ["bench"] }), scope)
+    )
     release = async () => {
       await Effect.runPromise(Scope.close(scope, Exit.void))
       await runtime.dispose()
@@ -515,6 +533,7 @@ const keepAlive = async <A>(promise: Promise<A>): Promise<A> => {
 const down = async (runs: number, maxQueued: number) => {
   // `url` is a closed port here.
   const ours = new PromptLayerCallbackHandler({
+    mode: "requests",
     apiKey,
     baseURL: url,
     plTags: ["bench"],

@@ -246,6 +246,44 @@ describe("PromptLayerTracker spans", () => {
     }
   )
 
+  // Live clock: without the fix `flush` never resolves, and the timeout must end the test.
+  it.live(
+    "regression: a defect in the client's send (a bug, a throwing HttpClient) fails that batch's spans; flush resolves and the pipeline goes on",
+    () => {
+      const { sent, layer: working } = fakeClient()
+      let calls = 0
+      const layer = Layer.effect(
+        PromptLayerClient.PromptLayerClient,
+        Effect.map(PromptLayerClient.PromptLayerClient, (client) => ({
+          ...client,
+          spans: {
+            ...client.spans,
+            bulkEncoded: (spans: ReadonlyArray<PromptLayerClient.EncodedSpan>) =>
+              calls++ === 0 ? Effect.die(new TypeError("the client broke")) : client.spans.bulkEncoded(spans)
+          }
+        }))
+      ).pipe(Layer.provide(working))
+      return withTracker(layer, { shutdownTimeout: "1 second" }, (tracker) =>
+        Effect.gen(function* () {
+          tracker.offerSpan({ runId: "first", build: () => span(1) })
+          yield* tracker.flush
+          tracker.offerSpan({ runId: "second", build: () => span(2) })
+          yield* tracker.flush
+          const stats = yield* tracker.stats
+          assert.strictEqual(stats.failed, 1)
+          assert.strictEqual(stats.delivered, 1)
+          assert.strictEqual(stats.inFlight, 0)
+          assert.deepStrictEqual(
+            sent.flatMap((b) => b.spanIds),
+            [span(2).context.span_id]
+          )
+          const failure = yield* Effect.flip(tracker.requestIdFor("first"))
+          assert.include(failure.detail ?? "", "the client broke")
+        })
+      ).pipe(Effect.timeout("20 seconds"), Effect.orDie)
+    }
+  )
+
   it.effect("memory is bounded: beyond maxQueued waiting spans, new ones are dropped and counted", () => {
     const gate = Deferred.unsafeMake<void>(FiberId.none)
     const { sent, layer } = fakeClient(gate)

@@ -23,7 +23,7 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import * as PromptLayerClient from "../PromptLayerClient.js"
-import type { PromptLayerError } from "../PromptLayerError.js"
+import { type PromptLayerError, TransportError } from "../PromptLayerError.js"
 import * as PromptLayerRetryPolicy from "../PromptLayerRetryPolicy.js"
 import type * as S from "../PromptLayerSchema.js"
 import { macrotaskScheduler } from "./backgroundTimers.js"
@@ -433,6 +433,15 @@ const sendBatch = <J extends SpanJob, P>(
   const { host } = state
   const sendItems = (items: ReadonlyArray<Item<J>>) =>
     client.spans.bulkEncoded(items.map((item) => item.encoded)).pipe(
+      // A defect (a bug, a throwing HttpClient) would end the sender with the batch in flight forever.
+      Effect.catchAllDefect((defect) =>
+        Effect.fail(
+          new TransportError({
+            endpoint: "POST /spans-bulk",
+            description: `unexpected error: ${defect instanceof Error ? defect.message : String(defect)}`
+          })
+        )
+      ),
       Effect.tap(() => Effect.sync(host.batchSent)),
       Effect.locally(PromptLayerRetryPolicy.currentRetryObserver, () => Effect.sync(host.retried))
     )

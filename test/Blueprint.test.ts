@@ -328,3 +328,98 @@ describe("metadata", () => {
     }
   })
 })
+
+describe("blueprint conversion", () => {
+  const text = (t: string) => [{ type: "text", text: t }]
+
+  it("provider and model: invocation params, then ls_* metadata, then response metadata", () => {
+    const message = new AIMessage({
+      content: "x",
+      response_metadata: { model_name: "from-response", model_provider: "resp-provider" }
+    })
+    const all = Blueprint.toLogRequest(
+      run({
+        invocationParams: { model: "from-params", temperature: 0.2, apiKey: "secret" },
+        metadata: { ls_provider: "anthropic", ls_model_name: "from-metadata" }
+      }),
+      end(message),
+      []
+    )
+    assert.strictEqual(all.model, "from-params")
+    assert.strictEqual(all.provider, "anthropic")
+    assert.deepStrictEqual(all.parameters, { temperature: 0.2 })
+    const meta = Blueprint.toLogRequest(run({ metadata: { ls_model_name: "from-metadata" } }), end(message), [])
+    assert.strictEqual(meta.model, "from-metadata")
+    assert.strictEqual(meta.provider, "resp-provider")
+    const response = Blueprint.toLogRequest(run(), end(message), [])
+    assert.strictEqual(response.model, "from-response")
+  })
+
+  it("tokens from usage_metadata (with cache details) before llmOutput.tokenUsage", () => {
+    const message = new AIMessage({
+      content: "x",
+      usage_metadata: {
+        input_tokens: 30,
+        output_tokens: 5,
+        total_tokens: 35,
+        input_token_details: { cache_read: 20 }
+      }
+    } as ConstructorParameters<typeof AIMessage>[0])
+    const body = Blueprint.toLogRequest(
+      run(),
+      {
+        ...(end(message) as Extract<Blueprint.RunEnd, { _tag: "end" }>),
+        llmOutput: { tokenUsage: { promptTokens: 1 } }
+      },
+      []
+    )
+    assert.strictEqual(body.input_tokens, 30)
+    assert.strictEqual(body.output_tokens, 5)
+    assert.strictEqual(body.metadata?.input_tokens_cache_read, "20")
+    const fallback = Blueprint.toLogRequest(
+      run(),
+      {
+        ...(end(new AIMessage("x")) as Extract<Blueprint.RunEnd, { _tag: "end" }>),
+        llmOutput: { tokenUsage: { promptTokens: 7, completionTokens: 2 } }
+      },
+      []
+    )
+    assert.strictEqual(fallback.input_tokens, 7)
+    assert.strictEqual(fallback.output_tokens, 2)
+  })
+
+  it("error types: rate limit, quota, timeout, auth, else provider error", () => {
+    assert.strictEqual(
+      Blueprint.errorTypeOf(Object.assign(new Error("slow down"), { status: 429 })),
+      "PROVIDER_RATE_LIMIT"
+    )
+    assert.strictEqual(Blueprint.errorTypeOf(new Error("You exceeded your current quota")), "PROVIDER_QUOTA_LIMIT")
+    assert.strictEqual(
+      Blueprint.errorTypeOf(Object.assign(new Error("x"), { name: "TimeoutError" })),
+      "PROVIDER_TIMEOUT"
+    )
+    assert.strictEqual(Blueprint.errorTypeOf(new Error("Request timed out.")), "PROVIDER_TIMEOUT")
+    assert.strictEqual(Blueprint.errorTypeOf(Object.assign(new Error("no"), { status: 401 })), "PROVIDER_AUTH_ERROR")
+    assert.strictEqual(Blueprint.errorTypeOf(new Error("Incorrect API key provided")), "PROVIDER_AUTH_ERROR")
+    assert.strictEqual(Blueprint.errorTypeOf(new Error("boom")), "PROVIDER_ERROR")
+    assert.strictEqual(Blueprint.errorTypeOf("weird"), "PROVIDER_ERROR")
+  })
+
+  it("content blocks: strings, images, tool-use blocks left to tool_calls", () => {
+    assert.deepStrictEqual(Blueprint.contentBlocks("hi"), text("hi"))
+    assert.deepStrictEqual(Blueprint.contentBlocks(""), [])
+    assert.deepStrictEqual(
+      Blueprint.contentBlocks([
+        { type: "text", text: "look" },
+        { type: "image_url", image_url: { url: "https://x/y.png" } },
+        { type: "image", data: "AAAA", mimeType: "image/jpeg" },
+        { type: "tool_use", id: "t", name: "f", input: {} }
+      ]),
+      [
+        { type: "text", text: "look" },
+        { type: "image_url", image_url: { url: "https://x/y.png" } },
+        { type: "image_url", image_url: { url: "data:image/jpeg;base64,AAAA" } }
+      ]
+    )
+  })
+})

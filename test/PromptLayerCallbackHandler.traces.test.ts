@@ -18,8 +18,6 @@ import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
-import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph"
-import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt"
 import * as Layer from "effect/Layer"
 import { createAgent } from "langchain"
 import { afterAll, beforeAll } from "vitest"
@@ -40,6 +38,7 @@ import {
   shutdownAll
 } from "promptlayer-effect/langchain"
 import { ScriptedToolModel } from "./support/scriptedToolModel.js"
+import { weatherAgent } from "./support/weatherAgent.js"
 
 let emulator: StartedEmulator
 const handlers: Array<PromptLayerCallbackHandler> = []
@@ -432,28 +431,8 @@ describe("traces mode over the emulator", () => {
   it("a LangGraph StateGraph agent with a tool node: one trace, a span per node, model and tool, in the right tree", async () => {
     const handler = handlerFor()
     const runId = crypto.randomUUID()
-    const getWeather = tool(async ({ city }: { city: string }) => `Sunny in ${city}`, {
-      name: "get_weather",
-      description: "The weather in a city",
-      schema: z.object({ city: z.string() })
-    })
-    const model = new ScriptedToolModel([
-      { toolCalls: [{ name: "get_weather", args: { city: "Lyon" } }] },
-      { text: "Sunny." }
-    ])
-    const graph = new StateGraph(MessagesAnnotation)
-      .addNode("agent", async (state: typeof MessagesAnnotation.State, config) => ({
-        messages: [await model.invoke(state.messages, config)]
-      }))
-      .addNode("tools", new ToolNode([getWeather]))
-      .addEdge(START, "agent")
-      .addConditionalEdges("agent", toolsCondition, ["tools", END])
-      .addEdge("tools", "agent")
-      .compile()
-    const result = await graph.invoke(
-      { messages: [new HumanMessage("Weather in Lyon?")] },
-      { callbacks: [handler], runId, configurable: { thread_id: "thread-7" } }
-    )
+    const { graph, input } = weatherAgent("Lyon")
+    const result = await graph.invoke(input, { callbacks: [handler], runId, configurable: { thread_id: "thread-7" } })
     assert.strictEqual(result.messages.at(-1)?.content, "Sunny.")
     await handler.flush()
     const nodes = await traceOf(hex(runId))

@@ -1145,3 +1145,46 @@ export const ErrorResponse = Schema.Struct(
   },
   Extra
 ).annotations({ identifier: "ErrorResponse" })
+
+// =============================================================================
+// Content blocks
+// =============================================================================
+
+/**
+ * Every content block `type` PromptLayer's OpenAPI document defines for blueprint messages (the
+ * `type` discriminator of a message's `content` and of a completion prompt's `content`). The real
+ * server answers 422 for any other type; the handler maps LangChain's blocks onto these.
+ *
+ * @example
+ * ```ts
+ * import { PromptLayerSchema } from "promptlayer-effect"
+ *
+ * PromptLayerSchema.CONTENT_BLOCK_TYPES.has("text") // true
+ * PromptLayerSchema.CONTENT_BLOCK_TYPES.has("tool_use") // false: Anthropic's wire type, not a blueprint block
+ * ```
+ *
+ * @since 0.1.0
+ * @category Building blocks
+ */
+export const CONTENT_BLOCK_TYPES: ReadonlySet<string> = new Set([
+  "text",
+  "thinking",
+  "code",
+  "image_url",
+  "media",
+  "media_variable",
+  "output_media",
+  "server_tool_use",
+  "web_search_tool_result",
+  "code_execution_result",
+  "mcp_list_tools",
+  "mcp_call",
+  "mcp_approval_request",
+  "mcp_approval_response",
+  "bash_code_execution_tool_result",
+  "text_editor_code_execution_tool_result",
+  "shell_call",
+  "shell_call_output",
+  "apply_patch_call",
+  "apply_patch_call_output"
+])

@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import type * as S from "../PromptLayerSchema.js"
+import * as S from "../PromptLayerSchema.js"
 
 type Json = Record<string, unknown>
 type Block = { readonly type: string; readonly [key: string]: unknown }
@@ -158,30 +158,6 @@ const toolBlockTypes = new Set([
   "function_call",
   "server_tool_call",
   "server_tool_call_chunk"
-])
-
-/** The content block types of PromptLayer's API (the `type` discriminator of a message's `content`). */
-const documentedTypes = new Set([
-  "text",
-  "thinking",
-  "code",
-  "image_url",
-  "media",
-  "media_variable",
-  "output_media",
-  "server_tool_use",
-  "web_search_tool_result",
-  "code_execution_result",
-  "mcp_list_tools",
-  "mcp_call",
-  "mcp_approval_request",
-  "mcp_approval_response",
-  "bash_code_execution_tool_result",
-  "text_editor_code_execution_tool_result",
-  "shell_call",
-  "shell_call_output",
-  "apply_patch_call",
-  "apply_patch_call_output"
 ])
 
 const annotationTypes = new Set(["url_citation", "file_citation", "map_citation", "container_file_citation"])
@@ -350,7 +326,7 @@ const contentBlock = (part: unknown): Block | undefined => {
     case "input_audio":
       return mediaBlock(type, part)
   }
-  if (!documentedTypes.has(type)) return unmappedBlock(type, describeBlock(part))
+  if (!S.CONTENT_BLOCK_TYPES.has(type)) return unmappedBlock(type, describeBlock(part))
   const safe = jsonSafe(part)
   return isObject(safe) ? (safe as Block) : undefined
 }

@@ -4,38 +4,10 @@
  * server validates `input`/`output` against that discriminated union, so a block of any other
  * type (`tool_use`, `image`, a typo) is a 422 there, and the emulator rejects it the same way.
  */
+import { CONTENT_BLOCK_TYPES } from "../../PromptLayerSchema.js"
 
-/**
- * Every content block `type` the document maps (20 in the document of test/fixtures/).
- *
- * @example
- * ```ts
- * DOCUMENTED_CONTENT_TYPES.has("text") // true
- * DOCUMENTED_CONTENT_TYPES.has("tool_use") // false: Anthropic's wire type, not a blueprint block
- * ```
- */
-export const DOCUMENTED_CONTENT_TYPES: ReadonlySet<string> = new Set([
-  "text",
-  "thinking",
-  "code",
-  "image_url",
-  "media",
-  "media_variable",
-  "output_media",
-  "server_tool_use",
-  "web_search_tool_result",
-  "code_execution_result",
-  "mcp_list_tools",
-  "mcp_call",
-  "mcp_approval_request",
-  "mcp_approval_response",
-  "bash_code_execution_tool_result",
-  "text_editor_code_execution_tool_result",
-  "shell_call",
-  "shell_call_output",
-  "apply_patch_call",
-  "apply_patch_call_output"
-])
+/** Every content block `type` the document maps (one definition, in the public schema module). */
+export const DOCUMENTED_CONTENT_TYPES: ReadonlySet<string> = CONTENT_BLOCK_TYPES
 
 /** One FastAPI-style 422 detail entry (the same shape as the store's `ValidationDetail`). */
 export interface ContentBlockIssue {

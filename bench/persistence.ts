@@ -28,7 +28,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
-import { DataFile, type JournalIo } from "../src/internal/emulator/persistence.js"
+import { DataFile, defaultIo, type JournalIo } from "../src/internal/emulator/persistence.js"
 import { type Snapshot, Store } from "../src/internal/emulator/store.js"
 
 const sizes = (process.argv[2] ?? "1000,10000,50000").split(",").map(Number)
@@ -44,25 +44,15 @@ const out = (line: string) => {
 /** fdatasync durations of the journal since the last `take`. */
 const syncTimes: Array<number> = []
 const timingIo: JournalIo = {
-  append: (fd, data) =>
-    new Promise((resolve, reject) => {
-      const step = (offset: number) =>
-        Fs.write(fd, data, offset, data.length - offset, null, (error, written) => {
-          if (error) reject(error)
-          else if (offset + written < data.length) step(offset + written)
-          else resolve()
-        })
-      step(0)
-    }),
-  sync: (fd) =>
-    new Promise((resolve, reject) => {
-      const t = performance.now()
-      Fs.fdatasync(fd, (error) => {
-        syncTimes.push(performance.now() - t)
-        if (error) reject(error)
-        else resolve()
-      })
-    })
+  append: defaultIo.append,
+  sync: async (fd) => {
+    const t = performance.now()
+    try {
+      await defaultIo.sync(fd)
+    } finally {
+      syncTimes.push(performance.now() - t)
+    }
+  }
 }
 
 const text = (n: number, words: number) =>

@@ -70,7 +70,8 @@ const appendAll = (fd: number, data: Buffer): Promise<void> =>
     step(0)
   })
 
-const defaultIo: JournalIo = {
+/** The journal's real I/O: append every byte, then fdatasync. */
+export const defaultIo: JournalIo = {
   append: appendAll,
   sync: (fd) => new Promise((resolve, reject) => Fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())))
 }

@@ -72,6 +72,7 @@ import type * as S from "./PromptLayerSchema.js"
 import { backgroundClock, holdOpen, isLiveClock } from "./internal/backgroundTimers.js"
 import { type Outcome, RunOutcomes, type Unavailable } from "./internal/runOutcomes.js"
 import * as SpanDelivery from "./internal/spanDelivery.js"
+import * as SpanWire from "./internal/spanWire.js"
 
 // =============================================================================
 // Models
@@ -348,15 +349,6 @@ const isThenable = (u: unknown): u is PromiseLike<unknown> =>
 
 const shutdownOutcome: Outcome = { reason: "shutdown", detail: undefined }
 
-const bodyFacts = (body: S.LogRequestInput) => ({
-  tags: body.tags ?? [],
-  metadata: body.metadata ?? {},
-  provider: body.provider,
-  model: body.model,
-  status: body.status ?? "SUCCESS",
-  promptName: body.prompt_name ?? undefined
-})
-
 /** A delivered span's log, and whom to tell. */
 interface Published {
   readonly event: SpanTrackEvent
@@ -611,7 +603,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         source: entry.event.source,
         traceId: undefined,
         spanId: undefined,
-        ...bodyFacts(body)
+        ...SpanWire.factsOfLog(body)
       }
       remember(entry.event.runId, id)
       return PubSub.publish(pubsub, log).pipe(Effect.zipRight(runCallback(entry.event, log)))

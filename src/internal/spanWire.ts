@@ -16,18 +16,19 @@ export const encodeSpan = (span: S.Span): string => {
   return json.length > 2 ? `${head},${json.slice(1)}` : `${head}}`
 }
 
-/** What a delivered log is described by, from a validated span's `log_request`. */
+/** What a delivered log is described by, from a request log body (a `/log-request` one or a span's). */
+export const factsOfLog = (log: NonNullable<S.Span["log_request"]> | S.LogRequestInput): LogFacts => ({
+  tags: log.tags ?? [],
+  metadata: log.metadata ?? {},
+  provider: log.provider,
+  model: log.model,
+  status: log.status ?? "SUCCESS",
+  promptName: log.prompt_name ?? undefined
+})
+
+/** {@link factsOfLog} of a validated span's `log_request`, if it has one. */
 export const logFactsOf = (log: S.Span["log_request"]): LogFacts | undefined =>
-  log === undefined || log === null
-    ? undefined
-    : {
-        tags: log.tags ?? [],
-        metadata: log.metadata ?? {},
-        provider: log.provider,
-        model: log.model,
-        status: log.status ?? "SUCCESS",
-        promptName: log.prompt_name ?? undefined
-      }
+  log === undefined || log === null ? undefined : factsOfLog(log)
 
 /** The body around already encoded spans. */
 export const bulkBody = (encodedSpans: ReadonlyArray<string>, closeAfter?: boolean): string =>

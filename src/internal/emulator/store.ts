@@ -964,14 +964,7 @@ export class Store {
   snapshot(): Snapshot {
     return {
       format: "promptlayer-emulator/1",
-      next: {
-        request: this.nextRequest,
-        group: this.nextGroup,
-        template: this.nextTemplate,
-        version: this.nextVersion,
-        workflow: this.nextWorkflow,
-        execution: this.nextExecution
-      },
+      next: this.counters(),
       requests: [...this.requestsById.values()].map(clone),
       groups: [...this.groups.values()].map(clone),
       templates: [...this.templates.values()].map(clone),

@@ -16,11 +16,9 @@ export default defineConfig({
     // backoffs), not computing: four files at once on 2 cores (vitest's default is cores - 1, so
     // one file at a time here). No test depends on the machine's speed, so contention only costs time.
     maxWorkers: 4,
-    minWorkers: 1,
     // Hang detectors, not performance checks: a CPU-bound case (10 000 loopback calls, 100-run
     // properties) takes 10 s alone and several times that beside other busy processes.
     testTimeout: 300_000,
-    hookTimeout: 300_000,
-    fakeTimers: { toFake: undefined }
+    hookTimeout: 300_000
   }
 })

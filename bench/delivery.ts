@@ -7,8 +7,8 @@
  */
 import { spawn } from "node:child_process"
 import * as Readline from "node:readline"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { PromptLayerClient, PromptLayerTracker } from "promptlayer-effect"

@@ -21,8 +21,8 @@ import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
 import { type BaseMessage, HumanMessage, SystemMessage } from "@langchain/core/messages"
 import { FakeListChatModel } from "@langchain/core/utils/testing"
 import { PromptLayer } from "promptlayer"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -487,7 +487,7 @@ const memory = async (runs: number, mode: "http" | "instant") => {
     const runtime = ManagedRuntime.make(PromptLayerTracker.layer({ maxQueued: 200_000 }).pipe(Layer.provide(client)))
     const scope = Effect.runSync(Scope.make())
     handler = await runtime.runPromise(
-      Scope.extend(PromptLayerCallbackHandler.make({ mode: "requests", plTags: ["bench"] }), scope)
+      Scope.provide(PromptLayerCallbackHandler.make({ mode: "requests", plTags: ["bench"] }), scope)
     )
     release = async () => {
       await Effect.runPromise(Scope.close(scope, Exit.void))

@@ -327,7 +327,7 @@ const callbacksOnlyHandler = async (): Promise<PromptLayerCallbackHandler> => {
   const tracker: PromptLayerTracker.Service = { ...real, offerSpan: () => true }
   const scope = Effect.runSync(Scope.make())
   return Effect.runPromise(
-    Scope.extend(PromptLayerCallbackHandler.make({ plTags: ["bench"], mode: "traces" }), scope).pipe(
+    Scope.provide(PromptLayerCallbackHandler.make({ plTags: ["bench"], mode: "traces" }), scope).pipe(
       Effect.provideService(PromptLayerTracker.PromptLayerTracker, tracker)
     )
   )
@@ -453,7 +453,7 @@ const heap = async (args: { runs: number; chunk: number; budgetMs: number }) => 
   const runtime = ManagedRuntime.make(PromptLayerTracker.layer({ maxQueued: 1_000_000 }).pipe(Layer.provide(client)))
   const scope = Effect.runSync(Scope.make())
   const handler = await runtime.runPromise(
-    Scope.extend(PromptLayerCallbackHandler.make({ plTags: ["bench"], mode: "traces" }), scope)
+    Scope.provide(PromptLayerCallbackHandler.make({ plTags: ["bench"], mode: "traces" }), scope)
   )
   const invoke = workload()
   const heapMB = () => {

@@ -7,9 +7,8 @@
  *
  * Run: `npx tsx examples/effect-app.ts`.
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -68,7 +67,7 @@ export const program = (model: BaseChatModel) =>
       prompt.pipe(model).invoke({ product: "toasters" }, { callbacks: [handler], signal })
     )
     const scored = yield* Fiber.join(scoring)
-    return { requestIds: Chunk.toReadonlyArray(scored), answers: [String(answer.content)] }
+    return { requestIds: scored, answers: [String(answer.content)] }
   }).pipe(Effect.scoped, Effect.withSpan("examples/effect-app"))
 
 export const main = (env: Environment): Promise<ExampleResult> =>

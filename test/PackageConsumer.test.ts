@@ -1,0 +1,178 @@
+/**
+ * The package as an app installs it: `npm pack` (which builds dist/), then a fresh consumer
+ * project that asks npm for `effect@latest` (and `@langchain/core`, `@langchain/openai`) installs the
+ * tarball with no peer conflict, type-checks the README's quick starts (Effect, Promise bridge,
+ * LangChain) copied from README.md as they are, and runs them against an embedded emulator and the
+ * local OpenAI stub. The emulator's store shows what each one logged.
+ *
+ * This needs the npm registry (as `npm ci` does); it takes a minute, most of it in `npm install`.
+ */
+import { execFile } from "node:child_process"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { type Environment, setup } from "../examples/support/environment.js"
+
+const run = promisify(execFile)
+const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
+
+/** The first ```ts block after the README heading that starts with `heading`. */
+export const readmeBlock = (readme: string, heading: string): string => {
+  const at = readme.split("\n").findIndex((line) => line.startsWith(`## ${heading}`))
+  if (at < 0) throw new Error(`README has no "## ${heading}" section`)
+  const rest = readme.split("\n").slice(at + 1)
+  const start = rest.findIndex((line) => line.trim() === "```ts")
+  const end = rest.findIndex((line, i) => i > start && line.trim() === "```")
+  if (start < 0 || end < 0) throw new Error(`README section "${heading}" has no ts block`)
+  return rest.slice(start + 1, end).join("\n")
+}
+
+/** npm's own variables from the `npm test` that runs us would steer the consumer's npm: leave them out. */
+const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^npm_/i.test(key) && !/^(PROMPTLAYER|OPENAI)_/.test(key)) env[key] = value
+  }
+  return { ...env, ...extra }
+}
+
+const quickStarts = {
+  effect: "Quick start: Effect",
+  promise: "Promise bridge",
+  langchain: "LangChain.js"
+} as const
+
+let dir = ""
+let environment: Environment | undefined
+let installed: { effect: string; peerProblems: string } = { effect: "", peerProblems: "" }
+
+beforeAll(async () => {
+  dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "promptlayer-effect-consumer-"))
+  const packed = await run("npm", ["pack", "--json", "--pack-destination", dir], {
+    cwd: root,
+    env: cleanEnv({}),
+    maxBuffer: 64 * 1024 * 1024
+  })
+  const [{ filename }] = JSON.parse(packed.stdout) as Array<{ filename: string }>
+  const app = Path.join(dir, "app")
+  await Fs.mkdir(app)
+  await Fs.writeFile(
+    Path.join(app, "package.json"),
+    JSON.stringify({
+      name: "consumer",
+      private: true,
+      type: "module",
+      dependencies: {
+        "@langchain/core": "^1.2.13",
+        "@langchain/openai": "^1",
+        effect: "latest",
+        "promptlayer-effect": `file:${Path.join(dir, filename!)}`
+      }
+    })
+  )
+  await run("npm", ["install", "--no-audit", "--no-fund", "--strict-peer-deps"], {
+    cwd: app,
+    env: cleanEnv({}),
+    maxBuffer: 64 * 1024 * 1024
+  })
+  const ls = await run("npm", ["ls", "effect", "--json"], { cwd: app, env: cleanEnv({}) }).catch((error) => error)
+  installed = {
+    effect: (JSON.parse(ls.stdout) as { dependencies: { effect: { version: string } } }).dependencies.effect.version,
+    peerProblems: ls.stderr ?? ""
+  }
+
+  const readme = await Fs.readFile(Path.join(root, "README.md"), "utf8")
+  for (const [name, heading] of Object.entries(quickStarts)) {
+    await Fs.writeFile(Path.join(app, `${name}.ts`), `${readmeBlock(readme, heading)}\n`)
+  }
+  await Fs.writeFile(
+    Path.join(app, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "ES2022",
+        lib: ["ES2022", "DOM"],
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        types: []
+      },
+      include: Object.keys(quickStarts).map((name) => `${name}.ts`)
+    })
+  )
+  environment = await setup({ promptLayer: "local", openai: "stub" })
+})
+
+afterAll(async () => {
+  await environment?.close()
+  if (dir !== "") await Fs.rm(dir, { recursive: true, force: true })
+})
+
+/** Runs a quick start as a user would (tsx), against the emulator and the OpenAI stub. */
+const runQuickStart = async (name: keyof typeof quickStarts) => {
+  const env = environment!
+  const tsx = Path.join(root, "node_modules", "tsx", "dist", "cli.mjs")
+  return run(process.execPath, [tsx, `${name}.ts`], {
+    cwd: Path.join(dir, "app"),
+    env: cleanEnv({
+      PROMPTLAYER_API_KEY: env.apiKey,
+      PROMPTLAYER_BASE_URL: env.baseURL,
+      OPENAI_API_KEY: "sk-local-stub",
+      OPENAI_BASE_URL: env.stub!.url
+    })
+  })
+}
+
+const requestsSince = (before: number) => environment!.emulator!.store.requests().slice(before)
+
+describe("the packed package in an app with effect@latest", () => {
+  it("installs with --strict-peer-deps: effect 4 from the registry satisfies the peer range", () => {
+    assert.match(installed.effect, /^4\./)
+    assert.notInclude(installed.peerProblems, "invalid")
+  })
+
+  it("type-checks the README's Effect, Promise and LangChain quick starts", async () => {
+    const tsc = Path.join(root, "node_modules", "typescript", "bin", "tsc")
+    const result = await run(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: Path.join(dir, "app") }).catch(
+      (error: { stdout: string }) => ({ stdout: error.stdout, failed: true })
+    )
+    assert.isFalse("failed" in result, result.stdout)
+  })
+
+  it("runs the Effect quick start: a logged request, scored and with metadata", async () => {
+    const before = environment!.emulator!.store.requests().length
+    await runQuickStart("effect")
+    const [request, ...more] = requestsSince(before)
+    assert.lengthOf(more, 0)
+    assert.strictEqual(request?.provider, "openai")
+    assert.deepStrictEqual(request?.scores, { default: 100 })
+    assert.deepStrictEqual(request?.metadata, { user: "42" })
+  })
+
+  it("runs the Promise quick start: logged, scored, a LangChain prompt from the registry, a typed NotFoundError", async () => {
+    const before = environment!.emulator!.store.requests().length
+    const { stdout } = await runQuickStart("promise")
+    const [request, ...more] = requestsSince(before)
+    assert.lengthOf(more, 0)
+    assert.deepStrictEqual(request?.scores, { default: 100 })
+    assert.deepStrictEqual(request?.metadata, { foo: "bar" })
+    assert.include(stdout, "toasters")
+    assert.include(stdout, "NotFoundError")
+  })
+
+  it("runs the LangChain quick start: both models' calls logged with their plTags, the id reported", async () => {
+    const before = environment!.emulator!.store.requests().length
+    const { stdout } = await runQuickStart("langchain")
+    const requests = requestsSince(before)
+    assert.deepStrictEqual(
+      requests.map((request) => request.tags).sort(),
+      [["chatopenai"], ["langchain", "gpt4all"]].sort()
+    )
+    const completion = requests.find((request) => request.tags?.includes("gpt4all"))
+    assert.include(stdout, `PromptLayer request ${completion?.id}`)
+  })
+})

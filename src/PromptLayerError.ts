@@ -21,6 +21,14 @@
  * No error ever carries the API key: not in `message`, `toString()`, `toJSON()` or a log line.
  * Server text is scrubbed of the key before it is stored.
  *
+ * **Matching an error.** Each error's `_tag` is its class name, and so is its `name` (what
+ * `String(error)` and stack traces start with): `error.name === error._tag`. The schema identifier
+ * is namespaced (`"promptlayer-effect/NotFoundError"`) so that it never collides with another
+ * library's class; match on the `_tag`, never on the identifier. In Effect 4, as in Effect 3:
+ * `Effect.catchTag("NotFoundError", f)`, `Effect.catchTags({ RateLimitError: f, ServerError: g })`,
+ * `Match.tag("NotFoundError", f)`, or `error instanceof NotFoundError`; outside Effect,
+ * {@link isPromptLayerError} and `switch (error._tag)`.
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -29,7 +37,10 @@
  * const program = Effect.gen(function*() {
  *   const client = yield* PromptLayerClient.PromptLayerClient
  *   return yield* client.track.score({ request_id: 1, score: 100 })
- * }).pipe(Effect.catchTag("NotFoundError", () => Effect.void))
+ * }).pipe(
+ *   Effect.catchTag("NotFoundError", () => Effect.void),
+ *   Effect.catchTags({ RateLimitError: (e) => Effect.logWarning(e.message) })
+ * )
  * ```
  *
  * @since 0.1.0
@@ -37,7 +48,7 @@
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 
-const Endpoint = Schema.String.annotations({ description: "Method and path, e.g. `POST /log-request`" })
+const Endpoint = Schema.String.annotate({ description: "Method and path, e.g. `POST /log-request`" })
 
 /**
  * 401 or 403: the API key is missing, wrong or not allowed to do this.
@@ -52,6 +63,11 @@ export class AuthenticationError extends Schema.TaggedError<AuthenticationError>
   status: Schema.Number,
   serverMessage: Schema.optional(Schema.String)
 }) {
+  /** `"AuthenticationError"`, the `_tag` (see the module docs). */
+  override get name(): string {
+    return "AuthenticationError"
+  }
+
   override get message(): string {
     return `${this.endpoint}: authentication failed (${this.status})${suffix(this.serverMessage)}. Check PROMPTLAYER_API_KEY.`
   }
@@ -71,6 +87,11 @@ export class NotFoundError extends Schema.TaggedError<NotFoundError>("promptlaye
     serverMessage: Schema.optional(Schema.String)
   }
 ) {
+  /** `"NotFoundError"`, the `_tag` (see the module docs). */
+  override get name(): string {
+    return "NotFoundError"
+  }
+
   override get message(): string {
     return `${this.endpoint}: not found (${this.status})${suffix(this.serverMessage)}`
   }
@@ -91,6 +112,11 @@ export class RateLimitError extends Schema.TaggedError<RateLimitError>("promptla
     serverMessage: Schema.optional(Schema.String)
   }
 ) {
+  /** `"RateLimitError"`, the `_tag` (see the module docs). */
+  override get name(): string {
+    return "RateLimitError"
+  }
+
   override get message(): string {
     const after = this.retryAfterMs === undefined ? "" : `, retry after ${this.retryAfterMs} ms`
     return `${this.endpoint}: rate limited (${this.status})${after}${suffix(this.serverMessage)}`
@@ -111,6 +137,11 @@ export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>
   status: Schema.Number,
   serverMessage: Schema.optional(Schema.String)
 }) {
+  /** `"InvalidRequestError"`, the `_tag` (see the module docs). */
+  override get name(): string {
+    return "InvalidRequestError"
+  }
+
   override get message(): string {
     return `${this.endpoint}: request rejected (${this.status})${suffix(this.serverMessage)}`
   }
@@ -128,6 +159,11 @@ export class ServerError extends Schema.TaggedError<ServerError>("promptlayer-ef
   retryAfterMs: Schema.optional(Schema.Number),
   serverMessage: Schema.optional(Schema.String)
 }) {
+  /** `"ServerError"`, the `_tag` (see the module docs). */
+  override get name(): string {
+    return "ServerError"
+  }
+
   override get message(): string {
     return `${this.endpoint}: server error (${this.status})${suffix(this.serverMessage)}`
   }
@@ -146,6 +182,11 @@ export class TransportError extends Schema.TaggedError<TransportError>("promptla
     description: Schema.String
   }
 ) {
+  /** `"TransportError"`, the `_tag` (see the module docs). */
+  override get name(): string {
+    return "TransportError"
+  }
+
   override get message(): string {
     return `${this.endpoint}: transport failure: ${this.description}`
   }
@@ -160,9 +201,14 @@ export class TransportError extends Schema.TaggedError<TransportError>("promptla
  */
 export class TimeoutError extends Schema.TaggedError<TimeoutError>("promptlayer-effect/TimeoutError")("TimeoutError", {
   endpoint: Endpoint,
-  reason: Schema.Literal("attempt", "deadline", "server"),
+  reason: Schema.Literals(["attempt", "deadline", "server"]),
   timeoutMs: Schema.optional(Schema.Number)
 }) {
+  /** `"TimeoutError"`, the `_tag` (see the module docs). */
+  override get name(): string {
+    return "TimeoutError"
+  }
+
   override get message(): string {
     const after = this.timeoutMs === undefined ? "" : ` after ${this.timeoutMs} ms`
     return `${this.endpoint}: timed out (${this.reason})${after}`
@@ -182,6 +228,11 @@ export class DecodeError extends Schema.TaggedError<DecodeError>("promptlayer-ef
   issue: Schema.String,
   excerpt: Schema.String
 }) {
+  /** `"DecodeError"`, the `_tag` (see the module docs). */
+  override get name(): string {
+    return "DecodeError"
+  }
+
   override get message(): string {
     return `${this.endpoint}: unexpected response (${this.status}): ${this.issue}; body: ${this.excerpt}`
   }
@@ -205,6 +256,11 @@ export class RedirectError extends Schema.TaggedError<RedirectError>("promptlaye
     location: Schema.optional(Schema.String)
   }
 ) {
+  /** `"RedirectError"`, the `_tag` (see the module docs). */
+  override get name(): string {
+    return "RedirectError"
+  }
+
   override get message(): string {
     const to = this.location === undefined ? "" : ` to ${this.location}`
     return `${this.endpoint}: redirected (${this.status})${to}; redirects are not followed, so that the API key stays with the configured base URL: point PROMPTLAYER_BASE_URL (or baseUrl) at the address the API answers at`
@@ -227,6 +283,11 @@ export class ResponseTooLargeError extends Schema.TaggedError<ResponseTooLargeEr
   maxResponseBytes: Schema.Number,
   declaredBytes: Schema.optional(Schema.Number)
 }) {
+  /** `"ResponseTooLargeError"`, the `_tag` (see the module docs). */
+  override get name(): string {
+    return "ResponseTooLargeError"
+  }
+
   override get message(): string {
     const declared = this.declaredBytes === undefined ? "" : ` (Content-Length: ${this.declaredBytes} bytes)`
     return `${this.endpoint}: the response (${this.status}) is larger than maxResponseBytes, ${this.maxResponseBytes} bytes${declared}; reading stopped (raise PROMPTLAYER_MAX_RESPONSE_BYTES if this answer is expected)`
@@ -247,6 +308,11 @@ export class ValidationError extends Schema.TaggedError<ValidationError>("prompt
     issue: Schema.String
   }
 ) {
+  /** `"ValidationError"`, the `_tag` (see the module docs). */
+  override get name(): string {
+    return "ValidationError"
+  }
+
   override get message(): string {
     return `${this.operation}: invalid input: ${this.issue}`
   }
@@ -278,7 +344,7 @@ export type PromptLayerError =
  * @category Schemas
  */
 export const PromptLayerError: Schema.Union<
-  [
+  readonly [
     typeof AuthenticationError,
     typeof NotFoundError,
     typeof RateLimitError,
@@ -291,7 +357,7 @@ export const PromptLayerError: Schema.Union<
     typeof ResponseTooLargeError,
     typeof ValidationError
   ]
-> = Schema.Union(
+> = Schema.Union([
   AuthenticationError,
   NotFoundError,
   RateLimitError,
@@ -303,7 +369,7 @@ export const PromptLayerError: Schema.Union<
   RedirectError,
   ResponseTooLargeError,
   ValidationError
-)
+])
 
 const tags: ReadonlySet<string> = new Set([
   "AuthenticationError",

@@ -8,10 +8,14 @@ import * as Context from "effect/Context"
 /** 32 MiB: see `PromptLayerConfig.DEFAULT_MAX_RESPONSE_BYTES`. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
-/** The largest response body, in bytes, that the current request may read. */
-export class MaxResponseBytes extends Context.Reference<MaxResponseBytes>()("promptlayer-effect/MaxResponseBytes", {
-  defaultValue: (): number => DEFAULT_MAX_RESPONSE_BYTES
-}) {}
+/**
+ * The largest response body, in bytes, that the current request may read: `yield* MaxResponseBytes`
+ * reads it, `Effect.provideService(effect, MaxResponseBytes, limit)` sets it for one call.
+ */
+export const MaxResponseBytes: Context.Reference<number> = Context.Reference<number>(
+  "promptlayer-effect/MaxResponseBytes",
+  { defaultValue: () => DEFAULT_MAX_RESPONSE_BYTES }
+)
 
 /**
  * The cause a transport fails with when a body goes past the cap: `received` bytes were read (or

@@ -23,12 +23,13 @@
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
-import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 import * as ResponseLimit from "./internal/responseLimit.js"
 
 /**
@@ -87,10 +88,9 @@ export interface Options {
  * @since 0.1.0
  * @category Context
  */
-export class PromptLayerConfig extends Context.Tag("promptlayer-effect/PromptLayerConfig")<
-  PromptLayerConfig,
-  Service
->() {}
+export class PromptLayerConfig extends Context.Service<PromptLayerConfig, Service>()(
+  "promptlayer-effect/PromptLayerConfig"
+) {}
 
 /**
  * Checks and normalizes options: a non-empty key, an http(s) base URL without trailing slash, a
@@ -99,13 +99,13 @@ export class PromptLayerConfig extends Context.Tag("promptlayer-effect/PromptLay
  * @since 0.1.0
  * @category Constructors
  */
-export const make = (options: Options): Either.Either<Service, string> =>
-  Either.mapLeft(check(options), (invalid) => invalid.message)
+export const make = (options: Options): Result.Result<Service, string> =>
+  Result.mapError(check(options), (invalid) => invalid.message)
 
 /** `make`, also telling which environment variable holds the invalid value. */
 const check = (
   options: Options
-): Either.Either<
+): Result.Result<
   Service,
   {
     readonly variable: "PROMPTLAYER_API_KEY" | "PROMPTLAYER_BASE_URL" | "PROMPTLAYER_MAX_RESPONSE_BYTES"
@@ -115,14 +115,14 @@ const check = (
   const apiKey = Redacted.isRedacted(options.apiKey) ? options.apiKey : Redacted.make(options.apiKey)
   const raw = Redacted.value(apiKey)
   if (typeof raw !== "string" || raw.trim() === "") {
-    return Either.left({
+    return Result.fail({
       variable: "PROMPTLAYER_API_KEY",
       message: "the PromptLayer API key is empty (set PROMPTLAYER_API_KEY or pass apiKey)"
     })
   }
   const rawBaseUrl: unknown = options.baseUrl ?? DEFAULT_BASE_URL
   if (typeof rawBaseUrl !== "string") {
-    return Either.left({
+    return Result.fail({
       variable: "PROMPTLAYER_BASE_URL",
       message: `the PromptLayer base URL must be a string, got ${typeof rawBaseUrl}`
     })
@@ -132,25 +132,25 @@ const check = (
   try {
     url = new URL(baseUrl)
   } catch {
-    return Either.left({
+    return Result.fail({
       variable: "PROMPTLAYER_BASE_URL",
       message: `the PromptLayer base URL is not a URL: ${JSON.stringify(baseUrl)}`
     })
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    return Either.left({
+    return Result.fail({
       variable: "PROMPTLAYER_BASE_URL",
       message: `the PromptLayer base URL must be http or https: ${JSON.stringify(baseUrl)}`
     })
   }
   const maxResponseBytes: unknown = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
   if (typeof maxResponseBytes !== "number" || !Number.isSafeInteger(maxResponseBytes) || maxResponseBytes < 1) {
-    return Either.left({
+    return Result.fail({
       variable: "PROMPTLAYER_MAX_RESPONSE_BYTES",
       message: `the largest response (maxResponseBytes) must be a positive integer of bytes, got ${JSON.stringify(maxResponseBytes) ?? String(maxResponseBytes)}`
     })
   }
-  return Either.right({ apiKey, baseUrl, maxResponseBytes })
+  return Result.succeed({ apiKey, baseUrl, maxResponseBytes })
 }
 
 /**
@@ -161,16 +161,23 @@ const check = (
  * @category Config
  */
 export const config: Config.Config<Service> = Config.all({
-  apiKey: Config.redacted("PROMPTLAYER_API_KEY"),
-  baseUrl: Config.string("PROMPTLAYER_BASE_URL").pipe(Config.withDefault(DEFAULT_BASE_URL)),
-  maxResponseBytes: Config.integer("PROMPTLAYER_MAX_RESPONSE_BYTES").pipe(
-    Config.withDefault(DEFAULT_MAX_RESPONSE_BYTES)
-  )
+  apiKey: Config.Redacted("PROMPTLAYER_API_KEY"),
+  baseUrl: Config.String("PROMPTLAYER_BASE_URL").pipe(Config.withDefault(DEFAULT_BASE_URL)),
+  maxResponseBytes: Config.Int("PROMPTLAYER_MAX_RESPONSE_BYTES").pipe(Config.withDefault(DEFAULT_MAX_RESPONSE_BYTES))
 }).pipe(
-  Config.mapOrFail((options) =>
-    Either.mapLeft(check(options), (invalid) => ConfigError.InvalidData([invalid.variable], invalid.message))
+  Config.mapEffect((options) =>
+    Result.match(check(options), {
+      onFailure: (invalid) => Effect.fail(invalidData(invalid.variable, invalid.message)),
+      onSuccess: Effect.succeed
+    })
   )
 )
+
+/** A `ConfigError` for an invalid value of `variable` (the message names it, never the key). */
+const invalidData = (variable: string, message: string): Config.ConfigError =>
+  new Config.ConfigError(
+    new Schema.SchemaError(new SchemaIssue.Pointer([variable], new SchemaIssue.InvalidValue({ message })))
+  )
 
 /**
  * A layer from options. Invalid options are a defect when the layer is built (a programming error).
@@ -181,9 +188,9 @@ export const config: Config.Config<Service> = Config.all({
 export const layer = (options: Options): Layer.Layer<PromptLayerConfig> =>
   Layer.effect(
     PromptLayerConfig,
-    Either.match(make(options), {
-      onLeft: (message) => Effect.dieMessage(message),
-      onRight: Effect.succeed
+    Result.match(make(options), {
+      onFailure: (message) => Effect.die(new Error(message)),
+      onSuccess: Effect.succeed
     })
   )
 
@@ -194,7 +201,7 @@ export const layer = (options: Options): Layer.Layer<PromptLayerConfig> =>
  * @since 0.1.0
  * @category Layers
  */
-export const layerConfig: Layer.Layer<PromptLayerConfig, ConfigError.ConfigError> = Layer.effect(
+export const layerConfig: Layer.Layer<PromptLayerConfig, Config.ConfigError> = Layer.effect(
   PromptLayerConfig,
   config
 )

@@ -25,13 +25,12 @@
  */
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
 import type { PromptLayerError } from "./PromptLayerError.js"
 import { isRetryable, TimeoutError } from "./PromptLayerError.js"
 
@@ -59,19 +58,19 @@ export interface Service {
 }
 
 /**
- * Options of {@link layer}: any field of {@link Service}, durations as `Duration.DurationInput`.
+ * Options of {@link layer}: any field of {@link Service}, durations as `Duration.Input`.
  *
  * @since 0.1.0
  * @category Models
  */
 export interface Options {
   readonly maxAttempts?: number | undefined
-  readonly initialDelay?: Duration.DurationInput | undefined
-  readonly maxDelay?: Duration.DurationInput | undefined
+  readonly initialDelay?: Duration.Input | undefined
+  readonly maxDelay?: Duration.Input | undefined
   readonly jitter?: boolean | undefined
-  readonly maxRetryAfter?: Duration.DurationInput | undefined
-  readonly attemptTimeout?: Duration.DurationInput | undefined
-  readonly deadline?: Duration.DurationInput | undefined
+  readonly maxRetryAfter?: Duration.Input | undefined
+  readonly attemptTimeout?: Duration.Input | undefined
+  readonly deadline?: Duration.Input | undefined
   readonly retryOn?: ((error: PromptLayerError) => boolean) | undefined
 }
 
@@ -81,10 +80,9 @@ export interface Options {
  * @since 0.1.0
  * @category Context
  */
-export class PromptLayerRetryPolicy extends Context.Tag("promptlayer-effect/PromptLayerRetryPolicy")<
-  PromptLayerRetryPolicy,
-  Service
->() {}
+export class PromptLayerRetryPolicy extends Context.Service<PromptLayerRetryPolicy, Service>()(
+  "promptlayer-effect/PromptLayerRetryPolicy"
+) {}
 
 /**
  * The default policy.
@@ -115,9 +113,9 @@ export const make = (options: Options = {}): Service => {
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new RangeError(`maxAttempts must be an integer >= 1, got ${maxAttempts}`)
   }
-  const duration = (input: Duration.DurationInput | undefined, fallback: Duration.Duration, name: string) => {
-    const d = input === undefined ? fallback : Duration.decode(input)
-    if (Duration.lessThan(d, Duration.zero)) throw new RangeError(`${name} must not be negative`)
+  const duration = (input: Duration.Input | undefined, fallback: Duration.Duration, name: string) => {
+    const d = input === undefined ? fallback : Duration.fromInputUnsafe(input)
+    if (Duration.isLessThan(d, Duration.zero)) throw new RangeError(`${name} must not be negative`)
     return d
   }
   const policy: Service = {
@@ -160,14 +158,14 @@ export const layer = (options: Options): Layer.Layer<PromptLayerRetryPolicy> =>
  * @category Config
  */
 export const config: Config.Config<Service> = Config.all({
-  timeoutMs: Config.integer("PROMPTLAYER_TIMEOUT_MS").pipe(
-    Config.validate({ message: "PROMPTLAYER_TIMEOUT_MS must be a positive integer", validation: (n) => n > 0 }),
-    Config.withDefault(Duration.toMillis(defaults.attemptTimeout))
-  ),
-  maxRetries: Config.integer("PROMPTLAYER_MAX_RETRIES").pipe(
-    Config.validate({ message: "PROMPTLAYER_MAX_RETRIES must be an integer >= 0", validation: (n) => n >= 0 }),
-    Config.withDefault(defaults.maxAttempts - 1)
-  )
+  timeoutMs: Config.schema(
+    Schema.Int.check(Schema.isGreaterThan(0, { message: "PROMPTLAYER_TIMEOUT_MS must be a positive integer" })),
+    "PROMPTLAYER_TIMEOUT_MS"
+  ).pipe(Config.withDefault(Duration.toMillis(defaults.attemptTimeout))),
+  maxRetries: Config.schema(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(0, { message: "PROMPTLAYER_MAX_RETRIES must be an integer >= 0" })),
+    "PROMPTLAYER_MAX_RETRIES"
+  ).pipe(Config.withDefault(defaults.maxAttempts - 1))
 }).pipe(
   Config.map(({ maxRetries, timeoutMs }) => {
     const attemptTimeout = Duration.millis(timeoutMs)
@@ -182,22 +180,43 @@ export const config: Config.Config<Service> = Config.all({
  * @since 0.1.0
  * @category Layers
  */
-export const layerConfig: Layer.Layer<PromptLayerRetryPolicy, ConfigError.ConfigError> = Layer.effect(
+export const layerConfig: Layer.Layer<PromptLayerRetryPolicy, Config.ConfigError> = Layer.effect(
   PromptLayerRetryPolicy,
   config
 )
 
 /**
- * Called before each retry with the error, the attempt that failed (1-based) and the delay. The
- * tracker uses it to count retries; set it with `Effect.locally`.
+ * What {@link currentRetryObserver} holds: called with the error, the attempt that failed
+ * (1-based) and the delay before the next one.
  *
  * @since 0.1.0
  * @category Observability
  */
-export const currentRetryObserver: FiberRef.FiberRef<
-  (error: PromptLayerError, attempt: number, delay: Duration.Duration) => Effect.Effect<void>
-> = FiberRef.unsafeMake<(error: PromptLayerError, attempt: number, delay: Duration.Duration) => Effect.Effect<void>>(
-  () => Effect.void
+export type RetryObserver = (error: PromptLayerError, attempt: number, delay: Duration.Duration) => Effect.Effect<void>
+
+/**
+ * Called before each retry with the error, the attempt that failed (1-based) and the delay. The
+ * tracker uses it to count retries; set it with `Effect.provideService`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { PromptLayerRetryPolicy } from "promptlayer-effect"
+ *
+ * const counted = <A, E, R>(call: Effect.Effect<A, E, R>) =>
+ *   call.pipe(
+ *     Effect.provideService(PromptLayerRetryPolicy.currentRetryObserver, (error, attempt) =>
+ *       Effect.log(`retry after attempt ${attempt}: ${error._tag}`)
+ *     )
+ *   )
+ * ```
+ *
+ * @since 0.1.0
+ * @category Observability
+ */
+export const currentRetryObserver: Context.Reference<RetryObserver> = Context.Reference<RetryObserver>(
+  "promptlayer-effect/PromptLayerRetryPolicy/currentRetryObserver",
+  { defaultValue: () => () => Effect.void }
 )
 
 /**
@@ -222,7 +241,7 @@ export const delayFor = (
   }
   const base = Duration.min(Duration.times(policy.initialDelay, 2 ** Math.min(attempt - 1, 30)), policy.maxDelay)
   if (!policy.jitter) return Effect.succeed(base)
-  return Effect.map(Random.nextRange(0.5, 1), (factor) => Duration.millis(Math.round(Duration.toMillis(base) * factor)))
+  return Effect.map(Random.nextBetween(0.5, 1), (factor) => Duration.millis(Math.round(Duration.toMillis(base) * factor)))
 }
 
 /**
@@ -240,35 +259,34 @@ export const apply = <A, R>(
 ): Effect.Effect<A, PromptLayerError, R> => {
   const attemptMs = Duration.toMillis(policy.attemptTimeout)
   const deadlineMs = Duration.toMillis(policy.deadline)
-  // One timer per attempt (each `timeoutFail` forks two fibers and joins their FiberRefs, a large
-  // share of a log's CPU): the attempt's own timeout, or what is left of the deadline if that is
-  // sooner. Delays never run past the deadline (see below), so the attempts are all it must cover.
+  // One timer per attempt (each timeout races the attempt against a sleep, a large share of a
+  // log's CPU): the attempt's own timeout, or what is left of the deadline if that is sooner. Delays never run past the deadline (see below), so the attempts are all it must cover.
   const timed = (startedAt: number, now: number) => {
     const remainingMs = startedAt + deadlineMs - now
     if (remainingMs <= 0) return Effect.fail(new TimeoutError({ endpoint, reason: "deadline", timeoutMs: deadlineMs }))
     return remainingMs < attemptMs
-      ? Effect.timeoutFail(attempt, {
+      ? Effect.timeoutOrElse(attempt, {
           duration: Duration.millis(remainingMs),
-          onTimeout: () => new TimeoutError({ endpoint, reason: "deadline", timeoutMs: deadlineMs })
+          orElse: () => Effect.fail(new TimeoutError({ endpoint, reason: "deadline", timeoutMs: deadlineMs }))
         })
-      : Effect.timeoutFail(attempt, {
+      : Effect.timeoutOrElse(attempt, {
           duration: policy.attemptTimeout,
-          onTimeout: () => new TimeoutError({ endpoint, reason: "attempt", timeoutMs: attemptMs })
+          orElse: () => Effect.fail(new TimeoutError({ endpoint, reason: "attempt", timeoutMs: attemptMs }))
         })
   }
   // A retry that could only start after the deadline is pointless: fail at once with the error
   // that caused it (e.g. the RateLimitError with its Retry-After) rather than wait for a TimeoutError.
   const loop = (n: number, startedAt: number, now: number): Effect.Effect<A, PromptLayerError, R> =>
-    Effect.catchAll(timed(startedAt, now), (error) => {
+    Effect.catch(timed(startedAt, now), (error) => {
       if (n >= policy.maxAttempts || !policy.retryOn(error)) return Effect.fail(error)
       return Effect.flatMap(delayFor(policy, error, n), (delay) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           now + Duration.toMillis(delay) >= startedAt + deadlineMs
             ? Effect.fail(error)
-            : Effect.flatMap(FiberRef.get(currentRetryObserver), (observe) =>
+            : Effect.flatMap(currentRetryObserver, (observe) =>
                 observe(error, n, delay).pipe(
-                  Effect.zipRight(Effect.sleep(delay)),
-                  Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => loop(n + 1, startedAt, now)))
+                  Effect.andThen(Effect.sleep(delay)),
+                  Effect.andThen(Effect.flatMap(Clock.currentTimeMillis, (now) => loop(n + 1, startedAt, now)))
                 )
               )
         )

@@ -1,13 +1,13 @@
-import type * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
+import type * as HttpClient from "effect/http/HttpClient"
+import type * as HttpClientError from "effect/http/HttpClientError"
+import * as HttpClientRequest from "effect/http/HttpClientRequest"
+import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 import * as Stream from "effect/Stream"
 import {
   AuthenticationError,
@@ -88,21 +88,18 @@ export const send = (
       // The node:http transport reads the limit from the context; its default needs no provide.
       (effect) =>
         limit === DEFAULT_MAX_RESPONSE_BYTES ? effect : Effect.provideService(effect, MaxResponseBytes, limit),
-      Effect.catchTags({
-        RequestError: (error) => Effect.fail(transportError(error, spec.endpoint, spec.scrub)),
-        ResponseError: (error) => Effect.fail(transportError(error, spec.endpoint, spec.scrub))
-      })
+      Effect.catchTag("HttpClientError", (error) => Effect.fail(transportError(error.reason, spec.endpoint, spec.scrub)))
     )
   })
 
 const transportError = (
-  error: HttpClientError.RequestError | HttpClientError.ResponseError,
+  reason: HttpClientError.HttpClientErrorReason,
   endpoint: string,
   scrub: Scrub
 ): PromptLayerError =>
-  error.cause instanceof ResponseTooLarge
-    ? tooLargeError(endpoint, error.cause.status, error.cause.limit, error.cause.declared)
-    : new TransportError({ endpoint, description: describe(error, scrub) })
+  reason.cause instanceof ResponseTooLarge
+    ? tooLargeError(endpoint, reason.cause.status, reason.cause.limit, reason.cause.declared)
+    : new TransportError({ endpoint, description: describe(reason, scrub) })
 
 const tooLargeError = (endpoint: string, status: number, limit: number, declared: number | undefined) =>
   new ResponseTooLargeError(
@@ -124,7 +121,7 @@ const readText = (
   response: HttpClientResponse.HttpClientResponse,
   limit: number,
   endpoint: string
-): Effect.Effect<string, HttpClientError.ResponseError | ResponseTooLargeError> => {
+): Effect.Effect<string, HttpClientError.HttpClientError | ResponseTooLargeError> => {
   const declared = declaredLength(response.headers["content-length"])
   const over = declared !== undefined && declared > limit
   const encoding = response.headers["content-encoding"]
@@ -132,7 +129,7 @@ const readText = (
   return Effect.suspend(() => {
     const chunks: Array<Uint8Array> = []
     let received = 0
-    return Stream.runForEachChunk(response.stream, (chunk) => {
+    return Stream.runForEachArray(response.stream, (chunk) => {
       for (const bytes of chunk) {
         received += bytes.length
         if (over || received > limit) return Effect.fail(tooLargeError(endpoint, response.status, limit, declared))
@@ -151,21 +148,19 @@ const readText = (
       }),
       // A response without a body (204, HEAD) has nothing to stream.
       Effect.catchIf(
-        (error): error is HttpClientError.ResponseError =>
-          error._tag === "ResponseError" && error.reason === "EmptyBody",
+        (error): error is HttpClientError.HttpClientError =>
+          error._tag === "HttpClientError" && error.reason._tag === "EmptyBodyError",
         () => (over ? Effect.fail(tooLargeError(endpoint, response.status, limit, declared)) : Effect.succeed(""))
       )
     )
   })
 }
 
-const describe = (
-  error: { readonly reason: string; readonly cause?: unknown; readonly description?: string },
-  scrub: Scrub
-) => {
-  const parts: Array<string> = [error.reason]
-  if (error.description) parts.push(error.description)
-  let cause = error.cause
+/** `Transport: <description>: <cause> (<code>): ...`, as the reason was worded before Effect 4. */
+const describe = (reason: HttpClientError.HttpClientErrorReason, scrub: Scrub) => {
+  const parts: Array<string> = [reason._tag.endsWith("Error") ? reason._tag.slice(0, -5) : reason._tag]
+  if (reason.description) parts.push(reason.description)
+  let cause = reason.cause
   for (let depth = 0; cause !== undefined && depth < 3; depth++) {
     if (cause instanceof Error) {
       const code = (cause as { code?: unknown }).code
@@ -246,10 +241,10 @@ export const errorForStatus = (
 }
 
 /** Decodes a response: a typed error for a non-2xx status, a DecodeError for an unexpected body. */
-export const decode = <A, I>(
+export const decode = <A>(
   response: RawResponse,
   endpoint: string,
-  schema: Schema.Schema<A, I>,
+  schema: Schema.ConstraintDecoder<A>,
   scrub: Scrub
 ): Effect.Effect<A, PromptLayerError> => {
   if (response.status < 200 || response.status >= 300) {
@@ -279,32 +274,41 @@ export const decode = <A, I>(
       )
     )
   }
-  // The synchronous decoder first: it avoids an Effect pipeline per response; anything it cannot
-  // settle (a failure, an async schema) goes through the Effect decoder, which reports it.
-  const fast = ParseResult.decodeUnknownEither(schema)(json)
-  if (Either.isRight(fast)) return Effect.succeed(fast.right)
-  return Schema.decodeUnknown(schema)(json).pipe(
-    Effect.mapError(
-      (error) =>
-        new DecodeError({
-          endpoint,
-          status: response.status,
-          issue: excerpt(ParseResult.TreeFormatter.formatErrorSync(error), 500, scrub),
-          excerpt: excerpt(response.text, 200, scrub)
-        })
-    )
+  // Decoded synchronously: no Effect pipeline per response (the schemas are synchronous).
+  const decoded = Schema.decodeUnknownResult(schema)(json)
+  if (Result.isSuccess(decoded)) return Effect.succeed(decoded.success)
+  return Effect.fail(
+    new DecodeError({
+      endpoint,
+      status: response.status,
+      issue: excerpt(decoded.failure.message, 500, scrub),
+      excerpt: excerpt(response.text, 200, scrub)
+    })
   )
 }
+
+const standardIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** One issue of the Standard Schema formatter: its message and where it is. */
+interface FlatIssue {
+  readonly path: ReadonlyArray<string>
+  readonly message: string
+}
+
+const flatIssues = (issue: SchemaIssue.Issue): ReadonlyArray<FlatIssue> =>
+  standardIssues(issue).issues.map((item) => ({
+    path: (item.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)),
+    message: item.message
+  }))
 
 /**
  * One line per issue, `path: message`. An optional field reports its failure twice (the value's
  * issue, and "Expected undefined, actual ..." for the other member of `T | undefined`): the second
  * says nothing to the user and is dropped, as are exact repeats.
  */
-const readableIssues = (issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>): string => {
-  const line = (issue: ParseResult.ArrayFormatterIssue) =>
-    issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message
-  const samePath = (a: ParseResult.ArrayFormatterIssue, b: ParseResult.ArrayFormatterIssue) =>
+const readableIssues = (issues: ReadonlyArray<FlatIssue>): string => {
+  const line = (issue: FlatIssue) => (issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message)
+  const samePath = (a: FlatIssue, b: FlatIssue) =>
     a.path.length === b.path.length && a.path.every((key, i) => key === b.path[i])
   const kept = issues.filter(
     (issue) =>
@@ -317,24 +321,23 @@ const readableIssues = (issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>):
 }
 
 /** Validates input before any network call; `scrub` removes the key from the issue text. */
-export const validate = <A, I>(
+export const validate = <A>(
   operation: string,
-  schema: Schema.Schema<A, I>,
+  schema: Schema.ConstraintDecoder<A>,
   input: unknown,
   scrub: Scrub = (text) => text
 ): Effect.Effect<A, ValidationError> => {
   // Valid input (the usual case) is decoded synchronously, stopping at the first issue; only
   // input that fails is decoded again with `errors: "all"`, to report every issue.
-  const fast = ParseResult.decodeUnknownEither(schema)(input)
-  if (Either.isRight(fast)) return Effect.succeed(fast.right)
-  return Schema.decodeUnknown(schema, { errors: "all" })(input).pipe(
-    Effect.mapError(
-      (error) =>
-        new ValidationError({
-          operation,
-          issue: excerpt(readableIssues(ParseResult.ArrayFormatter.formatErrorSync(error)), 1000, scrub)
-        })
-    )
+  const fast = Schema.decodeUnknownResult(schema)(input)
+  if (Result.isSuccess(fast)) return Effect.succeed(fast.success)
+  const all = Schema.decodeUnknownResult(schema, { errors: "all" })(input)
+  if (Result.isSuccess(all)) return Effect.succeed(all.success)
+  return Effect.fail(
+    new ValidationError({
+      operation,
+      issue: excerpt(readableIssues(flatIssues(all.failure.issue)), 1000, scrub)
+    })
   )
 }
 

@@ -30,22 +30,16 @@
  *
  * @since 0.1.0
  */
-import * as Headers from "@effect/platform/Headers"
-import * as HttpBody from "@effect/platform/HttpBody"
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as ConfigError from "effect/ConfigError"
+import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
-import * as Stream from "effect/Stream"
-import * as Chunk from "effect/Chunk"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { Headers, HttpBody, HttpClient, HttpClientRequest } from "effect/http"
 import * as Http from "./internal/http.js"
 import * as SpanWire from "./internal/spanWire.js"
 import * as PromptLayerConfig from "./PromptLayerConfig.js"
@@ -151,41 +145,46 @@ export class EncodedSpan {
   ) {}
 }
 
+const decodeSpan = Schema.decodeUnknownResult(S.Span)
+
 /**
  * Validates a span (as `spans.bulk` would) and encodes it for `spans.bulkEncoded`, synchronously:
- * the encoded span, or the `ValidationError` `spans.bulk` would fail with.
+ * the encoded span, or the `ValidationError` `spans.bulk` would fail with, as a `Result` (the name
+ * is kept from the `Either` it returned before Effect 4).
  *
  * @example
  * ```ts
- * const encoded = PromptLayerClient.encodeSpanEither(span) // Either<EncodedSpan, ValidationError>
- * if (Either.isRight(encoded)) yield* client.spans.bulkEncoded([encoded.right])
+ * const encoded = PromptLayerClient.encodeSpanEither(span) // Result<EncodedSpan, ValidationError>
+ * if (Result.isSuccess(encoded)) yield* client.spans.bulkEncoded([encoded.success])
  * ```
  *
  * @since 0.2.0
  * @category Constructors
  */
-export const encodeSpanEither = (span: S.SpanInput): Either.Either<EncodedSpan, ValidationError> => {
-  const fast = ParseResult.decodeUnknownEither(S.Span)(span)
-  if (Either.isLeft(fast)) {
+export const encodeSpanEither = (span: S.SpanInput): Result.Result<EncodedSpan, ValidationError> => {
+  const fast = decodeSpan(span)
+  if (Result.isFailure(fast)) {
     // Only a span that fails pays for the readable report (every issue, with paths).
-    const report = Effect.runSync(Effect.either(Http.validate("spans.bulk", S.Span, span)))
-    return Either.left(
-      Either.isLeft(report) ? report.left : new ValidationError({ operation: "spans.bulk", issue: "invalid span" })
+    const report = Effect.runSync(Effect.result(Http.validate("spans.bulk", S.Span, span)))
+    return Result.fail(
+      Result.isFailure(report)
+        ? report.failure
+        : new ValidationError({ operation: "spans.bulk", issue: "invalid span" })
     )
   }
-  const valid = fast.right
+  const valid = fast.success
   let text: string
   try {
     text = SpanWire.encodeSpan(valid)
   } catch (error) {
-    return Either.left(
+    return Result.fail(
       new ValidationError({
         operation: "spans.bulk",
         issue: `the span cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`
       })
     )
   }
-  return Either.right(
+  return Result.succeed(
     new EncodedSpan(
       text,
       SpanWire.utf8Length(text),
@@ -203,7 +202,7 @@ export const encodeSpanEither = (span: S.SpanInput): Either.Either<EncodedSpan, 
  * @category Constructors
  */
 export const encodeSpan = (span: S.SpanInput): Effect.Effect<EncodedSpan, ValidationError> =>
-  Effect.suspend(() => encodeSpanEither(span))
+  Effect.suspend(() => Effect.fromResult(encodeSpanEither(span)))
 
 /**
  * The client service.
@@ -211,10 +210,9 @@ export const encodeSpan = (span: S.SpanInput): Effect.Effect<EncodedSpan, Valida
  * @since 0.1.0
  * @category Context
  */
-export class PromptLayerClient extends Context.Tag("promptlayer-effect/PromptLayerClient")<
-  PromptLayerClient,
-  Service
->() {}
+export class PromptLayerClient extends Context.Service<PromptLayerClient, Service>()(
+  "promptlayer-effect/PromptLayerClient"
+) {}
 
 /**
  * Options of {@link make}.
@@ -259,7 +257,7 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
     readonly rawBody?: string
     readonly bodyAuth?: boolean
     readonly query?: ReadonlyArray<readonly [string, string]>
-    readonly schema: Schema.Schema<A, I>
+    readonly schema: Schema.Codec<A, I>
   }): Effect.Effect<A, PromptLayerError> => {
     const endpoint = scrub(`${spec.method} ${spec.path.split("?")[0]}`)
     const body =
@@ -306,11 +304,11 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
         attributes: { "promptlayer.endpoint": endpoint }
       })
 
-  const validated = <A, I>(operation: string, schema: Schema.Schema<A, I>, input: unknown) =>
+  const validated = <A, I>(operation: string, schema: Schema.Codec<A, I>, input: unknown) =>
     Http.validate(operation, schema, input, scrub)
 
   const track =
-    <A, I>(operation: string, path: string, schema: Schema.Schema<A, I>) =>
+    <A, I>(operation: string, path: string, schema: Schema.Codec<A, I>) =>
     (input: I) =>
       Effect.flatMap(validated(operation, schema, input), (body) =>
         call({ method: "POST", path, body, bodyAuth: true, schema: S.SuccessResponse })
@@ -318,7 +316,7 @@ export const make = Effect.fnUntraced(function* (options: MakeOptions = {}) {
 
   const getTemplate = (identifier: string | number, params?: S.GetTemplateParams) =>
     Effect.gen(function* () {
-      const name = yield* validated("templates.get", Schema.Union(S.Name, S.Id), identifier)
+      const name = yield* validated("templates.get", Schema.Union([S.Name, S.Id]), identifier)
       const body = yield* validated("templates.get", S.GetTemplateParams, params ?? {})
       return yield* call({
         method: "POST",
@@ -434,12 +432,14 @@ const redactsApiKey = (names: ReadonlyArray<string | RegExp>): boolean =>
 
 /**
  * The HttpClient records request headers on its span: keep X-API-KEY redacted whatever the app
- * configured. It is in `@effect/platform`'s default list, so the FiberRef is only set (a `locally`
- * costs ~35 µs per call) when the app's list lacks it.
+ * configured. It is in `Headers.CurrentRedactedNames`'s default list, so the reference is only
+ * provided (which costs a context copy per call) when the app's list lacks it.
  */
 const redactingApiKey = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(FiberRef.get(Headers.currentRedactedNames), (names) =>
-    redactsApiKey(names) ? effect : Effect.locally(effect, Headers.currentRedactedNames, [...names, "x-api-key"])
+  Effect.flatMap(Headers.CurrentRedactedNames, (names) =>
+    redactsApiKey(names)
+      ? effect
+      : Effect.provideService(effect, Headers.CurrentRedactedNames, [...names, "x-api-key"])
   )
 
 /**
@@ -452,11 +452,15 @@ const redactingApiKey = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect
 export const streamTemplates =
   (all: Service["templates"]["all"]) =>
   (params?: S.ListTemplatesParams): Stream.Stream<S.TemplateListItem, PromptLayerError> =>
-    Stream.paginateChunkEffect(params?.page ?? 1, (page) =>
-      Effect.map(all({ ...params, page }), (response) => [
-        Chunk.fromIterable(response.items),
-        response.has_next && response.items.length > 0 ? Option.some(page + 1) : Option.none()
-      ])
+    Stream.paginate(params?.page ?? 1, (page) =>
+      Effect.map(
+        all({ ...params, page }),
+        (response) =>
+          [
+            response.items,
+            response.has_next && response.items.length > 0 ? Option.some(page + 1) : Option.none<number>()
+          ] as const
+      )
     )
 
 /**
@@ -505,7 +509,7 @@ export const layerWith = (options: Options): Layer.Layer<PromptLayerClient, neve
  */
 export const layerConfig = (
   options: MakeOptions = {}
-): Layer.Layer<PromptLayerClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
+): Layer.Layer<PromptLayerClient, Config.ConfigError, HttpClient.HttpClient> =>
   layer(options).pipe(Layer.provide(PromptLayerConfig.layerConfig), Layer.provide(PromptLayerRetryPolicy.layerConfig))
 
 /**
@@ -515,7 +519,7 @@ export const layerConfig = (
  * @since 0.1.0
  * @category Layers
  */
-export const layerFetch: Layer.Layer<PromptLayerClient, ConfigError.ConfigError> = layerConfig().pipe(
+export const layerFetch: Layer.Layer<PromptLayerClient, Config.ConfigError> = layerConfig().pipe(
   Layer.provide(PromptLayerHttp.layerFetch)
 )
 
@@ -527,6 +531,6 @@ export const layerFetch: Layer.Layer<PromptLayerClient, ConfigError.ConfigError>
  * @since 0.1.0
  * @category Layers
  */
-export const layerNode: Layer.Layer<PromptLayerClient, ConfigError.ConfigError> = layerConfig().pipe(
+export const layerNode: Layer.Layer<PromptLayerClient, Config.ConfigError> = layerConfig().pipe(
   Layer.provide(PromptLayerHttp.layerNode())
 )

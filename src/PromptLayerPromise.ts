@@ -31,10 +31,10 @@
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Result from "effect/Result"
 import * as PromptLayerClient from "./PromptLayerClient.js"
 import * as PromptLayerConfig from "./PromptLayerConfig.js"
 import * as PromptLayerHttp from "./PromptLayerHttp.js"
@@ -182,12 +182,12 @@ export class PromptLayer<ThrowOnError extends boolean = true> {
       const maxFromEnv = readEnv("PROMPTLAYER_MAX_RESPONSE_BYTES")
       const maxResponseBytes = options.maxResponseBytes ?? (maxFromEnv === undefined ? undefined : Number(maxFromEnv))
       const config = PromptLayerConfig.make({ apiKey, baseUrl, maxResponseBytes })
-      if (Either.isLeft(config)) throw new Error(`PromptLayer: ${config.left}`)
+      if (Result.isFailure(config)) throw new Error(`PromptLayer: ${config.failure}`)
       const retry = PromptLayerRetryPolicy.make(options.retry ?? {})
       layer = PromptLayerClient.layerWith({
-        apiKey: config.right.apiKey,
-        baseUrl: config.right.baseUrl,
-        maxResponseBytes: config.right.maxResponseBytes,
+        apiKey: config.success.apiKey,
+        baseUrl: config.success.baseUrl,
+        maxResponseBytes: config.success.maxResponseBytes,
         retry
       }).pipe(Layer.provide(PromptLayerHttp.layerDefault))
     }

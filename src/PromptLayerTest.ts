@@ -36,7 +36,6 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Http from "./internal/http.js"
 import type * as Traces from "./internal/emulator/traces.js"
@@ -172,7 +171,7 @@ export interface Service {
  * @since 0.1.0
  * @category Context
  */
-export class PromptLayerTest extends Context.Tag("promptlayer-effect/PromptLayerTest")<PromptLayerTest, Service>() {}
+export class PromptLayerTest extends Context.Service<PromptLayerTest, Service>()("promptlayer-effect/PromptLayerTest") {}
 
 /**
  * Options of {@link make} and {@link layerWith}.
@@ -235,7 +234,7 @@ interface Script {
 
 const identity = (text: string) => text
 
-const validated = <A, I>(operation: string, schema: Schema.Schema<A, I>, input: unknown) =>
+const validated = <A, I>(operation: string, schema: Schema.Codec<A, I>, input: unknown) =>
   Http.validate(operation, schema, input)
 
 /**
@@ -272,7 +271,7 @@ export const make = (options: Options = {}): Instance => {
       /** Validates the input into the wire body (before any attempt). */
       readonly prepare: Effect.Effect<unknown, ValidationError>
       readonly run: (body: unknown) => unknown
-      readonly schema: Schema.Schema<A, I>
+      readonly schema: Schema.Codec<A, I>
     }
   ): Effect.Effect<A, PromptLayerError> =>
     Effect.suspend(() => {
@@ -289,13 +288,13 @@ export const make = (options: Options = {}): Instance => {
               Http.errorForStatus({ status, headers: {}, text: JSON.stringify(errorBody) }, spec.endpoint, identity)
             )
           }
-          return Schema.decodeUnknown(spec.schema)(result.value).pipe(
+          return Schema.decodeUnknownEffect(spec.schema)(result.value).pipe(
             Effect.mapError(
               (error) =>
                 new DecodeError({
                   endpoint: spec.endpoint,
                   status: 200,
-                  issue: ParseResult.TreeFormatter.formatErrorSync(error),
+                  issue: error.message,
                   excerpt: Http.truncate(JSON.stringify(result.value), 200)
                 })
             )
@@ -303,19 +302,17 @@ export const make = (options: Options = {}): Instance => {
         })
       return spec.prepare.pipe(
         Effect.flatMap((body) => PromptLayerRetryPolicy.apply(policy, spec.endpoint, attempt(body))),
-        Effect.tapBoth({
-          onFailure: (error) => Effect.sync(() => calls.push({ operation, input, attempts, error })),
-          onSuccess: (response) => Effect.sync(() => calls.push({ operation, input, attempts, response }))
-        }),
+        Effect.tapError((error) => Effect.sync(() => calls.push({ operation, input, attempts, error }))),
+        Effect.tap((response) => Effect.sync(() => calls.push({ operation, input, attempts, response }))),
         Effect.withSpan(`PromptLayerTest.${operation}`, { attributes: { "promptlayer.endpoint": spec.endpoint } })
       )
     })
 
-  const prepared = <A, I>(operation: string, schema: Schema.Schema<A, I>, input: unknown) =>
+  const prepared = <A, I>(operation: string, schema: Schema.Codec<A, I>, input: unknown) =>
     Effect.flatMap(validated(operation, schema, input), (body) => wire(operation, body))
 
   const track =
-    <I>(operation: Operation, endpoint: string, schema: Schema.Schema<any, I>, run: (body: unknown) => unknown) =>
+    <I>(operation: Operation, endpoint: string, schema: Schema.Codec<unknown, I>, run: (body: unknown) => unknown) =>
     (input: I): Effect.Effect<void, PromptLayerError> =>
       Effect.asVoid(
         call(operation, input, {
@@ -428,7 +425,7 @@ export const make = (options: Options = {}): Instance => {
           {
             endpoint: `POST /prompt-templates/${encodeURIComponent(String(identifier))}`,
             prepare: Effect.zip(
-              validated("templates.get", Schema.Union(S.Name, S.Id), identifier),
+              validated("templates.get", Schema.Union([S.Name, S.Id]), identifier),
               prepared("templates.get", S.GetTemplateParams, params ?? {})
             ),
             run: (prepared) => {
@@ -481,7 +478,7 @@ export const make = (options: Options = {}): Instance => {
   const service: Service = {
     calls: Effect.sync(() => [...calls]),
     requests: Effect.sync(() => store.requests()),
-    request: (id) => Effect.sync(() => Option.fromNullable(store.request(id))),
+    request: (id) => Effect.sync(() => Option.fromNullishOr(store.request(id))),
     templates: Effect.sync(() => store.templatesList()),
     groups: Effect.sync(() => store.groupIds()),
     traces: Effect.sync(() => store.traces.list()),
@@ -517,7 +514,7 @@ export const make = (options: Options = {}): Instance => {
  * @category Layers
  */
 export const layerWith = (options: Options): Layer.Layer<PromptLayerClient | PromptLayerTest> =>
-  Layer.unwrapEffect(Effect.sync(() => make(options).layer))
+  Layer.unwrap(Effect.sync(() => make(options).layer))
 
 /**
  * A fresh in-memory PromptLayer for each build: provides `PromptLayerClient` (no HTTP) and the

@@ -3,7 +3,7 @@
  * against the emulator.
  */
 import { assert, describe, layer } from "@effect/vitest"
-import { Chunk, Effect, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import { PromptLayerEmulator } from "promptlayer-effect/emulator"
 import { chat, withClient } from "./support/emulatorClient.js"
 
@@ -352,7 +352,7 @@ layer(PromptLayerEmulator.layer({ port: 0 }), { excludeTestServices: true })("cl
           Stream.runCollect(client.templates.stream({ name: "it-list", per_page: 1 }))
         )
         assert.deepStrictEqual(
-          Chunk.toArray(streamed).map((i) => i.prompt_name),
+          streamed.map((i) => i.prompt_name),
           ["it-list-gamma", "it-list-beta", "it-list-alpha"]
         )
       })

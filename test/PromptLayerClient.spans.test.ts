@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { PromptLayer } from "promptlayer-effect/promise"
 import { PromptLayerTest } from "promptlayer-effect/testing"
@@ -51,19 +51,19 @@ const created = {
 }
 
 describe("NanoTime", () => {
-  const decode = Schema.decodeUnknownEither(S.NanoTime)
+  const decode = Schema.decodeUnknownResult(S.NanoTime)
 
   it("keeps nanoseconds exact from a bigint, an integer, a digit string or a Date", () => {
-    assert.deepStrictEqual(decode(1_764_838_000_123_456_789n), Either.right("1764838000123456789"))
-    assert.deepStrictEqual(decode("1764838000123456789"), Either.right("1764838000123456789"))
-    assert.deepStrictEqual(decode(1_630_000_000_000_000_000), Either.right("1630000000000000000"))
-    assert.deepStrictEqual(decode(new Date(1_764_838_000_123)), Either.right("1764838000123000000"))
-    assert.deepStrictEqual(decode("007"), Either.right("7"))
+    assert.deepStrictEqual(decode(1_764_838_000_123_456_789n), Result.succeed("1764838000123456789"))
+    assert.deepStrictEqual(decode("1764838000123456789"), Result.succeed("1764838000123456789"))
+    assert.deepStrictEqual(decode(1_630_000_000_000_000_000), Result.succeed("1630000000000000000"))
+    assert.deepStrictEqual(decode(new Date(1_764_838_000_123)), Result.succeed("1764838000123000000"))
+    assert.deepStrictEqual(decode("007"), Result.succeed("7"))
   })
 
   it("rejects negative, fractional, non-numeric and out-of-range times", () => {
     for (const bad of [-1, -1n, 1.5, "1.5", "", "12a", "123456789012345678901", new Date(Number.NaN), null, {}]) {
-      assert.isTrue(Either.isLeft(decode(bad)), `rejects ${String(bad)}`)
+      assert.isTrue(Result.isFailure(decode(bad)), `rejects ${String(bad)}`)
     }
   })
 })
@@ -117,17 +117,17 @@ describe("spans.bulk", () => {
       const mock = mockHttp(() => created)
       const client = yield* clientOver(mock, API_KEY)
       const encoded = PromptLayerClient.encodeSpanEither(span())
-      assert.isTrue(Either.isRight(encoded))
-      if (Either.isLeft(encoded)) return
-      assert.strictEqual(encoded.right.spanId, "a1b2c3d45e6f7a8b")
-      assert.strictEqual(encoded.right.traceId, TRACE)
-      assert.strictEqual(encoded.right.bytes, new TextEncoder().encode(encoded.right.text).length)
-      assert.deepStrictEqual(encoded.right.log?.metadata, { session_id: "s-1" })
-      yield* client.spans.bulkEncoded([encoded.right, encoded.right])
+      assert.isTrue(Result.isSuccess(encoded))
+      if (Result.isFailure(encoded)) return
+      assert.strictEqual(encoded.success.spanId, "a1b2c3d45e6f7a8b")
+      assert.strictEqual(encoded.success.traceId, TRACE)
+      assert.strictEqual(encoded.success.bytes, new TextEncoder().encode(encoded.success.text).length)
+      assert.deepStrictEqual(encoded.success.log?.metadata, { session_id: "s-1" })
+      yield* client.spans.bulkEncoded([encoded.success, encoded.success])
       yield* client.spans.bulk({ spans: [span(), span()] })
       assert.strictEqual(mock.requests[0]?.text, mock.requests[1]?.text)
       const invalid = PromptLayerClient.encodeSpanEither(span({ status: { status_code: "OK" as never } }))
-      assert.isTrue(Either.isLeft(invalid) && invalid.left.message.includes("status.status_code"))
+      assert.isTrue(Result.isFailure(invalid) && invalid.failure.message.includes("status.status_code"))
       const forged = yield* Effect.flip(client.spans.bulkEncoded([{ text: "{}" } as never]))
       assert.strictEqual(forged._tag, "ValidationError")
       assert.lengthOf(mock.requests, 2)
@@ -251,7 +251,7 @@ describe("the trace operations on PromptLayerTest and the Promise bridge", () =>
     const encoded = PromptLayerClient.encodeSpanEither(
       span({ context: { trace_id: "other", span_id: "d4", trace_state: "" } })
     )
-    if (Either.isRight(encoded)) await Effect.runPromise(pl.client.spans.bulkEncoded([encoded.right]))
+    if (Result.isSuccess(encoded)) await Effect.runPromise(pl.client.spans.bulkEncoded([encoded.success]))
     assert.strictEqual(pl.spans("other")[0]?.start_time, "1764838000123456789")
     assert.deepStrictEqual(
       pl.calls().map((call) => call.operation),

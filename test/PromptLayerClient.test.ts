@@ -4,14 +4,13 @@
  * normalisation, URL-encoding of template names, pagination as a Stream, the status → error
  * table, and the spans each operation opens.
  */
-import * as Headers from "@effect/platform/Headers"
 import { assert, describe, it } from "@effect/vitest"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
+import { Headers } from "effect/http"
 import type { PromptLayerClient, PromptLayerError } from "promptlayer-effect"
 import {
   clientOver as mockClientOver,
@@ -30,7 +29,7 @@ const withReply = <A, E>(reply: Reply, f: (client: PromptLayerClient.Service) =>
   Effect.gen(function* () {
     const mock = mockHttp(() => reply)
     const client = yield* clientOver(mock)
-    const result = yield* Effect.either(f(client))
+    const result = yield* Effect.result(f(client))
     return { result, requests: mock.requests }
   })
 
@@ -56,9 +55,9 @@ const trackInput = {
 }
 const template = (id: number, name = `t${id}`) => ({ id, prompt_name: name, prompt_template: chat(`template ${id}`) })
 
-const failed = <A>(result: Either.Either<A, unknown>): PromptLayerError.PromptLayerError => {
-  if (Either.isRight(result)) return assert.fail(`expected a failure, got ${JSON.stringify(result.right)}`)
-  return result.left as PromptLayerError.PromptLayerError
+const failed = <A>(result: Result.Result<A, unknown>): PromptLayerError.PromptLayerError => {
+  if (Result.isSuccess(result)) return assert.fail(`expected a failure, got ${JSON.stringify(result.success)}`)
+  return result.failure as PromptLayerError.PromptLayerError
 }
 
 // =============================================================================
@@ -169,7 +168,10 @@ describe("what each operation sends", () => {
       () =>
         Effect.gen(function* () {
           const { result, requests } = yield* withReply(row.reply, row.run)
-          assert.isTrue(Either.isRight(result), `the call failed: ${Either.isLeft(result) ? String(result.left) : ""}`)
+          assert.isTrue(
+            Result.isSuccess(result),
+            `the call failed: ${Result.isFailure(result) ? String(result.failure) : ""}`
+          )
           assert.strictEqual(requests.length, 1)
           const sent = requests[0]!
           assert.strictEqual(sent.method, row.method)
@@ -195,16 +197,16 @@ describe("what each operation sends", () => {
       const logged = yield* withReply({ status: 201, json: { id: 41, engine: "gpt-4o-mini" } }, (c) =>
         c.logRequest(logInput)
       )
-      assert.deepStrictEqual(Either.getOrThrow(logged.result), { id: 41, engine: "gpt-4o-mini" })
+      assert.deepStrictEqual(Result.getOrThrow(logged.result), { id: 41, engine: "gpt-4o-mini" })
       const tracked = yield* withReply(
         { status: 200, json: { success: true, request_id: 42, prompt_blueprint: null, message: "ok" } },
         (c) => c.trackRequest(trackInput)
       )
-      assert.strictEqual(Either.getOrThrow(tracked.result).request_id, 42)
+      assert.strictEqual(Result.getOrThrow(tracked.result).request_id, 42)
       const group = yield* withReply({ status: 200, json: { success: true, id: 43 } }, (c) => c.group.create())
-      assert.strictEqual(Either.getOrThrow(group.result), 43)
+      assert.strictEqual(Result.getOrThrow(group.result), 43)
       const scored = yield* withReply(success, (c) => c.track.score({ request_id: 1, score: 1 }))
-      assert.isUndefined(Either.getOrThrow(scored.result))
+      assert.isUndefined(Result.getOrThrow(scored.result))
     })
   )
 
@@ -238,7 +240,7 @@ describe("what each operation sends", () => {
         const { result } = yield* withReply({ status, json: template(8, "greeting") }, (c) =>
           c.templates.publish({ prompt_name: "greeting", prompt_template: chat("Hi") })
         )
-        assert.strictEqual(Either.getOrThrow(result).id, 8)
+        assert.strictEqual(Result.getOrThrow(result).id, 8)
       }
     })
   )
@@ -393,7 +395,7 @@ describe("validation before any network call", () => {
         (c: PromptLayerClient.Service) => c.track.metadata({ request_id: 1, metadata: {} })
       ]) {
         const { result, requests } = yield* withReply(success, run)
-        assert.isTrue(Either.isRight(result))
+        assert.isTrue(Result.isSuccess(result))
         assert.strictEqual(requests.length, 1)
       }
     })
@@ -455,7 +457,7 @@ describe("templates.get URL-encodes the name", () => {
         const { result, requests } = yield* withReply({ status: 200, json: template(1, String(identifier)) }, (c) =>
           c.templates.get(identifier)
         )
-        assert.isTrue(Either.isRight(result))
+        assert.isTrue(Result.isSuccess(result))
         assert.strictEqual(requests[0]!.url.pathname, path)
         assert.strictEqual(requests[0]!.url.search, "")
       })
@@ -491,7 +493,7 @@ describe("templates.stream", () => {
       const client = yield* clientOver(mock)
       const items = yield* Stream.runCollect(client.templates.stream({ per_page: 3, label: "prod" }))
       assert.deepStrictEqual(
-        Chunk.toReadonlyArray(items).map((item) => item.id),
+        items.map((item) => item.id),
         [1, 2, 3, 4, 5, 6, 7]
       )
       assert.deepStrictEqual(
@@ -511,7 +513,7 @@ describe("templates.stream", () => {
       const client = yield* clientOver(mock)
       const items = yield* Stream.runCollect(client.templates.stream({ page: 2, per_page: 3 }))
       assert.deepStrictEqual(
-        Chunk.toReadonlyArray(items).map((item) => item.id),
+        items.map((item) => item.id),
         [4, 5, 6, 7]
       )
     })
@@ -522,7 +524,7 @@ describe("templates.stream", () => {
       const mock = mockHttp(pages(7, 3))
       const client = yield* clientOver(mock)
       const items = yield* Stream.runCollect(Stream.take(client.templates.stream({ per_page: 3 }), 2))
-      assert.strictEqual(Chunk.size(items), 2)
+      assert.strictEqual(items.length, 2)
       assert.strictEqual(mock.requests.length, 1)
     })
   )
@@ -531,7 +533,7 @@ describe("templates.stream", () => {
     Effect.gen(function* () {
       const mock = mockHttp(pages(0, 30))
       const client = yield* clientOver(mock)
-      assert.strictEqual(Chunk.size(yield* Stream.runCollect(client.templates.stream())), 0)
+      assert.strictEqual((yield* Stream.runCollect(client.templates.stream())).length, 0)
       assert.strictEqual(mock.requests.length, 1)
     })
   )
@@ -546,7 +548,7 @@ describe("templates.stream", () => {
         }
       })
       const client = yield* clientOver(mock)
-      assert.strictEqual(Chunk.size(yield* Stream.runCollect(client.templates.stream())), 1)
+      assert.strictEqual((yield* Stream.runCollect(client.templates.stream())).length, 1)
       assert.strictEqual(mock.requests.length, 2)
     })
   )
@@ -557,7 +559,7 @@ describe("templates.stream", () => {
         index === 0 ? pages(7, 3)(request) : { status: 500, json: { message: "db down" } }
       )
       const client = yield* clientOver(mock)
-      const result = yield* Effect.either(Stream.runCollect(client.templates.stream({ per_page: 3 })))
+      const result = yield* Effect.result(Stream.runCollect(client.templates.stream({ per_page: 3 })))
       const error = failed(result)
       assert.strictEqual(error._tag, "ServerError")
       assert.include(error.message, "db down")
@@ -669,15 +671,15 @@ describe("status → error", () => {
 
 describe("spans", () => {
   /** A tracer that records every span (delegating to the default one). */
-  const recording = Effect.map(Effect.tracer, (native) => {
+  const recording = Effect.map(Tracer.Tracer, (native) => {
     const spans: Array<Tracer.Span> = []
     const tracer = Tracer.make({
-      span: (...args) => {
-        const span = native.span(...args)
+      span(options) {
+        const span = native.span(options)
         spans.push(span)
         return span
       },
-      context: (f, fiber) => native.context(f, fiber)
+      ...(native.context === undefined ? {} : { context: native.context })
     })
     return { spans, tracer }
   })
@@ -734,7 +736,7 @@ describe("spans", () => {
         Effect.gen(function* () {
           const { spans, tracer } = yield* recording
           const { result } = yield* withReply(reply, run).pipe(Effect.withTracer(tracer))
-          assert.isTrue(Either.isRight(result))
+          assert.isTrue(Result.isSuccess(result))
           const span = spans.find((s) => s.name === `PromptLayerClient.${operation}`)
           if (span === undefined) return assert.fail(`no span; spans: ${spans.map((s) => s.name).join(", ")}`)
           assert.strictEqual(span.kind, "client")
@@ -778,7 +780,7 @@ describe("spans", () => {
         const call = withReply(success, (c) => c.track.score({ request_id: 1, score: 1 })).pipe(
           Effect.withTracer(tracer)
         )
-        yield* redacted === undefined ? call : Effect.locally(call, Headers.currentRedactedNames, redacted)
+        yield* redacted === undefined ? call : Effect.provideService(call, Headers.CurrentRedactedNames, redacted)
         const http = spans.filter((s) => s.name !== "PromptLayerClient.track.score")
         assert.isAbove(http.length, 0, "the HttpClient span was recorded")
         assert.isTrue(

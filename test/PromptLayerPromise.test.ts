@@ -6,9 +6,8 @@
 import { spawnSync } from "node:child_process"
 import { inspect } from "node:util"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import {
   PromptLayerClient,
@@ -78,8 +77,8 @@ interface Setup {
 const effectApi = ({ apiKey, retry }: Setup): Api => {
   const run = <A>(f: (client: Parameters<Parameters<typeof withClient>[1]>[0]) => Effect.Effect<A, unknown>) =>
     Effect.runPromise(
-      Effect.either(withClient(emulator, f, { apiKey, retry, http: PromptLayerHttp.layerDefault }))
-    ).then((result) => (Either.isRight(result) ? result.right : Promise.reject(result.left)))
+      Effect.result(withClient(emulator, f, { apiKey, retry, http: PromptLayerHttp.layerDefault }))
+    ).then((result) => (Result.isSuccess(result) ? result.success : Promise.reject(result.failure)))
   return {
     logRequest: (body) => run((client) => client.logRequest(body)),
     trackRequest: (body) => run((client) => client.trackRequest(body)),
@@ -670,7 +669,7 @@ describe("PromptLayer on a custom layer", () => {
     try {
       const names = await promptlayer.runEffect("templates.stream", (client) =>
         Stream.runCollect(client.templates.stream({ per_page: 2 })).pipe(
-          Effect.map((chunk) => Chunk.toArray(chunk).map((item) => item.prompt_name))
+          Effect.map((items) => items.map((item) => item.prompt_name))
         )
       )
       assert.deepStrictEqual(names, ["c", "b", "a"])

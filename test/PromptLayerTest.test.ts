@@ -54,7 +54,7 @@ describe("logAndScore", () => {
 // --- README example: end -------------------------------------------------------------------------
 
 import { FakeListChatModel } from "@langchain/core/utils/testing"
-import { Either, Layer } from "effect"
+import { Layer, Result } from "effect"
 import { type PromptLayerSchema, PromptLayerTracker } from "promptlayer-effect"
 import { PromptLayerCallbackHandler, PromptLayerLangChainPrompt } from "promptlayer-effect/langchain"
 import { PromptLayer } from "promptlayer-effect/promise"
@@ -142,9 +142,9 @@ describe("PromptLayerTest", () => {
       })
       const group = yield* client.group.create()
       assert.strictEqual(group, 1)
-      const results = yield* Effect.forEach([1, 2, 3], () => Effect.either(client.logRequest(logBody())))
+      const results = yield* Effect.forEach([1, 2, 3], () => Effect.result(client.logRequest(logBody())))
       assert.deepStrictEqual(
-        results.map((result) => (Either.isLeft(result) ? result.left._tag : result.right.id)),
+        results.map((result) => (Result.isFailure(result) ? result.failure._tag : result.success.id)),
         ["ServerError", "ServerError", 1]
       )
       assert.lengthOf(yield* test.requests, 1)

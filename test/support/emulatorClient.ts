@@ -1,10 +1,9 @@
 /**
  * The real PromptLayer client pointed at a running emulator (over fetch, loopback only).
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { FetchHttpClient, type HttpClient } from "effect/http"
 import { PromptLayerClient, type PromptLayerRetryPolicy } from "promptlayer-effect"
 import type { PromptLayerEmulator } from "promptlayer-effect/emulator"
 

@@ -4,8 +4,8 @@
  * shapes and validation, a read API and dashboard of what was logged, fault injection, and
  * optional persistence to a JSON file.
  *
- * Built on `@effect/platform`'s `HttpRouter`/`HttpServer`, served by a small `node:http` adapter
- * (no `@effect/platform-node`, which would add cluster/rpc/sql/workflow packages to installs).
+ * Built on `effect/http`'s `HttpRouter`/`HttpServer`, served by a small `node:http` adapter
+ * (no `@effect/platform-node`, which would add undici, ws and a redis peer to installs).
  *
  * | route | |
  * | --- | --- |
@@ -62,10 +62,13 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as NetAddress from "effect/net/NetAddress"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import { type CallCounters, makeApiRoute } from "./internal/emulator/apiRoute.js"
 import { makeDurability } from "./internal/emulator/durability.js"
@@ -265,10 +268,9 @@ export interface RunningEmulator {
  * @since 0.1.0
  * @category Context
  */
-export class PromptLayerEmulator extends Context.Tag("promptlayer-effect/PromptLayerEmulator")<
-  PromptLayerEmulator,
-  RunningEmulator
->() {}
+export class PromptLayerEmulator extends Context.Service<PromptLayerEmulator, RunningEmulator>()(
+  "promptlayer-effect/PromptLayerEmulator"
+) {}
 
 /**
  * The emulator could not start: the port is taken, or the data file cannot be read.
@@ -310,6 +312,16 @@ const baseUrl = (host: string, port: number) => {
 /**
  * Starts the emulator; it stops when the scope closes.
  *
+ * @example
+ * ```ts
+ * const program = Effect.scoped(
+ *   Effect.gen(function*() {
+ *     const emulator = yield* PromptLayerEmulator.make({ port: 0 })
+ *     return emulator.store.requests().length
+ *   })
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category Constructors
  */
@@ -333,7 +345,7 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
       faultsInjected: faults.injected
     })
     const api = makeApiRoute({ apiKey, faults, counters, persist })
-    const app = emulatorApp({ api, store, faults, persist, stats })
+    const app = yield* emulatorApp({ api, store, faults, persist, stats })
 
     const server = yield* NodeHttp.make({
       port: options.port ?? 0,
@@ -347,16 +359,16 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
         (error) => new EmulatorError({ reason: "Listen", message: `cannot listen on ${host}: ${String(error.cause)}` })
       )
     )
-    const address = server.address as { readonly hostname: string; readonly port: number }
+    const port = NetAddress.isInetAddress(server.address) ? server.address.port : 0
     yield* server.serve(
       guard({
         apiKey,
-        isAllowedHost: allowedHosts(host, address.port, options.allowedHosts ?? []),
+        isAllowedHost: allowedHosts(host, port, options.allowedHosts ?? []),
         maxJsonDepth: limits.maxJsonDepth
       })(app)
     )
     return {
-      url: baseUrl(host, address.port),
+      url: baseUrl(host, port),
       apiKey,
       store,
       faults: {
@@ -374,13 +386,21 @@ export const make = (options: Options = {}): Effect.Effect<RunningEmulator, Emul
   }).pipe(Effect.withSpan("PromptLayerEmulator.make"))
 
 /**
- * The emulator as a scoped layer, for Effect tests.
+ * The emulator as a scoped layer, for Effect tests: it stops when the layer's scope closes.
+ *
+ * @example
+ * ```ts
+ * const program = Effect.gen(function*() {
+ *   const emulator = yield* PromptLayerEmulator.PromptLayerEmulator
+ *   return emulator.url
+ * }).pipe(Effect.provide(PromptLayerEmulator.layer({ port: 0 })))
+ * ```
  *
  * @since 0.1.0
  * @category Layers
  */
 export const layer = (options: Options = {}): Layer.Layer<PromptLayerEmulator, EmulatorError> =>
-  Layer.scoped(PromptLayerEmulator, make(options))
+  Layer.effect(PromptLayerEmulator, make(options))
 
 /**
  * A running emulator with a Promise `close()`.
@@ -407,11 +427,10 @@ export interface StartedEmulator extends RunningEmulator {
  */
 export const startEmulator = async (options: Options = {}): Promise<StartedEmulator> => {
   const scope = Effect.runSync(Scope.make())
-  const exit = await Effect.runPromiseExit(Scope.extend(make(options), scope))
+  const exit = await Effect.runPromiseExit(Scope.provide(make(options), scope))
   if (Exit.isFailure(exit)) {
     await Effect.runPromise(Scope.close(scope, Exit.void))
-    const error = exit.cause._tag === "Fail" ? exit.cause.error : new Error(String(exit.cause))
-    throw error
+    throw Option.getOrElse(Cause.findErrorOption(exit.cause), () => new Error(Cause.pretty(exit.cause)))
   }
   let closed: Promise<void> | undefined
   return {

@@ -3,13 +3,14 @@
  * status counters, injected faults, the JSON body, the API key, the store call, and persistence
  * (the response is sent only once the change is durable).
  */
-import * as HttpRouter from "@effect/platform/HttpRouter"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as Clock from "effect/Clock"
 import type * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import { parseExact } from "./exactJson.js"
 import type { Faults } from "./faults.js"
 import * as NodeHttp from "./nodeHttp.js"
@@ -25,7 +26,7 @@ export type ApiHandler = (ctx: {
 }) => { readonly status: number; readonly body: unknown }
 
 /** Waits until every change so far is durable; on failure the changes are undone (see `durability.ts`). */
-export type Persist = Effect.Effect<void, Cause.UnknownException>
+export type Persist = Effect.Effect<void, Cause.UnknownError>
 
 /** API calls by `METHOD path` and responses by status, shared with the emulator's stats. */
 export interface CallCounters {
@@ -42,9 +43,9 @@ export interface ApiRouteOptions {
 }
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-  HttpServerResponse.unsafeJson(body, { status, headers })
+  HttpServerResponse.jsonUnsafe(body, { status, headers })
 
-const liveClock = Clock.make()
+const liveClock = Clock.Clock.defaultValue()
 
 type ParsedBody =
   | { readonly ok: true; readonly body: Record<string, unknown> }
@@ -89,7 +90,7 @@ const errorMessage = (error: unknown, otherwise: string) => (error instanceof Er
  * @example
  * ```ts
  * const api = makeApiRoute({ apiKey, faults, counters, persist })
- * HttpRouter.post("/log-request", api(({ body }) => ({ status: 201, body: store.logRequest(body) })))
+ * HttpRouter.route("POST", "/log-request", api(({ body }) => ({ status: 201, body: store.logRequest(body) })))
  * ```
  */
 export const makeApiRoute = ({ apiKey, counters, faults, persist }: ApiRouteOptions) => {
@@ -116,7 +117,7 @@ export const makeApiRoute = ({ apiKey, counters, faults, persist }: ApiRouteOpti
       const fault = faults.decide(request.method, url.pathname)
       if (fault !== undefined) {
         // Real sockets wait in real time, even when the emulator runs under a TestClock.
-        if (fault.latencyMs > 0) yield* Effect.withClock(Effect.sleep(fault.latencyMs), liveClock)
+        if (fault.latencyMs > 0) yield* Effect.provideService(Effect.sleep(fault.latencyMs), Clock.Clock, liveClock)
         if (fault.drop && (yield* dropConnection)) return HttpServerResponse.empty({ status: 500 })
         if (fault.status !== undefined) {
           return respond(
@@ -146,11 +147,11 @@ export const makeApiRoute = ({ apiKey, counters, faults, persist }: ApiRouteOpti
         return respond(500, { success: false, message: `Emulator error: ${errorMessage(error, String(error))}` })
       }
       // Acknowledge only once the change is on disk.
-      const durable = yield* Effect.either(persist)
-      if (durable._tag === "Left") {
+      const durable = yield* Effect.result(persist)
+      if (Result.isFailure(durable)) {
         return respond(503, {
           success: false,
-          message: `Emulator error: ${errorMessage(durable.left.error, "the data file could not be written")}`
+          message: `Emulator error: ${errorMessage(durable.failure.cause, "the data file could not be written")}`
         })
       }
       if (fault?.dropResponse && (yield* dropConnection)) return HttpServerResponse.empty({ status: 500 })

@@ -10,9 +10,9 @@
  * Reads need no key (the guard's Host check keeps other sites out); the guard requires it on the
  * state-changing ones. These routes do not go through the `api` wrapper: no faults, no call counts.
  */
-import * as HttpRouter from "@effect/platform/HttpRouter"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import type { Persist } from "./apiRoute.js"
 import { type FaultRule, type Faults, parseRule } from "./faults.js"
@@ -27,7 +27,7 @@ export interface ControlRouteDeps {
   readonly stats: () => object
 }
 
-const json = (status: number, body: unknown) => HttpServerResponse.unsafeJson(body, { status })
+const json = (status: number, body: unknown) => HttpServerResponse.jsonUnsafe(body, { status })
 
 const requestBody = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.map(
@@ -62,20 +62,20 @@ const addFaults = (faults: Faults) =>
   })
 
 /**
- * The control routes as a router, to concatenate with the emulator's.
+ * The control routes as an array of routes, to add with the emulator's.
  *
  * @example
  * ```ts
- * const app = HttpRouter.concat(router, controlRoutes({ store, faults, persist, stats }))
+ * const routes = [...otherRoutes, ...controlRoutes({ store, faults, persist, stats })]
  * ```
  */
 export const controlRoutes = ({ faults, persist, stats, store }: ControlRouteDeps) =>
-  HttpRouter.empty.pipe(
-    HttpRouter.get(
+  [
+    HttpRouter.route("GET", 
       "/emulator/requests",
       Effect.sync(() => json(200, { items: store.requests() }))
     ),
-    HttpRouter.get(
+    HttpRouter.route("GET", 
       "/emulator/requests/:id",
       Effect.map(HttpRouter.params, (params) => {
         const found = /^\d+$/.test(params.id ?? "") ? store.request(Number(params.id)) : undefined
@@ -84,19 +84,19 @@ export const controlRoutes = ({ faults, persist, stats, store }: ControlRouteDep
           : json(200, found)
       })
     ),
-    HttpRouter.get(
+    HttpRouter.route("GET", 
       "/emulator/templates",
       Effect.sync(() => json(200, { items: store.templatesList() }))
     ),
-    HttpRouter.get(
+    HttpRouter.route("GET", 
       "/emulator/spans",
       Effect.sync(() => json(200, { items: store.traceSpans() }))
     ),
-    HttpRouter.get(
+    HttpRouter.route("GET", 
       "/emulator/stats",
       Effect.sync(() => json(200, stats()))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/emulator/reset",
       Effect.suspend(() => {
         store.reset()
@@ -108,16 +108,16 @@ export const controlRoutes = ({ faults, persist, stats, store }: ControlRouteDep
         )
       })
     ),
-    HttpRouter.get(
+    HttpRouter.route("GET", 
       "/emulator/faults",
       Effect.sync(() => json(200, { faults: faults.list() }))
     ),
-    HttpRouter.post("/emulator/faults", addFaults(faults)),
-    HttpRouter.del(
+    HttpRouter.route("POST", "/emulator/faults", addFaults(faults)),
+    HttpRouter.route("DELETE", 
       "/emulator/faults",
       Effect.sync(() => {
         faults.clear()
         return json(200, { success: true, faults: [] })
       })
     )
-  )
+  ]

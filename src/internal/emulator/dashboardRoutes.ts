@@ -3,27 +3,27 @@
  * and the registry) and GET `/requests/{id}` (one request, linked to its trace). The trace pages
  * are in `traceRoutes.ts`. No key is needed (the guard's Host check keeps other sites out).
  */
-import * as HttpRouter from "@effect/platform/HttpRouter"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Dashboard from "./dashboard.js"
 import type { Store } from "./store.js"
 
 /**
- * The dashboard routes as a router, to concatenate with the emulator's.
+ * The dashboard routes as an array of routes, to add with the emulator's.
  *
  * @example
  * ```ts
- * const app = HttpRouter.concat(router, dashboardRoutes(store))
+ * const routes = [...otherRoutes, ...dashboardRoutes(store)]
  * ```
  */
 export const dashboardRoutes = (store: Store) =>
-  HttpRouter.empty.pipe(
-    HttpRouter.get(
+  [
+    HttpRouter.route("GET", 
       "/",
       Effect.sync(() => HttpServerResponse.html(Dashboard.renderIndex(store.requests(), store.templatesList())))
     ),
-    HttpRouter.get(
+    HttpRouter.route("GET", 
       "/requests/:id",
       Effect.map(HttpRouter.params, (params) => {
         const found = /^\d+$/.test(params.id ?? "") ? store.request(Number(params.id)) : undefined
@@ -34,4 +34,4 @@ export const dashboardRoutes = (store: Store) =>
           : HttpServerResponse.html(Dashboard.renderRequest(found, store.traces.traceOfRequest(found.id)))
       })
     )
-  )
+  ]

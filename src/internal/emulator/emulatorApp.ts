@@ -2,10 +2,10 @@
  * The emulator's HTTP app: every route group concatenated, unknown routes answered 404 and
  * unexpected failures 500, both as JSON like the real server.
  */
-import * as HttpRouter from "@effect/platform/HttpRouter"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
+import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import type { ApiRoute, Persist } from "./apiRoute.js"
 import { controlRoutes } from "./controlRoutes.js"
 import { dashboardRoutes } from "./dashboardRoutes.js"
@@ -27,32 +27,40 @@ export interface EmulatorAppDeps {
   readonly stats: () => object
 }
 
-const json = (status: number, body: unknown) => HttpServerResponse.unsafeJson(body, { status })
+const json = (status: number, body: unknown) => HttpServerResponse.jsonUnsafe(body, { status })
 
 /**
- * The app to serve (behind the guard).
+ * The app to serve (behind the guard), built once: the router needs a scope, closed with the
+ * server's.
  *
  * @example
  * ```ts
- * yield* server.serve(guard(guardOptions)(emulatorApp({ api, store, faults, persist, stats })))
+ * const app = yield* emulatorApp({ api, store, faults, persist, stats })
+ * yield* server.serve(guard(guardOptions)(app))
  * ```
  */
 export const emulatorApp = ({ api, faults, persist, stats, store }: EmulatorAppDeps) =>
-  [
-    logRoutes({ api, store }),
-    groupRoutes({ api, store }),
-    templateRoutes({ api, store }),
-    workflowRoutes({ api, store }),
-    traceRoutes({ api, store }),
-    controlRoutes({ store, faults, persist, stats }),
-    dashboardRoutes(store)
-  ]
-    .reduce((app, routes) => HttpRouter.concat(app, routes))
-    .pipe(
-      Effect.catchTag("RouteNotFound", () =>
-        Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
-          json(404, { success: false, message: `No route for ${request.method} ${request.url}` })
-        )
-      ),
-      Effect.catchAllCause(() => Effect.succeed(json(500, { success: false, message: "Emulator error" })))
-    )
+  Effect.map(
+    HttpRouter.toHttpEffect(
+      HttpRouter.addAll([
+        ...logRoutes({ api, store }),
+        ...groupRoutes({ api, store }),
+        ...templateRoutes({ api, store }),
+        ...workflowRoutes({ api, store }),
+        ...traceRoutes({ api, store }),
+        ...controlRoutes({ store, faults, persist, stats }),
+        ...dashboardRoutes(store)
+      ])
+    ),
+    (handler) =>
+      handler.pipe(
+        Effect.catchTag("HttpServerError", (error) =>
+          error.reason._tag === "RouteNotFound"
+            ? Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
+                json(404, { success: false, message: `No route for ${request.method} ${request.url}` })
+              )
+            : Effect.fail(error)
+        ),
+        Effect.catchCause(() => Effect.succeed(json(500, { success: false, message: "Emulator error" })))
+      )
+  )

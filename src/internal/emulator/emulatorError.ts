@@ -12,6 +12,6 @@ import * as Schema from "effect/Schema"
  * ```
  */
 export class EmulatorError extends Schema.TaggedError<EmulatorError>()("EmulatorError", {
-  reason: Schema.Literal("Listen", "DataFile", "Options"),
+  reason: Schema.Literals(["Listen", "DataFile", "Options"]),
   message: Schema.String
 }) {}

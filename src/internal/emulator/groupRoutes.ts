@@ -8,29 +8,29 @@
  *
  * Every route goes through the `api` wrapper (faults, JSON body, auth, persistence).
  */
-import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpRouter from "effect/http/HttpRouter"
 import { type RouteDeps, rest } from "./apiRoute.js"
 
 /**
- * The group routes as a router, to concatenate with the emulator's.
+ * The group routes as an array of routes, to add with the emulator's.
  *
  * @example
  * ```ts
- * const app = HttpRouter.concat(logRoutes({ api, store }), groupRoutes({ api, store }))
+ * const routes = [...logRoutes({ api, store }), ...groupRoutes({ api, store })]
  * ```
  */
 export const groupRoutes = ({ api, store }: RouteDeps) =>
-  HttpRouter.empty.pipe(
-    HttpRouter.post(
+  [
+    HttpRouter.route("POST", 
       "/track-group",
       api(({ body }) => ({ status: 200, body: store.trackGroup(body) }))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/create-group",
       api(() => ({ status: 200, body: store.createGroup() }))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/rest/track-group",
       api(({ body }) => ({ status: 200, body: rest(store.trackGroup(body)) }))
     )
-  )
+  ]

@@ -13,10 +13,9 @@
  * dashboard's Content Security Policy.
  */
 import * as Os from "node:os"
-import type * as HttpApp from "@effect/platform/HttpApp"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import { CONTENT_SECURITY_POLICY } from "./dashboard.js"
 import { scanJson } from "./exactJson.js"
 import { requestText } from "./nodeHttp.js"
@@ -70,7 +69,7 @@ export const jsonDepthExceeds = (text: string, limit: number): boolean => scanJs
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"])
 
 const refuse = (status: number, message: string) =>
-  Effect.succeed(HttpServerResponse.unsafeJson({ success: false, message }, { status }))
+  Effect.succeed(HttpServerResponse.jsonUnsafe({ success: false, message }, { status }))
 
 const isJson = (contentType: string) => {
   const type = contentType.split(";")[0]!.trim().toLowerCase()
@@ -106,7 +105,7 @@ const check = (
       )
     }
     if (jsonDepthExceeds(text, options.maxJsonDepth)) {
-      return HttpServerResponse.unsafeJson(
+      return HttpServerResponse.jsonUnsafe(
         {
           detail: [
             {
@@ -137,10 +136,19 @@ const SECURITY_HEADERS = {
   "content-security-policy": CONTENT_SECURITY_POLICY
 }
 
-/** Wraps `app` with the checks of this module and the security headers. */
+/**
+ * Wraps `app` with the checks of this module and the security headers.
+ *
+ * @example
+ * ```ts
+ * yield* server.serve(guard({ apiKey, isAllowedHost: allowedHosts(host, port), maxJsonDepth: 64 })(app))
+ * ```
+ */
 export const guard =
   (options: GuardOptions) =>
-  <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R | HttpServerRequest.HttpServerRequest> =>
+  <E, R>(
+    app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest> =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const refused = yield* check(request, options)

@@ -9,53 +9,53 @@
  *
  * Every route goes through the `api` wrapper (faults, JSON body, auth, persistence).
  */
-import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpRouter from "effect/http/HttpRouter"
 import { type RouteDeps, rest } from "./apiRoute.js"
 
 /**
- * The request-log routes as a router, to concatenate with the emulator's.
+ * The request-log routes as an array of routes, to add with the emulator's.
  *
  * @example
  * ```ts
- * const app = HttpRouter.concat(logRoutes({ api, store }), templateRoutes({ api, store }))
+ * const routes = [...logRoutes({ api, store }), ...templateRoutes({ api, store })]
  * ```
  */
 export const logRoutes = ({ api, store }: RouteDeps) =>
-  HttpRouter.empty.pipe(
-    HttpRouter.post(
+  [
+    HttpRouter.route("POST", 
       "/log-request",
       api(({ body }) => ({ status: 201, body: store.logRequest(body) }))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/track-request",
       api(({ body }) => ({ status: 200, body: store.trackRequest(body) }))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/rest/track-request",
       api(({ body }) => ({ status: 200, body: store.trackRequest(body) }))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/library-track-score",
       api(({ body }) => ({ status: 200, body: store.trackScore(body) }))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/library-track-metadata",
       api(({ body }) => ({ status: 200, body: store.trackMetadata(body) }))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/library-track-prompt",
       api(({ body }) => ({ status: 200, body: store.trackPrompt(body) }))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/rest/track-score",
       api(({ body }) => ({ status: 200, body: rest(store.trackScore(body)) }))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/rest/track-metadata",
       api(({ body }) => ({ status: 200, body: rest(store.trackMetadata(body)) }))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/rest/track-prompt",
       api(({ body }) => ({ status: 200, body: rest(store.trackPrompt(body)) }))
     )
-  )
+  ]

@@ -1,8 +1,8 @@
 /**
- * A small `node:http` adapter for `@effect/platform`'s `HttpServer`, so the emulator does not
- * need `@effect/platform-node` (which pulls cluster/rpc/sql packages into a client library's
+ * A small `node:http` adapter for `effect/http`'s `HttpServer`, so the emulator does not
+ * need `@effect/platform-node` (which pulls undici, ws and a redis peer into a client library's
  * install). Each Node request is buffered, turned into a web `Request`, run through the app with
- * `HttpApp.toWebHandlerRuntime`, and the web `Response` written back.
+ * `HttpEffect.toWebHandlerWith`, and the web `Response` written back.
  *
  * The raw Node request and response are put in the request's context as {@link NodeExchange}, so a
  * handler can do what a web `Response` cannot: destroy the socket (fault injection).
@@ -10,17 +10,18 @@
 import * as Http from "node:http"
 import type * as Net from "node:net"
 import * as Zlib from "node:zlib"
-import * as HttpApp from "@effect/platform/HttpApp"
-import * as HttpServer from "@effect/platform/HttpServer"
-import * as HttpServerError from "@effect/platform/HttpServerError"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as HttpEffect from "effect/http/HttpEffect"
+import * as HttpServer from "effect/http/HttpServer"
+import * as HttpServerError from "effect/http/HttpServerError"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as NetAddress from "effect/net/NetAddress"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 
 /** The raw Node exchange of the request being handled. */
-export class NodeExchange extends Context.Tag("promptlayer-effect/internal/NodeExchange")<
+export class NodeExchange extends Context.Service<
   NodeExchange,
   {
     readonly req: Http.IncomingMessage
@@ -28,7 +29,7 @@ export class NodeExchange extends Context.Tag("promptlayer-effect/internal/NodeE
     /** The body as UTF-8 text (decoded once, on first call). */
     readonly text: () => string
   }
->() {}
+>()("promptlayer-effect/internal/NodeExchange") {}
 
 /**
  * The request body as text: from the buffered Node body when served over node:http (one
@@ -103,8 +104,18 @@ const readBody = (req: Http.IncomingMessage, max: number): Promise<Buffer> =>
 /**
  * Starts a Node HTTP server listening on `host:port` (port 0 = any free port) as an
  * `HttpServer`. The server and every open connection are closed with the scope.
+ *
+ * Its `address` is a `NetAddress` (`InetAddressV4`/`V6`): `address.port` is the bound port.
+ *
+ * @example
+ * ```ts
+ * const server = yield* NodeHttp.make({ port: 0, host: "127.0.0.1" })
+ * yield* server.serve(app)
+ * ```
  */
-export const make = (options: Options): Effect.Effect<HttpServer.HttpServer, HttpServerError.ServeError, Scope.Scope> =>
+export const make = (
+  options: Options
+): Effect.Effect<HttpServer.HttpServer["Service"], HttpServerError.ServeError, Scope.Scope> =>
   Effect.gen(function* () {
     const headersTimeout = options.headersTimeoutMs ?? defaults.headersTimeoutMs
     const requestTimeout = Math.max(options.requestTimeoutMs ?? defaults.requestTimeoutMs, headersTimeout)
@@ -121,7 +132,7 @@ export const make = (options: Options): Effect.Effect<HttpServer.HttpServer, Htt
       sockets.add(socket)
       socket.on("close", () => sockets.delete(socket))
     })
-    yield* Effect.async<void, HttpServerError.ServeError>((resume) => {
+    yield* Effect.callback<void, HttpServerError.ServeError>((resume) => {
       const onError = (cause: unknown) => resume(Effect.fail(new HttpServerError.ServeError({ cause })))
       server.once("error", onError)
       server.listen(options.port, options.host, () => {
@@ -130,7 +141,7 @@ export const make = (options: Options): Effect.Effect<HttpServer.HttpServer, Htt
       })
     })
     yield* Effect.addFinalizer(() =>
-      Effect.async<void>((resume) => {
+      Effect.callback<void>((resume) => {
         server.close(() => resume(Effect.void))
         for (const socket of sockets) socket.destroy()
       })
@@ -138,11 +149,16 @@ export const make = (options: Options): Effect.Effect<HttpServer.HttpServer, Htt
     const address = server.address() as Net.AddressInfo
     const max = options.maxBodyBytes ?? defaults.maxBodyBytes
     return HttpServer.make({
-      address: { _tag: "TcpAddress", hostname: address.address, port: address.port },
+      address: NetAddress.inetAddressFromNativeUnsafe(address.address, address.port),
       serve: (app, middleware) =>
         Effect.gen(function* () {
-          const runtime = yield* Effect.runtime<never>()
-          const handler = HttpApp.toWebHandlerRuntime(runtime)(app as HttpApp.Default<unknown>, middleware)
+          const context = yield* Effect.context<never>()
+          // The app runs uninterruptibly except inside route handlers (the router makes those
+          // interruptible), so a client abort interrupts a handler, never the guard.
+          const handler = HttpEffect.toWebHandlerWith<never, HttpServerRequest.HttpServerRequest | Scope.Scope>(context)(
+            app,
+            middleware
+          )
           const onRequest = (req: Http.IncomingMessage, res: Http.ServerResponse) => {
             void handle(req, res, handler, max)
           }

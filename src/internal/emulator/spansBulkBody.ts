@@ -9,9 +9,13 @@
  * which reports every problem. `test/SpansBulkBody.test.ts` checks that the hand-written check
  * accepts only what the Schema accepts, with the same result.
  */
-import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import * as SchemaGetter from "effect/SchemaGetter"
+import * as SchemaIssue from "effect/SchemaIssue"
+import { flattenIssue, locOf } from "./storeFailure.js"
+
 /** `SpanKind` of the document. */
 export const SPAN_KINDS = [
   "SpanKind.CLIENT",
@@ -40,22 +44,25 @@ export const parseNanos = (input: unknown): string | undefined => {
   return value < 0n || value > MAX_NANOS ? undefined : value.toString()
 }
 
-const Nanos = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.String, Schema.BigIntFromSelf), Schema.String, {
-  strict: true,
-  decode: (input, _, ast) => {
-    const nanos = parseNanos(input)
-    return nanos === undefined
-      ? ParseResult.fail(
-          new ParseResult.Type(
-            ast,
-            input,
-            "Input should be a non-negative integer of nanoseconds since the epoch (a JSON integer, or a string of digits for full precision)"
+const Nanos = Schema.Union([Schema.Number, Schema.String, Schema.BigInt]).pipe(
+  Schema.decodeTo(Schema.String, {
+    decode: SchemaGetter.transformEffect((input: number | string | bigint) => {
+      const nanos = parseNanos(input)
+      return nanos === undefined
+        ? Effect.fail(
+            new SchemaIssue.InvalidValue(
+              {
+                message:
+                  "Input should be a non-negative integer of nanoseconds since the epoch (a JSON integer, or a string of digits for full precision)"
+              },
+              input
+            )
           )
-        )
-      : ParseResult.succeed(nanos)
-  },
-  encode: ParseResult.succeed
-})
+        : Effect.succeed(nanos)
+    }),
+    encode: SchemaGetter.passthroughSupertype()
+  })
+)
 
 const oneOf = (values: ReadonlyArray<string>) =>
   `${values
@@ -63,28 +70,24 @@ const oneOf = (values: ReadonlyArray<string>) =>
     .map((v) => `'${v}'`)
     .join(", ")} or '${values[values.length - 1]}'`
 
-const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+const JsonObject = Schema.Record(Schema.String, Schema.Unknown)
 
 const SpanSchema = Schema.Struct({
   name: Schema.String,
   context: Schema.Struct({ trace_id: Schema.String, span_id: Schema.String, trace_state: Schema.String }),
-  kind: Schema.Literal(...SPAN_KINDS).annotations({
-    message: () => ({ message: `Input should be ${oneOf(SPAN_KINDS)}`, override: true })
-  }),
+  kind: Schema.Literals(SPAN_KINDS).annotate({ message: `Input should be ${oneOf(SPAN_KINDS)}` }),
   parent_id: Schema.optional(Schema.NullOr(Schema.String)),
   start_time: Nanos,
   end_time: Nanos,
   status: Schema.Struct({
-    status_code: Schema.Literal(...STATUS_CODES).annotations({
-      message: () => ({ message: `Input should be ${oneOf(STATUS_CODES)}`, override: true })
-    }),
+    status_code: Schema.Literals(STATUS_CODES).annotate({ message: `Input should be ${oneOf(STATUS_CODES)}` }),
     description: Schema.optional(Schema.NullOr(Schema.String))
   }),
   attributes: JsonObject,
   events: Schema.optional(Schema.Array(JsonObject)),
   links: Schema.optional(Schema.Array(JsonObject)),
   resource: Schema.Struct({
-    attributes: Schema.Record({ key: Schema.String, value: Schema.String }),
+    attributes: Schema.Record(Schema.String, Schema.String),
     schema_url: Schema.String
   }),
   log_request: Schema.optional(Schema.NullOr(JsonObject))
@@ -174,13 +177,13 @@ export const schemaBatch = (input: unknown): { readonly ok: WireBatch } | { read
   if (!isRecord(input)) {
     return { details: [{ loc: ["body"], msg: "Input should be a valid dictionary", type: "dict_type" }] }
   }
-  const result = Schema.decodeUnknownEither(BulkSchema, { errors: "all" })(input)
-  if (Either.isRight(result)) return { ok: result.right }
+  const result = Schema.decodeUnknownResult(BulkSchema, { errors: "all" })(input)
+  if (Result.isSuccess(result)) return { ok: result.success }
   return {
-    details: ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => ({
-      loc: ["body", ...issue.path.map((p) => (typeof p === "number" ? p : String(p)))],
-      msg: issue._tag === "Missing" ? "Field required" : issue.message,
-      type: issue._tag === "Missing" ? "missing" : "value_error"
+    details: flattenIssue(result.failure.issue).map((issue) => ({
+      loc: locOf("body", issue.path),
+      msg: issue.tag === "MissingKey" ? "Field required" : issue.message,
+      type: issue.tag === "MissingKey" ? "missing" : "value_error"
     }))
   }
 }

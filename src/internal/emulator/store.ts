@@ -230,7 +230,7 @@ const TrackBody = S.TrackRequestBody
 
 const WorkflowDefinitionSchema = Schema.Struct({
   name: S.Name,
-  outputs: Schema.optional(Schema.Record({ key: S.Name, value: Schema.Unknown })),
+  outputs: Schema.optional(Schema.Record(S.Name, Schema.Unknown)),
   release_labels: Schema.optional(Schema.Array(S.Name))
 })
 
@@ -241,7 +241,7 @@ const ResultsQuery = Schema.Struct({
 
 const OtlpQuery = Schema.Struct({ close_after: Schema.optional(Schema.Boolean) })
 
-const WsTokenQuery = Schema.Struct({ capability: Schema.String.pipe(Schema.minLength(1)) })
+const WsTokenQuery = Schema.Struct({ capability: Schema.String.check(Schema.isMinLength(1)) })
 
 /** How long a WebSocket token is valid, as PromptLayer issues them (one hour). */
 const WS_TOKEN_TTL_MS = 3_600_000

@@ -2,9 +2,9 @@
  * The store's failures: the HTTP status and JSON body the real server answers with, thrown by the
  * store's methods and mapped the same way by HTTP and in-memory callers.
  */
-import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 
 /** One entry of a FastAPI-style 422 `detail` list. */
 export interface ValidationDetail {
@@ -47,22 +47,87 @@ export const attempt = <A>(
   }
 }
 
+/** One problem of a failed decoding: where, which kind of issue, and its message. */
+export interface FlatIssue {
+  readonly path: ReadonlyArray<PropertyKey>
+  /** The leaf's kind: `MissingKey`, `UnexpectedKey`, `InvalidType`, `InvalidValue`, ... */
+  readonly tag: SchemaIssue.Issue["_tag"]
+  readonly message: string
+}
+
+const standard = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const messageOf = (issue: SchemaIssue.Issue): string => standard(issue).issues[0]?.message ?? issue._tag
+
+/**
+ * The problems of a Schema issue tree, one per leaf, with the paths and messages of the Standard
+ * Schema formatter (a check's own message replaces its leaves', as there) plus each leaf's kind,
+ * which that formatter drops and a FastAPI-style `detail` needs (`missing`, `extra_forbidden`).
+ *
+ * @example
+ * ```ts
+ * const result = Schema.decodeUnknownResult(schema, { errors: "all" })(input)
+ * if (Result.isFailure(result)) flattenIssue(result.failure.issue) // [{ path: ["name"], tag: "MissingKey", message: "Missing key" }]
+ * ```
+ */
+export const flattenIssue = (
+  issue: SchemaIssue.Issue,
+  path: ReadonlyArray<PropertyKey> = [],
+  override?: string
+): Array<FlatIssue> => {
+  switch (issue._tag) {
+    case "Filter": {
+      const own =
+        SchemaIssue.defaultCheckHook(issue) ?? (issue.issue._tag === "InvalidValue" ? messageOf(issue) : undefined)
+      return flattenIssue(issue.issue, path, override ?? own)
+    }
+    case "Encoding":
+      return flattenIssue(issue.issue, path, override)
+    case "Pointer":
+      return flattenIssue(issue.issue, [...path, ...issue.path], override)
+    case "Composite":
+    case "AnyOf":
+      if (issue._tag === "Composite" || issue.issues.length > 0) {
+        return issue.issues.flatMap((inner) => flattenIssue(inner, path, override))
+      }
+      return [{ path, tag: issue._tag, message: override ?? messageOf(issue) }]
+    default:
+      return [{ path, tag: issue._tag, message: override ?? messageOf(issue) }]
+  }
+}
+
+/**
+ * A `detail` entry's `loc`: the root (`body`, `query`) and the path, numbers kept.
+ *
+ * @example
+ * ```ts
+ * locOf("body", ["spans", 0, "kind"]) // ["body", "spans", 0, "kind"]
+ * ```
+ */
+export const locOf = (root: string, path: ReadonlyArray<PropertyKey>): Array<string | number> => [
+  root,
+  ...path.map((p) => (typeof p === "number" ? p : String(p)))
+]
+
 /**
  * Decodes a wire body (or query, with `root: "query"`) with `schema`, or throws the 422 the server
  * answers, one `detail` entry per problem.
  */
-export const decode = <A, I>(schema: Schema.Schema<A, I>, input: unknown, root: string = "body"): A => {
+export const decode = <S extends Schema.ConstraintDecoder<unknown>>(
+  schema: S,
+  input: unknown,
+  root: string = "body"
+): S["Type"] => {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw unprocessable([{ loc: [root], msg: "Input should be a valid dictionary", type: "dict_type" }])
   }
-  const result = Schema.decodeUnknownEither(schema, { errors: "all" })(input)
-  if (Either.isRight(result)) return result.right
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(result.left)
+  const result = Schema.decodeUnknownResult(schema, { errors: "all" })(input)
+  if (Result.isSuccess(result)) return result.success
   throw unprocessable(
-    issues.map((issue) => ({
-      loc: [root, ...issue.path.map((p) => (typeof p === "number" ? p : String(p)))],
+    flattenIssue(result.failure.issue).map((issue) => ({
+      loc: locOf(root, issue.path),
       msg: issue.message,
-      type: issue._tag === "Missing" ? "missing" : issue._tag === "Unexpected" ? "extra_forbidden" : "value_error"
+      type: issue.tag === "MissingKey" ? "missing" : issue.tag === "UnexpectedKey" ? "extra_forbidden" : "value_error"
     }))
   )
 }

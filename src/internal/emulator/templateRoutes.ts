@@ -10,32 +10,32 @@
  *
  * Every route goes through the `api` wrapper (faults, JSON body, auth, persistence).
  */
-import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpRouter from "effect/http/HttpRouter"
 import type { RouteDeps } from "./apiRoute.js"
 import { bool, defined, numeric, pathParam } from "./requestParams.js"
 
 /**
- * The prompt-registry routes as a router, to concatenate with the emulator's.
+ * The prompt-registry routes as an array of routes, to add with the emulator's.
  *
  * @example
  * ```ts
- * const app = HttpRouter.concat(logRoutes({ api, store }), templateRoutes({ api, store }))
+ * const routes = [...logRoutes({ api, store }), ...templateRoutes({ api, store })]
  * ```
  */
 export const templateRoutes = ({ api, store }: RouteDeps) =>
-  HttpRouter.empty.pipe(
-    HttpRouter.post(
+  [
+    HttpRouter.route("POST", 
       "/rest/prompt-templates",
       api(({ body }) => ({ status: 201, body: store.publishTemplate(body) }))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/prompt-templates/:identifier",
       api(({ body, params }) => {
         const { api_key: _key, ...rest } = body
         return { status: 200, body: store.getTemplate(pathParam(params, "identifier"), rest) }
       })
     ),
-    HttpRouter.get(
+    HttpRouter.route("GET", 
       "/prompt-templates/:identifier",
       api(({ url, params }) => ({
         status: 200,
@@ -50,7 +50,7 @@ export const templateRoutes = ({ api, store }: RouteDeps) =>
         )
       }))
     ),
-    HttpRouter.get(
+    HttpRouter.route("GET", 
       "/prompt-templates",
       api(({ url }) => ({
         status: 200,
@@ -66,4 +66,4 @@ export const templateRoutes = ({ api, store }: RouteDeps) =>
         )
       }))
     )
-  )
+  ]

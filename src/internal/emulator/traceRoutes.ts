@@ -12,8 +12,8 @@
  *
  * The API routes go through the emulator's `api` wrapper (faults, JSON body, auth, persistence).
  */
-import * as HttpRouter from "@effect/platform/HttpRouter"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import type { RouteDeps } from "./apiRoute.js"
 import { renderNotFound } from "./dashboard.js"
@@ -23,30 +23,30 @@ import { renderTrace, renderTraces } from "./traceDashboard.js"
 
 const traceIdOf = (params: Readonly<Record<string, string | undefined>>): string => pathParam(params, "traceId")
 
-const json = (status: number, body: unknown) => HttpServerResponse.unsafeJson(body, { status })
+const json = (status: number, body: unknown) => HttpServerResponse.jsonUnsafe(body, { status })
 
 /** A JSON response whose `bigint`s are written as JSON integers with every digit. */
 const exactJson = (status: number, body: unknown) =>
   HttpServerResponse.text(stringifyExact(body), { status, contentType: "application/json" })
 
 /**
- * The trace routes as a router, to concatenate with the emulator's.
+ * The trace routes as an array of routes, to add with the emulator's.
  *
  * @example
  * ```ts
- * const app = HttpRouter.concat(router, traceRoutes({ api, store }))
+ * const routes = [...otherRoutes, ...traceRoutes({ api, store })]
  * ```
  */
 export const traceRoutes = ({ api, store }: RouteDeps) =>
-  HttpRouter.empty.pipe(
-    HttpRouter.post(
+  [
+    HttpRouter.route("POST", 
       "/v1/traces",
       api(({ body, url }) => {
         store.exportTraces(body, defined({ close_after: bool(url.searchParams.get("close_after")) }))
         return { status: 200, body: {} }
       })
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/spans-bulk",
       api(
         ({ body, bodyChars }) => ({
@@ -56,19 +56,19 @@ export const traceRoutes = ({ api, store }: RouteDeps) =>
         { exactIntegers: true }
       )
     ),
-    HttpRouter.get(
+    HttpRouter.route("GET", 
       "/api/public/v2/traces/:traceId",
       api(({ params }) => ({ status: 200, body: store.traces.getTrace(traceIdOf(params)) }))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/api/public/v2/traces/:traceId/close",
       api(({ params }) => ({ status: 201, body: store.traces.closeTrace(traceIdOf(params)) }))
     ),
-    HttpRouter.get(
+    HttpRouter.route("GET", 
       "/emulator/traces",
       Effect.sync(() => json(200, { items: store.traces.list() }))
     ),
-    HttpRouter.get(
+    HttpRouter.route("GET", 
       "/emulator/traces/:traceId",
       Effect.map(HttpRouter.params, (params) => {
         const traceId = traceIdOf(params)
@@ -82,11 +82,11 @@ export const traceRoutes = ({ api, store }: RouteDeps) =>
             })
       })
     ),
-    HttpRouter.get(
+    HttpRouter.route("GET", 
       "/traces",
       Effect.sync(() => HttpServerResponse.html(renderTraces(store.traces.list())))
     ),
-    HttpRouter.get(
+    HttpRouter.route("GET", 
       "/traces/:traceId",
       Effect.map(HttpRouter.params, (params) => {
         const traceId = traceIdOf(params)
@@ -98,4 +98,4 @@ export const traceRoutes = ({ api, store }: RouteDeps) =>
             )
       })
     )
-  )
+  ]

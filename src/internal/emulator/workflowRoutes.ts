@@ -11,25 +11,25 @@
  * Workflows run synchronously; there is no WebSocket, so clients poll the results route. Every
  * route goes through the `api` wrapper (faults, JSON body, auth, persistence).
  */
-import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpRouter from "effect/http/HttpRouter"
 import type { RouteDeps } from "./apiRoute.js"
 import { bool, defined, numeric, pathParam } from "./requestParams.js"
 
 /**
- * The workflow routes as a router, to concatenate with the emulator's.
+ * The workflow routes as an array of routes, to add with the emulator's.
  *
  * @example
  * ```ts
- * const app = HttpRouter.concat(templateRoutes({ api, store }), workflowRoutes({ api, store }))
+ * const routes = [...templateRoutes({ api, store }), ...workflowRoutes({ api, store })]
  * ```
  */
 export const workflowRoutes = ({ api, store }: RouteDeps) =>
-  HttpRouter.empty.pipe(
-    HttpRouter.get(
+  [
+    HttpRouter.route("GET", 
       "/workflows/:identifier",
       api(({ params }) => ({ status: 200, body: store.getWorkflow(pathParam(params, "identifier")) }))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/workflows/:identifier/run",
       api(({ body, params }) => {
         const { api_key: _key, ...rest } = body
@@ -37,7 +37,7 @@ export const workflowRoutes = ({ api, store }: RouteDeps) =>
         return { status: typeof rest.callback_url === "string" ? 202 : 201, body: started }
       })
     ),
-    HttpRouter.get(
+    HttpRouter.route("GET", 
       "/workflow-version-execution-results",
       api(({ url }) => ({
         status: 200,
@@ -49,11 +49,11 @@ export const workflowRoutes = ({ api, store }: RouteDeps) =>
         )
       }))
     ),
-    HttpRouter.post(
+    HttpRouter.route("POST", 
       "/ws-token-request-library",
       api(({ url }) => ({
         status: 201,
         body: store.wsToken(defined({ capability: url.searchParams.get("capability") ?? undefined }))
       }))
     )
-  )
+  ]

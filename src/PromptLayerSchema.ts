@@ -10,14 +10,16 @@
  *
  * @since 0.1.0
  */
-import * as ParseResult from "effect/ParseResult"
+import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as SchemaGetter from "effect/SchemaGetter"
+import * as SchemaIssue from "effect/SchemaIssue"
 
 // =============================================================================
 // Building blocks
 // =============================================================================
 
-const Extra = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+const Extra = Schema.Record(Schema.String, Schema.Unknown)
 
 /**
  * A positive integer id (`request_id`, `group_id`, template id).
@@ -25,9 +27,9 @@ const Extra = Schema.Record({ key: Schema.String, value: Schema.Unknown })
  * @since 0.1.0
  * @category Building blocks
  */
-export const Id = Schema.Int.pipe(Schema.positive()).annotations({
+export const Id = Schema.Int.check(Schema.isGreaterThan(0)).annotate({
   identifier: "Id",
-  message: () => "expected a positive integer id"
+  message: "expected a positive integer id"
 })
 
 /**
@@ -36,8 +38,9 @@ export const Id = Schema.Int.pipe(Schema.positive()).annotations({
  * @since 0.1.0
  * @category Building blocks
  */
-export const Name = Schema.String.pipe(Schema.trimmed({ message: () => "expected no surrounding spaces" })).pipe(
-  Schema.minLength(1, { message: () => "expected a non-empty name" })
+export const Name = Schema.String.check(
+  Schema.isTrimmed({ message: "expected no surrounding spaces" }),
+  Schema.isMinLength(1, { message: "expected a non-empty name" })
 )
 
 /**
@@ -46,9 +49,9 @@ export const Name = Schema.String.pipe(Schema.trimmed({ message: () => "expected
  * @since 0.1.0
  * @category Building blocks
  */
-export const Metadata = Schema.Record({ key: Schema.String, value: Schema.String }).annotations({
+export const Metadata = Schema.Record(Schema.String, Schema.String).annotate({
   identifier: "Metadata",
-  message: () => "expected metadata as an object of string keys and string values"
+  message: "expected metadata as an object of string keys and string values"
 })
 
 /**
@@ -57,9 +60,9 @@ export const Metadata = Schema.Record({ key: Schema.String, value: Schema.String
  * @since 0.1.0
  * @category Building blocks
  */
-export const Score = Schema.Int.pipe(Schema.between(0, 100)).annotations({
+export const Score = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 100 })).annotate({
   identifier: "Score",
-  message: () => "expected an integer score from 0 to 100"
+  message: "expected an integer score from 0 to 100"
 })
 
 /**
@@ -90,22 +93,24 @@ export const parseTimestamp = (input: unknown): Date | undefined => {
  * @since 0.1.0
  * @category Building blocks
  */
-export const Timestamp = Schema.transformOrFail(
-  Schema.Union(Schema.DateFromSelf, Schema.Number, Schema.String),
-  Schema.String,
-  {
-    strict: true,
-    decode: (input, _, ast) => {
-      const date = parseTimestamp(input)
-      return date === undefined
-        ? ParseResult.fail(
-            new ParseResult.Type(ast, input, "expected a Date, epoch milliseconds or an ISO-8601 date string")
-          )
-        : ParseResult.succeed(date.toISOString())
-    },
-    encode: ParseResult.succeed
-  }
-).annotations({ identifier: "Timestamp" })
+export const Timestamp = Schema.Union([Schema.Date, Schema.Number, Schema.String])
+  .pipe(
+    Schema.decodeTo(Schema.String, {
+      decode: SchemaGetter.transformEffect((input: Date | number | string) => {
+        const date = parseTimestamp(input)
+        return date === undefined
+          ? Effect.fail(
+              new SchemaIssue.InvalidValue(
+                { message: "expected a Date, epoch milliseconds or an ISO-8601 date string" },
+                input
+              )
+            )
+          : Effect.succeed(date.toISOString())
+      }),
+      encode: SchemaGetter.passthroughSupertype()
+    })
+  )
+  .annotate({ identifier: "Timestamp" })
 
 /**
  * A content block of a blueprint message (`{ type: "text", text }`, `{ type: "image_url", ... }`, ...).
@@ -113,7 +118,9 @@ export const Timestamp = Schema.transformOrFail(
  * @since 0.1.0
  * @category Prompts
  */
-export const ContentBlock = Schema.Struct({ type: Schema.String }, Extra).annotations({ identifier: "ContentBlock" })
+export const ContentBlock = Schema.StructWithRest(Schema.Struct({ type: Schema.String }), [Extra]).annotate({
+  identifier: "ContentBlock"
+})
 
 /**
  * A tool call of an assistant message in blueprint format.
@@ -121,14 +128,14 @@ export const ContentBlock = Schema.Struct({ type: Schema.String }, Extra).annota
  * @since 0.1.0
  * @category Prompts
  */
-export const ToolCall = Schema.Struct(
-  {
+export const ToolCall = Schema.StructWithRest(
+  Schema.Struct({
     id: Schema.String,
     type: Schema.Literal("function"),
     function: Schema.Struct({ name: Schema.String, arguments: Schema.String })
-  },
-  Extra
-).annotations({ identifier: "ToolCall" })
+  }),
+  [Extra]
+).annotate({ identifier: "ToolCall" })
 
 /**
  * A blueprint message. `content` is an array of content blocks (a plain string is a "Malformed
@@ -137,8 +144,8 @@ export const ToolCall = Schema.Struct(
  * @since 0.1.0
  * @category Prompts
  */
-export const Message = Schema.Struct(
-  {
+export const Message = Schema.StructWithRest(
+  Schema.Struct({
     role: Schema.String,
     content: Schema.optional(Schema.NullOr(Schema.Array(ContentBlock))),
     name: Schema.optional(Schema.NullOr(Schema.String)),
@@ -146,9 +153,9 @@ export const Message = Schema.Struct(
     tool_call_id: Schema.optional(Schema.NullOr(Schema.String)),
     input_variables: Schema.optional(Schema.Array(Schema.String)),
     template_format: Schema.optional(Schema.String)
-  },
-  Extra
-).annotations({ identifier: "Message" })
+  }),
+  [Extra]
+).annotate({ identifier: "Message" })
 
 /**
  * A chat prompt in blueprint format.
@@ -156,14 +163,14 @@ export const Message = Schema.Struct(
  * @since 0.1.0
  * @category Prompts
  */
-export const ChatPrompt = Schema.Struct(
-  {
+export const ChatPrompt = Schema.StructWithRest(
+  Schema.Struct({
     type: Schema.Literal("chat"),
     messages: Schema.Array(Message),
     input_variables: Schema.optional(Schema.Array(Schema.String))
-  },
-  Extra
-).annotations({ identifier: "ChatPrompt" })
+  }),
+  [Extra]
+).annotate({ identifier: "ChatPrompt" })
 
 /**
  * A completion prompt in blueprint format.
@@ -171,15 +178,15 @@ export const ChatPrompt = Schema.Struct(
  * @since 0.1.0
  * @category Prompts
  */
-export const CompletionPrompt = Schema.Struct(
-  {
+export const CompletionPrompt = Schema.StructWithRest(
+  Schema.Struct({
     type: Schema.Literal("completion"),
     content: Schema.Array(ContentBlock),
     input_variables: Schema.optional(Schema.Array(Schema.String)),
     template_format: Schema.optional(Schema.String)
-  },
-  Extra
-).annotations({ identifier: "CompletionPrompt" })
+  }),
+  [Extra]
+).annotate({ identifier: "CompletionPrompt" })
 
 /**
  * A prompt in blueprint format: chat or completion.
@@ -187,7 +194,7 @@ export const CompletionPrompt = Schema.Struct(
  * @since 0.1.0
  * @category Prompts
  */
-export const Prompt = Schema.Union(ChatPrompt, CompletionPrompt).annotations({ identifier: "Prompt" })
+export const Prompt = Schema.Union([ChatPrompt, CompletionPrompt]).annotate({ identifier: "Prompt" })
 
 /**
  * @since 0.1.0
@@ -201,7 +208,7 @@ export type Prompt = typeof Prompt.Type
  * @since 0.1.0
  * @category Building blocks
  */
-export const RequestStatus = Schema.Literal("SUCCESS", "WARNING", "ERROR")
+export const RequestStatus = Schema.Literals(["SUCCESS", "WARNING", "ERROR"])
 
 /**
  * The error types PromptLayer accepts with a `status` of `WARNING` or `ERROR`.
@@ -209,7 +216,7 @@ export const RequestStatus = Schema.Literal("SUCCESS", "WARNING", "ERROR")
  * @since 0.1.0
  * @category Building blocks
  */
-export const ErrorType = Schema.Literal(
+export const ErrorType = Schema.Literals([
   "PROVIDER_RATE_LIMIT",
   "PROVIDER_QUOTA_LIMIT",
   "PROVIDER_PARTIAL_RESPONSE",
@@ -219,7 +226,7 @@ export const ErrorType = Schema.Literal(
   "PROVIDER_ERROR",
   "TEMPLATE_RENDER_ERROR",
   "UNKNOWN_ERROR"
-)
+])
 
 /**
  * Which statuses each error type may be sent with (promptlayer-api.md §3.2).
@@ -240,8 +247,9 @@ export const errorTypeStatuses: Readonly<Record<typeof ErrorType.Type, ReadonlyA
 }
 
 const Tags = Schema.Array(Schema.String)
-const Variables = Schema.Record({ key: Schema.String, value: Schema.Unknown })
-const Params = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+const Variables = Schema.Record(Schema.String, Schema.Unknown)
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const Params = Schema.Record(Schema.String, Schema.Unknown)
 
 // =============================================================================
 // Logging
@@ -267,9 +275,9 @@ export const LogRequestBody = Schema.Struct({
   prompt_id: Schema.optional(Schema.NullOr(Id)),
   prompt_version_number: Schema.optional(Schema.NullOr(Id)),
   prompt_input_variables: Schema.optional(Variables),
-  input_tokens: Schema.optional(Schema.NonNegativeInt),
-  output_tokens: Schema.optional(Schema.NonNegativeInt),
-  price: Schema.optional(Schema.NonNegative),
+  input_tokens: Schema.optional(NonNegativeInt),
+  output_tokens: Schema.optional(NonNegativeInt),
+  price: Schema.optional(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
   function_name: Schema.optional(Schema.String),
   score: Schema.optional(Score),
   score_name: Schema.optional(Schema.NullOr(Schema.String)),
@@ -277,7 +285,7 @@ export const LogRequestBody = Schema.Struct({
   status: Schema.optional(RequestStatus),
   error_type: Schema.optional(Schema.NullOr(ErrorType)),
   error_message: Schema.optional(Schema.NullOr(Schema.String))
-}).annotations({ identifier: "LogRequestBody" })
+}).annotate({ identifier: "LogRequestBody" })
 
 /**
  * What you pass to `logRequest` (timestamps as `Date`, number or string).
@@ -293,22 +301,24 @@ export type LogRequestInput = typeof LogRequestBody.Encoded
  * @since 0.1.0
  * @category Logging
  */
-export const LogRequestResponse = Schema.Struct(
-  {
+export const LogRequestResponse = Schema.StructWithRest(
+  Schema.Struct({
     id: Id,
     prompt_version: Schema.optional(Schema.NullOr(Schema.Unknown)),
     status: Schema.optional(Schema.NullOr(Schema.String)),
     error_type: Schema.optional(Schema.NullOr(Schema.String)),
     error_message: Schema.optional(Schema.NullOr(Schema.String))
-  },
-  Extra
-).annotations({ identifier: "LogRequestResponse" })
+  }),
+  [Extra]
+).annotate({ identifier: "LogRequestResponse" })
 
 /**
  * @since 0.1.0
  * @category Logging
  */
 export type LogRequestResponse = typeof LogRequestResponse.Type
+
+const providerResponseMessage = "expected the provider response (an object; {} when the call failed)"
 
 /**
  * Body of `POST /track-request`: a raw provider call.
@@ -319,12 +329,10 @@ export type LogRequestResponse = typeof LogRequestResponse.Type
 export const TrackRequestBody = Schema.Struct({
   function_name: Schema.String,
   kwargs: Params,
-  // Required by the server ("{}" on errors); a bare Schema.Unknown would let a missing key through.
-  request_response: Schema.Unknown.pipe(
-    Schema.filter((value) => value !== undefined, {
-      message: () => "expected the provider response (an object; {} when the call failed)"
-    })
-  ),
+  // Required by the server ("{}" on errors): neither absent nor undefined, with the same message.
+  request_response: Schema.Unknown.check(
+    Schema.makeFilter((value) => value !== undefined, { message: providerResponseMessage })
+  ).annotateKey({ messageMissingKey: providerResponseMessage }),
   request_start_time: Timestamp,
   request_end_time: Timestamp,
   provider_type: Schema.optional(Schema.String),
@@ -340,7 +348,7 @@ export const TrackRequestBody = Schema.Struct({
   status: Schema.optional(RequestStatus),
   error_type: Schema.optional(Schema.NullOr(ErrorType)),
   error_message: Schema.optional(Schema.NullOr(Schema.String))
-}).annotations({ identifier: "TrackRequestBody" })
+}).annotate({ identifier: "TrackRequestBody" })
 
 /**
  * @since 0.1.0
@@ -354,15 +362,15 @@ export type TrackRequestInput = typeof TrackRequestBody.Encoded
  * @since 0.1.0
  * @category Logging
  */
-export const TrackRequestResponse = Schema.Struct(
-  {
+export const TrackRequestResponse = Schema.StructWithRest(
+  Schema.Struct({
     success: Schema.Boolean,
     request_id: Id,
     prompt_blueprint: Schema.optional(Schema.NullOr(Schema.Unknown)),
     message: Schema.optional(Schema.NullOr(Schema.String))
-  },
-  Extra
-).annotations({ identifier: "TrackRequestResponse" })
+  }),
+  [Extra]
+).annotate({ identifier: "TrackRequestResponse" })
 
 /**
  * @since 0.1.0
@@ -384,7 +392,7 @@ export const TrackScoreBody = Schema.Struct({
   request_id: Id,
   score: Score,
   name: Schema.optional(Name)
-}).annotations({ identifier: "TrackScoreBody" })
+}).annotate({ identifier: "TrackScoreBody" })
 
 /**
  * Body of `POST /library-track-metadata`. A key tracked again replaces its value.
@@ -395,7 +403,7 @@ export const TrackScoreBody = Schema.Struct({
 export const TrackMetadataBody = Schema.Struct({
   request_id: Id,
   metadata: Metadata
-}).annotations({ identifier: "TrackMetadataBody" })
+}).annotate({ identifier: "TrackMetadataBody" })
 
 /**
  * Body of `POST /library-track-prompt`: links a request to a registry template.
@@ -409,7 +417,7 @@ export const TrackPromptBody = Schema.Struct({
   prompt_input_variables: Variables,
   version: Schema.optional(Schema.NullOr(Id)),
   label: Schema.optional(Schema.NullOr(Name))
-}).annotations({ identifier: "TrackPromptBody" })
+}).annotate({ identifier: "TrackPromptBody" })
 
 /**
  * Body of `POST /track-group`.
@@ -420,7 +428,7 @@ export const TrackPromptBody = Schema.Struct({
 export const TrackGroupBody = Schema.Struct({
   request_id: Id,
   group_id: Id
-}).annotations({ identifier: "TrackGroupBody" })
+}).annotate({ identifier: "TrackGroupBody" })
 
 /**
  * `{ success, message? }`, the answer of the tracking endpoints.
@@ -428,13 +436,13 @@ export const TrackGroupBody = Schema.Struct({
  * @since 0.1.0
  * @category Tracking
  */
-export const SuccessResponse = Schema.Struct(
-  {
+export const SuccessResponse = Schema.StructWithRest(
+  Schema.Struct({
     success: Schema.Boolean,
     message: Schema.optional(Schema.NullOr(Schema.String))
-  },
-  Extra
-).annotations({ identifier: "SuccessResponse" })
+  }),
+  [Extra]
+).annotate({ identifier: "SuccessResponse" })
 
 /**
  * Response of `POST /create-group`.
@@ -442,13 +450,13 @@ export const SuccessResponse = Schema.Struct(
  * @since 0.1.0
  * @category Tracking
  */
-export const CreateGroupResponse = Schema.Struct(
-  {
+export const CreateGroupResponse = Schema.StructWithRest(
+  Schema.Struct({
     success: Schema.Boolean,
     id: Id
-  },
-  Extra
-).annotations({ identifier: "CreateGroupResponse" })
+  }),
+  [Extra]
+).annotate({ identifier: "CreateGroupResponse" })
 
 // =============================================================================
 // Prompt registry
@@ -466,11 +474,11 @@ export const GetTemplateParams = Schema.Struct({
   provider: Schema.optional(Schema.String),
   model: Schema.optional(Schema.String),
   input_variables: Schema.optional(Variables),
-  metadata_filters: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+  metadata_filters: Schema.optional(Schema.Record(Schema.String, Schema.String)),
   model_parameter_overrides: Schema.optional(Params),
   skip_input_variable_rendering: Schema.optional(Schema.Boolean),
   workspace_id: Schema.optional(Id)
-}).annotations({ identifier: "GetTemplateParams" })
+}).annotate({ identifier: "GetTemplateParams" })
 
 /**
  * @since 0.1.0
@@ -484,8 +492,8 @@ export type GetTemplateParams = typeof GetTemplateParams.Encoded
  * @since 0.1.0
  * @category Templates
  */
-export const GetTemplateResponse = Schema.Struct(
-  {
+export const GetTemplateResponse = Schema.StructWithRest(
+  Schema.Struct({
     id: Id,
     prompt_name: Schema.String,
     prompt_template: Prompt,
@@ -497,9 +505,9 @@ export const GetTemplateResponse = Schema.Struct(
     llm_kwargs: Schema.optional(Schema.NullOr(Schema.Unknown)),
     snippets: Schema.optional(Schema.NullOr(Schema.Array(Schema.Unknown))),
     warning: Schema.optional(Schema.NullOr(Schema.String))
-  },
-  Extra
-).annotations({ identifier: "GetTemplateResponse" })
+  }),
+  [Extra]
+).annotate({ identifier: "GetTemplateResponse" })
 
 /**
  * @since 0.1.0
@@ -514,17 +522,17 @@ export type GetTemplateResponse = typeof GetTemplateResponse.Type
  * @since 0.1.0
  * @category Templates
  */
-export const PublishTemplateBody = Schema.Struct(
-  {
+export const PublishTemplateBody = Schema.StructWithRest(
+  Schema.Struct({
     prompt_name: Name,
     prompt_template: Prompt,
     tags: Schema.optional(Tags),
-    commit_message: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(72)))),
+    commit_message: Schema.optional(Schema.NullOr(Schema.String.check(Schema.isMaxLength(72)))),
     metadata: Schema.optional(Schema.NullOr(Params)),
     release_labels: Schema.optional(Schema.NullOr(Schema.Array(Name)))
-  },
-  Extra
-).annotations({ identifier: "PublishTemplateBody" })
+  }),
+  [Extra]
+).annotate({ identifier: "PublishTemplateBody" })
 
 /**
  * @since 0.1.0
@@ -542,7 +550,7 @@ export const PublishTemplateWire = Schema.Struct({
   prompt_template: PublishTemplateBody,
   prompt_version: PublishTemplateBody,
   release_labels: Schema.optional(Schema.NullOr(Schema.Array(Name)))
-}).annotations({ identifier: "PublishTemplateWire" })
+}).annotate({ identifier: "PublishTemplateWire" })
 
 /**
  * Response of `POST /rest/prompt-templates` (201).
@@ -550,8 +558,8 @@ export const PublishTemplateWire = Schema.Struct({
  * @since 0.1.0
  * @category Templates
  */
-export const PublishTemplateResponse = Schema.Struct(
-  {
+export const PublishTemplateResponse = Schema.StructWithRest(
+  Schema.Struct({
     id: Id,
     prompt_name: Schema.String,
     prompt_template: Prompt,
@@ -561,9 +569,9 @@ export const PublishTemplateResponse = Schema.Struct(
     release_labels: Schema.optional(Schema.NullOr(Schema.Array(Schema.String))),
     prompt_version_id: Schema.optional(Schema.NullOr(Schema.Int)),
     version_number: Schema.optional(Schema.NullOr(Schema.Int))
-  },
-  Extra
-).annotations({ identifier: "PublishTemplateResponse" })
+  }),
+  [Extra]
+).annotate({ identifier: "PublishTemplateResponse" })
 
 /**
  * @since 0.1.0
@@ -583,8 +591,8 @@ export const ListTemplatesParams = Schema.Struct({
   label: Schema.optional(Name),
   name: Schema.optional(Schema.String),
   tags: Schema.optional(Tags),
-  status: Schema.optional(Schema.Literal("active", "deleted", "all"))
-}).annotations({ identifier: "ListTemplatesParams" })
+  status: Schema.optional(Schema.Literals(["active", "deleted", "all"]))
+}).annotate({ identifier: "ListTemplatesParams" })
 
 /**
  * @since 0.1.0
@@ -598,8 +606,8 @@ export type ListTemplatesParams = typeof ListTemplatesParams.Encoded
  * @since 0.1.0
  * @category Templates
  */
-export const TemplateListItem = Schema.Struct(
-  {
+export const TemplateListItem = Schema.StructWithRest(
+  Schema.Struct({
     id: Id,
     prompt_name: Schema.String,
     prompt_template: Prompt,
@@ -607,9 +615,9 @@ export const TemplateListItem = Schema.Struct(
     tags: Schema.optional(Schema.NullOr(Tags)),
     commit_message: Schema.optional(Schema.NullOr(Schema.String)),
     metadata: Schema.optional(Schema.NullOr(Params))
-  },
-  Extra
-).annotations({ identifier: "TemplateListItem" })
+  }),
+  [Extra]
+).annotate({ identifier: "TemplateListItem" })
 
 /**
  * @since 0.1.0
@@ -623,8 +631,8 @@ export type TemplateListItem = typeof TemplateListItem.Type
  * @since 0.1.0
  * @category Templates
  */
-export const ListTemplatesResponse = Schema.Struct(
-  {
+export const ListTemplatesResponse = Schema.StructWithRest(
+  Schema.Struct({
     items: Schema.Array(TemplateListItem),
     page: Schema.Int,
     per_page: Schema.Int,
@@ -634,9 +642,9 @@ export const ListTemplatesResponse = Schema.Struct(
     has_prev: Schema.optional(Schema.Boolean),
     next_num: Schema.optional(Schema.NullOr(Schema.Int)),
     prev_num: Schema.optional(Schema.NullOr(Schema.Int))
-  },
-  Extra
-).annotations({ identifier: "ListTemplatesResponse" })
+  }),
+  [Extra]
+).annotate({ identifier: "ListTemplatesResponse" })
 
 /**
  * @since 0.1.0
@@ -654,14 +662,17 @@ export type ListTemplatesResponse = typeof ListTemplatesResponse.Type
  * @since 0.1.0
  * @category Building blocks
  */
-export const JsonValue: Schema.Schema<JsonValue> = Schema.Union(
+export const JsonValue: Schema.Codec<JsonValue> = Schema.Union([
   Schema.Null,
   Schema.Boolean,
   Schema.Number,
   Schema.String,
   Schema.Array(Schema.suspend(() => JsonValue)),
-  Schema.Record({ key: Schema.String, value: Schema.suspend(() => JsonValue) })
-).annotations({ identifier: "JsonValue" })
+  Schema.Record(
+    Schema.String,
+    Schema.suspend(() => JsonValue)
+  )
+]).annotate({ identifier: "JsonValue" })
 
 /**
  * @since 0.1.0
@@ -681,17 +692,17 @@ export type JsonValue =
  * @since 0.1.0
  * @category Workflows
  */
-export const Workflow = Schema.Struct(
-  {
+export const Workflow = Schema.StructWithRest(
+  Schema.Struct({
     id: Id,
     name: Schema.String,
     workspace_id: Schema.optional(Schema.NullOr(Schema.Int)),
     user_id: Schema.optional(Schema.NullOr(Schema.Int)),
     is_draft: Schema.optional(Schema.Boolean),
     is_deleted: Schema.optional(Schema.Boolean)
-  },
-  Extra
-).annotations({ identifier: "Workflow" })
+  }),
+  [Extra]
+).annotate({ identifier: "Workflow" })
 
 /**
  * Response of `GET /workflows/{workflow_id_or_name}`: `{ success, workflow: { id, name, ... } }`
@@ -700,13 +711,13 @@ export const Workflow = Schema.Struct(
  * @since 0.1.0
  * @category Workflows
  */
-export const WorkflowResponse = Schema.Struct(
-  {
+export const WorkflowResponse = Schema.StructWithRest(
+  Schema.Struct({
     success: Schema.Boolean,
     workflow: Workflow
-  },
-  Extra
-).annotations({ identifier: "WorkflowResponse" })
+  }),
+  [Extra]
+).annotate({ identifier: "WorkflowResponse" })
 
 /**
  * @since 0.1.0
@@ -722,17 +733,17 @@ export type WorkflowResponse = typeof WorkflowResponse.Type
  * @since 0.1.0
  * @category Workflows
  */
-export const RunWorkflowBody = Schema.Struct(
-  {
+export const RunWorkflowBody = Schema.StructWithRest(
+  Schema.Struct({
     input_variables: Schema.optional(Schema.NullOr(Variables)),
     metadata: Schema.optional(Schema.NullOr(Metadata)),
     workflow_label_name: Schema.optional(Schema.NullOr(Name)),
     workflow_version_number: Schema.optional(Schema.NullOr(Id)),
     return_all_outputs: Schema.optional(Schema.NullOr(Schema.Boolean)),
     callback_url: Schema.optional(Schema.NullOr(Schema.String))
-  },
-  Extra
-).annotations({ identifier: "RunWorkflowBody" })
+  }),
+  [Extra]
+).annotate({ identifier: "RunWorkflowBody" })
 
 /**
  * @since 0.1.0
@@ -747,15 +758,15 @@ export type RunWorkflowInput = typeof RunWorkflowBody.Encoded
  * @since 0.1.0
  * @category Workflows
  */
-export const RunWorkflowResponse = Schema.Struct(
-  {
+export const RunWorkflowResponse = Schema.StructWithRest(
+  Schema.Struct({
     success: Schema.Boolean,
     message: Schema.String,
     warning: Schema.optional(Schema.NullOr(Schema.String)),
     workflow_version_execution_id: Id
-  },
-  Extra
-).annotations({ identifier: "RunWorkflowResponse" })
+  }),
+  [Extra]
+).annotate({ identifier: "RunWorkflowResponse" })
 
 /**
  * @since 0.1.0
@@ -770,16 +781,16 @@ export type RunWorkflowResponse = typeof RunWorkflowResponse.Type
  * @since 0.1.0
  * @category Workflows
  */
-export const WorkflowNodeResult = Schema.Struct(
-  {
+export const WorkflowNodeResult = Schema.StructWithRest(
+  Schema.Struct({
     status: Schema.String,
     value: Schema.Unknown,
     error_message: Schema.optional(Schema.NullOr(Schema.String)),
     raw_error_message: Schema.optional(Schema.NullOr(Schema.String)),
     is_output_node: Schema.Boolean
-  },
-  Extra
-).annotations({ identifier: "WorkflowNodeResult" })
+  }),
+  [Extra]
+).annotate({ identifier: "WorkflowNodeResult" })
 
 /**
  * The results of every node of an execution, by node name (`return_all_outputs=true`).
@@ -792,7 +803,7 @@ export const WorkflowNodeResult = Schema.Struct(
  * @since 0.1.0
  * @category Workflows
  */
-export const WorkflowNodeResults = Schema.Record({ key: Schema.String, value: WorkflowNodeResult }).annotations({
+export const WorkflowNodeResults = Schema.Record(Schema.String, WorkflowNodeResult).annotate({
   identifier: "WorkflowNodeResults"
 })
 
@@ -804,7 +815,7 @@ export const WorkflowNodeResults = Schema.Record({ key: Schema.String, value: Wo
  * @since 0.1.0
  * @category Workflows
  */
-export const WorkflowResultsResponse = Schema.Union(WorkflowNodeResults, JsonValue).annotations({
+export const WorkflowResultsResponse = Schema.Union([WorkflowNodeResults, JsonValue]).annotate({
   identifier: "WorkflowResultsResponse"
 })
 
@@ -821,22 +832,22 @@ export type WorkflowResultsResponse = typeof WorkflowResultsResponse.Type
  * @since 0.1.0
  * @category Workflows
  */
-export const WsTokenResponse = Schema.Struct(
-  {
+export const WsTokenResponse = Schema.StructWithRest(
+  Schema.Struct({
     success: Schema.Boolean,
-    token_details: Schema.Struct(
-      {
+    token_details: Schema.StructWithRest(
+      Schema.Struct({
         token: Schema.String,
         expires: Schema.Number,
         issued: Schema.Number,
-        capability: Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }),
+        capability: Schema.Record(Schema.String, Schema.Array(Schema.String)),
         clientId: Schema.optional(Schema.NullOr(Schema.String))
-      },
-      Extra
+      }),
+      [Extra]
     )
-  },
-  Extra
-).annotations({ identifier: "WsTokenResponse" })
+  }),
+  [Extra]
+).annotate({ identifier: "WsTokenResponse" })
 
 /**
  * @since 0.1.0
@@ -849,6 +860,17 @@ export type WsTokenResponse = typeof WsTokenResponse.Type
 // =============================================================================
 
 const nanoDigits = /^\d{1,20}$/
+
+/** The digits of a nanosecond time given as a bigint, integer, digit string or `Date`; undefined if it is none of them. */
+const nanoDigitsOf = (input: bigint | number | string | Date): string | undefined => {
+  let digits: string | undefined
+  if (typeof input === "bigint") digits = input >= 0n ? input.toString() : undefined
+  else if (typeof input === "number") {
+    digits = Number.isInteger(input) && input >= 0 ? BigInt(input).toString() : undefined
+  } else if (typeof input === "string") digits = nanoDigits.test(input) ? BigInt(input).toString() : undefined
+  else if (!Number.isNaN(input.getTime()) && input.getTime() >= 0) digits = `${input.getTime()}000000`
+  return digits === undefined || digits.length > 20 ? undefined : digits
+}
 
 /**
  * A span time in **nanoseconds** since the epoch, kept exact: decodes a `bigint`, a non-negative
@@ -865,31 +887,27 @@ const nanoDigits = /^\d{1,20}$/
  * @since 0.2.0
  * @category Traces
  */
-export const NanoTime = Schema.transformOrFail(
-  Schema.Union(Schema.BigIntFromSelf, Schema.Number, Schema.String, Schema.DateFromSelf),
-  Schema.String,
-  {
-    strict: true,
-    decode: (input, _, ast) => {
-      let digits: string | undefined
-      if (typeof input === "bigint") digits = input >= 0n ? input.toString() : undefined
-      else if (typeof input === "number") {
-        digits = Number.isInteger(input) && input >= 0 ? BigInt(input).toString() : undefined
-      } else if (typeof input === "string") digits = nanoDigits.test(input) ? BigInt(input).toString() : undefined
-      else if (!Number.isNaN(input.getTime()) && input.getTime() >= 0) digits = `${input.getTime()}000000`
-      return digits === undefined || digits.length > 20
-        ? ParseResult.fail(
-            new ParseResult.Type(
-              ast,
-              input,
-              "expected nanoseconds since the epoch: a non-negative integer (bigint, number or digit string) or a Date"
+export const NanoTime = Schema.Union([Schema.BigInt, Schema.Number, Schema.String, Schema.Date])
+  .pipe(
+    Schema.decodeTo(Schema.String, {
+      decode: SchemaGetter.transformEffect((input: bigint | number | string | Date) => {
+        const digits = nanoDigitsOf(input)
+        return digits === undefined
+          ? Effect.fail(
+              new SchemaIssue.InvalidValue(
+                {
+                  message:
+                    "expected nanoseconds since the epoch: a non-negative integer (bigint, number or digit string) or a Date"
+                },
+                input
+              )
             )
-          )
-        : ParseResult.succeed(digits)
-    },
-    encode: ParseResult.succeed
-  }
-).annotations({ identifier: "NanoTime" })
+          : Effect.succeed(digits)
+      }),
+      encode: SchemaGetter.passthroughSupertype()
+    })
+  )
+  .annotate({ identifier: "NanoTime" })
 
 /**
  * The kind of a span, in PromptLayer's spelling (`"SpanKind.CLIENT"` for a model call, `"SpanKind.INTERNAL"`
@@ -898,13 +916,13 @@ export const NanoTime = Schema.transformOrFail(
  * @since 0.2.0
  * @category Traces
  */
-export const SpanKind = Schema.Literal(
+export const SpanKind = Schema.Literals([
   "SpanKind.CLIENT",
   "SpanKind.CONSUMER",
   "SpanKind.INTERNAL",
   "SpanKind.PRODUCER",
   "SpanKind.SERVER"
-).annotations({ identifier: "SpanKind" })
+]).annotate({ identifier: "SpanKind" })
 
 /**
  * The status code of a span.
@@ -912,7 +930,7 @@ export const SpanKind = Schema.Literal(
  * @since 0.2.0
  * @category Traces
  */
-export const StatusCode = Schema.Literal("StatusCode.ERROR", "StatusCode.OK", "StatusCode.UNSET").annotations({
+export const StatusCode = Schema.Literals(["StatusCode.ERROR", "StatusCode.OK", "StatusCode.UNSET"]).annotate({
   identifier: "StatusCode"
 })
 
@@ -925,9 +943,9 @@ export const StatusCode = Schema.Literal("StatusCode.ERROR", "StatusCode.OK", "S
 export const SpanStatus = Schema.Struct({
   status_code: StatusCode,
   description: Schema.optional(Schema.NullOr(Schema.String))
-}).annotations({ identifier: "SpanStatus" })
+}).annotate({ identifier: "SpanStatus" })
 
-const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "expected a non-empty string" }))
+const NonEmpty = Schema.String.check(Schema.isMinLength(1, { message: "expected a non-empty string" }))
 
 /**
  * `{ trace_id, span_id, trace_state }` of a span: OTel-style hex ids (32 hex digits for a trace,
@@ -940,7 +958,7 @@ export const SpanContext = Schema.Struct({
   trace_id: NonEmpty,
   span_id: NonEmpty,
   trace_state: Schema.String
-}).annotations({ identifier: "SpanContext" })
+}).annotate({ identifier: "SpanContext" })
 
 /**
  * The resource a span comes from: string attributes (`{ "service.name": "my-app" }`) and a schema URL.
@@ -949,9 +967,9 @@ export const SpanContext = Schema.Struct({
  * @category Traces
  */
 export const SpanResource = Schema.Struct({
-  attributes: Schema.Record({ key: Schema.String, value: Schema.String }),
+  attributes: Schema.Record(Schema.String, Schema.String),
   schema_url: Schema.String
-}).annotations({ identifier: "SpanResource" })
+}).annotate({ identifier: "SpanResource" })
 
 /**
  * One span of `POST /spans-bulk`. `log_request` (a `/log-request` body) creates a request log
@@ -973,7 +991,7 @@ export const Span = Schema.Struct({
   links: Schema.optional(Schema.Array(Params)),
   resource: SpanResource,
   log_request: Schema.optional(Schema.NullOr(LogRequestBody))
-}).annotations({ identifier: "Span" })
+}).annotate({ identifier: "Span" })
 
 /**
  * What you pass as a span (times as `bigint`, integer, digit string or `Date`; log times as for `logRequest`).
@@ -1001,7 +1019,7 @@ export type Span = typeof Span.Type
 export const CreateSpansBulk = Schema.Struct({
   spans: Schema.Array(Span),
   close_after: Schema.optional(Schema.Boolean)
-}).annotations({ identifier: "CreateSpansBulk" })
+}).annotate({ identifier: "CreateSpansBulk" })
 
 /**
  * What you pass to `spans.bulk`.
@@ -1017,7 +1035,9 @@ export type CreateSpansBulkInput = typeof CreateSpansBulk.Encoded
  * @since 0.2.0
  * @category Traces
  */
-export const SpanRequestLog = Schema.Struct({ id: Id, span_id: Schema.String }, Extra).annotations({
+export const SpanRequestLog = Schema.StructWithRest(Schema.Struct({ id: Id, span_id: Schema.String }), [
+  Extra
+]).annotate({
   identifier: "SpanRequestLog"
 })
 
@@ -1028,17 +1048,17 @@ export const SpanRequestLog = Schema.Struct({ id: Id, span_id: Schema.String }, 
  * @since 0.2.0
  * @category Traces
  */
-export const CreateSpansBulkResponse = Schema.Struct(
-  {
+export const CreateSpansBulkResponse = Schema.StructWithRest(
+  Schema.Struct({
     success: Schema.Boolean,
     spans: Schema.Array(Params),
     request_logs: Schema.optional(Schema.NullOr(Schema.Array(SpanRequestLog))),
     rejected_span_ids: Schema.optional(Schema.NullOr(Schema.Array(Schema.String))),
     rejected_trace_ids: Schema.optional(Schema.NullOr(Schema.Array(Schema.String))),
     rejection_reason: Schema.optional(Schema.NullOr(Schema.String))
-  },
-  Extra
-).annotations({ identifier: "CreateSpansBulkResponse" })
+  }),
+  [Extra]
+).annotate({ identifier: "CreateSpansBulkResponse" })
 
 /**
  * @since 0.2.0
@@ -1052,9 +1072,9 @@ export type CreateSpansBulkResponse = typeof CreateSpansBulkResponse.Type
  * @since 0.2.0
  * @category Traces
  */
-export const TraceId = NonEmpty.annotations({
+export const TraceId = NonEmpty.annotate({
   identifier: "TraceId",
-  message: () => "expected a non-empty trace id"
+  message: "expected a non-empty trace id"
 })
 
 /**
@@ -1063,17 +1083,17 @@ export const TraceId = NonEmpty.annotations({
  * @since 0.2.0
  * @category Traces
  */
-export const TraceSpan = Schema.Struct(
-  {
+export const TraceSpan = Schema.StructWithRest(
+  Schema.Struct({
     span_id: Schema.String,
     name: Schema.optional(Schema.NullOr(Schema.String)),
     parent_id: Schema.optional(Schema.NullOr(Schema.String)),
     request_log_id: Schema.optional(Schema.NullOr(Schema.Int)),
     start_time: Schema.optional(Schema.Unknown),
     end_time: Schema.optional(Schema.Unknown)
-  },
-  Extra
-).annotations({ identifier: "TraceSpan" })
+  }),
+  [Extra]
+).annotate({ identifier: "TraceSpan" })
 
 /**
  * Response of `GET /api/public/v2/traces/{trace_id}`.
@@ -1081,14 +1101,14 @@ export const TraceSpan = Schema.Struct(
  * @since 0.2.0
  * @category Traces
  */
-export const TraceDetailResponse = Schema.Struct(
-  {
+export const TraceDetailResponse = Schema.StructWithRest(
+  Schema.Struct({
     success: Schema.Boolean,
     trace_id: Schema.String,
     spans: Schema.Array(TraceSpan)
-  },
-  Extra
-).annotations({ identifier: "TraceDetailResponse" })
+  }),
+  [Extra]
+).annotate({ identifier: "TraceDetailResponse" })
 
 /**
  * @since 0.2.0
@@ -1102,23 +1122,23 @@ export type TraceDetailResponse = typeof TraceDetailResponse.Type
  * @since 0.2.0
  * @category Traces
  */
-export const CloseTraceResponse = Schema.Struct(
-  {
+export const CloseTraceResponse = Schema.StructWithRest(
+  Schema.Struct({
     success: Schema.Boolean,
     closure: Schema.optional(
       Schema.NullOr(
-        Schema.Struct(
-          {
+        Schema.StructWithRest(
+          Schema.Struct({
             trace_id: Schema.optional(Schema.String),
             status: Schema.optional(Schema.String)
-          },
-          Extra
+          }),
+          [Extra]
         )
       )
     )
-  },
-  Extra
-).annotations({ identifier: "CloseTraceResponse" })
+  }),
+  [Extra]
+).annotate({ identifier: "CloseTraceResponse" })
 
 /**
  * @since 0.2.0
@@ -1136,15 +1156,15 @@ export type CloseTraceResponse = typeof CloseTraceResponse.Type
  * @since 0.1.0
  * @category Errors
  */
-export const ErrorResponse = Schema.Struct(
-  {
+export const ErrorResponse = Schema.StructWithRest(
+  Schema.Struct({
     success: Schema.optional(Schema.Boolean),
     message: Schema.optional(Schema.Unknown),
     error: Schema.optional(Schema.Unknown),
     detail: Schema.optional(Schema.Unknown)
-  },
-  Extra
-).annotations({ identifier: "ErrorResponse" })
+  }),
+  [Extra]
+).annotate({ identifier: "ErrorResponse" })
 
 // =============================================================================
 // Content blocks

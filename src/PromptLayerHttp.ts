@@ -4,14 +4,14 @@
  * - {@link layerNode}: `node:http`/`node:https` with keep-alive agents. About two thirds of the CPU
  *   per request of `fetch` on Node (no web `Request`/`Response` objects, no undici streams), which
  *   is what bounds the tracker's logs per second on one core.
- * - {@link layerFetch}: `@effect/platform`'s `FetchHttpClient` over the global `fetch`, for any runtime.
+ * - {@link layerFetch}: Effect's `FetchHttpClient` over the global `fetch`, for any runtime.
  * - {@link layerDefault}: `layerNode` where `node:http` is available (Node, Bun, Deno), otherwise
  *   `layerFetch`. The LangChain handler and the Promise bridge use it.
  *
  * Neither follows redirects: a 3xx comes back as it is, and the client fails it with a
  * `RedirectError` (status and `Location`), so that the `X-API-KEY` header never goes to another
- * address than the configured base URL, and a 302 never turns a POST into a GET. (`@effect/platform`'s
- * own `FetchHttpClient.layer` follows them: prefer `layerFetch`.) The node:http client also stops
+ * address than the configured base URL, and a 302 never turns a POST into a GET. (Effect's own
+ * `FetchHttpClient.layer` lets `fetch` follow them: prefer `layerFetch`.) The node:http client also stops
  * reading a body past the request's size limit (see `PromptLayerConfig.maxResponseBytes`).
  *
  * @example
@@ -24,9 +24,9 @@
  *
  * @since 0.1.0
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as NodeHttpClient from "./internal/nodeHttpClient.js"
@@ -44,7 +44,8 @@ export interface NodeOptions extends NodeHttpClient.Options {}
  * layer). Request bodies: empty, bytes or text (what the client sends); responses are read in full,
  * up to the size limit the client sets for the call (32 MiB by default): past it the socket is
  * destroyed. Redirects are returned, never followed.
- * Transport failures, aborts included, are `RequestError`s with reason `Transport`, as with fetch.
+ * Transport failures, aborts included, are `HttpClientError`s with a `TransportError` reason, as with
+ * fetch.
  * Dies when built outside a runtime with `node:http` (see {@link nodeAvailable}).
  *
  * @since 0.1.0

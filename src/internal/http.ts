@@ -1,12 +1,13 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import type * as HttpClient from "effect/http/HttpClient"
+import * as HttpClient from "effect/http/HttpClient"
 import type * as HttpClientError from "effect/http/HttpClientError"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as Stream from "effect/Stream"
 import {
@@ -56,6 +57,24 @@ export const stringify = (operation: string, body: unknown): Effect.Effect<strin
       })
   })
 
+const scopedClients = new WeakMap<
+  HttpClient.HttpClient,
+  HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope>
+>()
+
+/**
+ * The client whose requests belong to the enclosing scope: closing it aborts the request, which
+ * releases a body that was not read to the end (as `@effect/platform` did). Made once per client.
+ */
+const scoped = (client: HttpClient.HttpClient) => {
+  let result = scopedClients.get(client)
+  if (result === undefined) {
+    result = HttpClient.withScope(client)
+    scopedClients.set(client, result)
+  }
+  return result
+}
+
 export const send = (
   client: HttpClient.HttpClient,
   spec: {
@@ -77,19 +96,23 @@ export const send = (
       request = HttpClientRequest.bodyText(request, text, "application/json")
     }
     const limit = spec.maxResponseBytes
-    return yield* client.execute(request).pipe(
-      Effect.flatMap((response) =>
-        Effect.map(
-          readText(response, limit, spec.endpoint),
-          (text): RawResponse => ({ status: response.status, headers: response.headers, text })
+    return yield* scoped(client)
+      .execute(request)
+      .pipe(
+        Effect.flatMap((response) =>
+          Effect.map(
+            readText(response, limit, spec.endpoint),
+            (text): RawResponse => ({ status: response.status, headers: response.headers, text })
+          )
+        ),
+        Effect.scoped,
+        // The node:http transport reads the limit from the context; its default needs no provide.
+        (effect) =>
+          limit === DEFAULT_MAX_RESPONSE_BYTES ? effect : Effect.provideService(effect, MaxResponseBytes, limit),
+        Effect.catchTag("HttpClientError", (error) =>
+          Effect.fail(transportError(error.reason, spec.endpoint, spec.scrub))
         )
-      ),
-      Effect.scoped,
-      // The node:http transport reads the limit from the context; its default needs no provide.
-      (effect) =>
-        limit === DEFAULT_MAX_RESPONSE_BYTES ? effect : Effect.provideService(effect, MaxResponseBytes, limit),
-      Effect.catchTag("HttpClientError", (error) => Effect.fail(transportError(error.reason, spec.endpoint, spec.scrub)))
-    )
+      )
   })
 
 const transportError = (
@@ -307,7 +330,8 @@ const flatIssues = (issue: SchemaIssue.Issue): ReadonlyArray<FlatIssue> =>
  * says nothing to the user and is dropped, as are exact repeats.
  */
 const readableIssues = (issues: ReadonlyArray<FlatIssue>): string => {
-  const line = (issue: FlatIssue) => (issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message)
+  const line = (issue: FlatIssue) =>
+    issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message
   const samePath = (a: FlatIssue, b: FlatIssue) =>
     a.path.length === b.path.length && a.path.every((key, i) => key === b.path[i])
   const kept = issues.filter(

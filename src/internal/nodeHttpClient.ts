@@ -6,11 +6,11 @@
  * Scope: request bodies `Empty`, `Uint8Array` and `Raw` (string or bytes) — what the client sends;
  * responses are buffered in full before they are returned, up to the request's
  * {@link MaxResponseBytes} (32 MiB unless the client sets it): past it (or when `Content-Length`
- * declares more) reading stops, the socket is destroyed and the request fails with a
- * `RequestError` whose cause is a {@link ResponseTooLarge}. Redirects are never followed: a 3xx is
- * returned as it is. Errors map like `FetchHttpClient`'s: any failure to send or to read the
- * response is a `RequestError` with reason `Transport`. Interrupting the request (a timeout, a
- * shutdown) destroys it through the `AbortSignal`.
+ * declares more) reading stops, the socket is destroyed and the request fails with an
+ * `HttpClientError` whose `TransportError` reason has a {@link ResponseTooLarge} cause. Redirects are
+ * never followed: a 3xx is returned as it is. Errors map like `FetchHttpClient`'s: any failure to
+ * send or to read the response is an `HttpClientError` with a `TransportError` reason. Interrupting
+ * the request (a timeout, a shutdown) destroys it through the `AbortSignal`.
  *
  * The declarations of this module do not mention `node:http` types, so that the root entry's
  * types compile without `@types/node`.
@@ -21,19 +21,21 @@
  */
 import type * as Http from "node:http"
 import type * as Https from "node:https"
-import * as Cookies from "@effect/platform/Cookies"
-import * as Headers from "@effect/platform/Headers"
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientError from "@effect/platform/HttpClientError"
-import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
-import * as UrlParams from "@effect/platform/UrlParams"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Cookies from "effect/http/Cookies"
+import * as Headers from "effect/http/Headers"
+import * as HttpClient from "effect/http/HttpClient"
+import * as HttpClientError from "effect/http/HttpClientError"
+import type * as HttpClientRequest from "effect/http/HttpClientRequest"
+import * as HttpClientResponse from "effect/http/HttpClientResponse"
+import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
+import * as UrlParams from "effect/http/UrlParams"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { pipeArguments } from "effect/Pipeable"
+import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { declaredLength, MaxResponseBytes, ResponseTooLarge } from "./responseLimit.js"
@@ -88,33 +90,54 @@ export interface Options {
   readonly agent?: AgentOptions | undefined
 }
 
+/** The failure of a request that could not be sent or whose response could not be read. */
+const transportError = (
+  request: HttpClientRequest.HttpClientRequest,
+  cause: unknown,
+  description?: string
+): HttpClientError.HttpClientError =>
+  new HttpClientError.HttpClientError({
+    reason: new HttpClientError.TransportError(
+      description === undefined ? { request, cause } : { request, cause, description }
+    )
+  })
+
 class BufferedResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
-  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
-  readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
+  readonly [HttpClientResponse.TypeId]: typeof HttpClientResponse.TypeId = HttpClientResponse.TypeId
+  readonly [HttpIncomingMessage.TypeId]: typeof HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
   readonly headers: Headers.Headers
   readonly remoteAddress: Option.Option<string>
-  readonly text: Effect.Effect<string, HttpClientError.ResponseError>
+  readonly text: Effect.Effect<string, HttpClientError.HttpClientError>
+  readonly #url: URL
   readonly #setCookie: ReadonlyArray<string>
   #cookies: Cookies.Cookies | undefined
 
   constructor(
     readonly request: HttpClientRequest.HttpClientRequest,
+    url: URL,
     readonly status: number,
     rawHeaders: Http.IncomingHttpHeaders,
     readonly body: Buffer,
     remoteAddress: string | undefined
   ) {
     super()
+    this.#url = url
     const headers: Record<string, string> = {}
     for (const name in rawHeaders) {
       const value = rawHeaders[name]
       if (typeof value === "string") headers[name] = value
       else if (Array.isArray(value)) headers[name] = value.join(", ")
     }
-    this.headers = Headers.unsafeFromRecord(headers)
+    this.headers = Headers.fromRecordUnsafe(headers)
     this.#setCookie = rawHeaders["set-cookie"] ?? []
-    this.remoteAddress = Option.fromNullable(remoteAddress)
+    this.remoteAddress = Option.fromNullishOr(remoteAddress)
     this.text = Effect.succeed(body.toString("utf8"))
+  }
+
+  /** The URL requested (redirects are never followed), without its hash; computed when asked. */
+  get url(): string {
+    const url = this.#url
+    return url.hash === "" ? url.href : url.href.slice(0, url.href.length - url.hash.length)
   }
 
   get cookies(): Cookies.Cookies {
@@ -122,17 +145,19 @@ class BufferedResponse extends Inspectable.Class implements HttpClientResponse.H
     return this.#cookies
   }
 
-  #decodeError(cause: unknown) {
-    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
+  #decodeError(cause: unknown): HttpClientError.HttpClientError {
+    return new HttpClientError.HttpClientError({
+      reason: new HttpClientError.DecodeError({ request: this.request, response: this, cause })
+    })
   }
 
-  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
+  get json(): Effect.Effect<Schema.Json, HttpClientError.HttpClientError> {
     return Effect.flatMap(this.text, (text) =>
       Effect.try({ try: () => (text === "" ? null : JSON.parse(text)), catch: (cause) => this.#decodeError(cause) })
     )
   }
 
-  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.HttpClientError> {
     return Effect.flatMap(this.text, (text) =>
       Effect.try({
         try: () => UrlParams.fromInput(new URLSearchParams(text)),
@@ -141,13 +166,13 @@ class BufferedResponse extends Inspectable.Class implements HttpClientResponse.H
     )
   }
 
-  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.HttpClientError> {
     return Effect.sync(
       () => this.body.buffer.slice(this.body.byteOffset, this.body.byteOffset + this.body.byteLength) as ArrayBuffer
     )
   }
 
-  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
+  get formData(): Effect.Effect<FormData, HttpClientError.HttpClientError> {
     return Effect.tryPromise({
       try: () =>
         new Response(new Uint8Array(this.body), {
@@ -158,13 +183,31 @@ class BufferedResponse extends Inspectable.Class implements HttpClientResponse.H
     })
   }
 
-  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+  get stream(): Stream.Stream<Uint8Array, HttpClientError.HttpClientError> {
     return Stream.succeed(new Uint8Array(this.body.buffer, this.body.byteOffset, this.body.byteLength))
+  }
+
+  /** The client never asks for an upgrade: any response fails it, as with fetch. */
+  get upgrade(): HttpClientResponse.HttpClientResponse["upgrade"] {
+    return Effect.fail(
+      new HttpClientError.HttpClientError({
+        reason: new HttpClientError.StatusCodeError({
+          request: this.request,
+          response: this,
+          description: "the node:http client does not hand over the connection of an HTTP upgrade"
+        })
+      })
+    )
+  }
+
+  pipe() {
+    // biome-ignore lint/complexity/noArguments: pipeArguments takes the arguments object, as in Effect's own responses
+    return pipeArguments(this, arguments)
   }
 
   toJSON(): unknown {
     return HttpIncomingMessage.inspect(this, {
-      _id: "@effect/platform/HttpClientResponse",
+      _id: "HttpClientResponse",
       request: this.request.toJSON(),
       status: this.status
     })
@@ -217,23 +260,19 @@ const withoutUndefined = (options: AgentOptions | undefined): Http.AgentOptions 
 const fromAgents = (agents: { readonly http: Http.Agent; readonly https: Https.Agent }): HttpClient.HttpClient =>
   HttpClient.make((request, url, signal, fiber) => {
     const node = builtins()!
-    const limit = Context.get(fiber.currentContext, MaxResponseBytes)
+    const limit = Context.get(fiber.context, MaxResponseBytes)
     const body = bodyOf(request)
     if (body === null) {
       return Effect.fail(
-        new HttpClientError.RequestError({
-          request,
-          reason: "Transport",
-          description: `the node:http client does not send ${request.body._tag} bodies`
-        })
+        transportError(request, undefined, `the node:http client does not send ${request.body._tag} bodies`)
       )
     }
-    return Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
+    return Effect.callback<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
       let done = false
       const fail = (cause: unknown) => {
         if (done) return
         done = true
-        resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
+        resume(Effect.fail(transportError(request, cause)))
       }
       const secure = url.protocol === "https:"
       let req: Http.ClientRequest
@@ -269,7 +308,9 @@ const fromAgents = (agents: { readonly http: Http.Agent; readonly https: Https.A
               done = true
               const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
               resume(
-                Effect.succeed(new BufferedResponse(request, status, res.headers, buffer, res.socket?.remoteAddress))
+                Effect.succeed(
+                  new BufferedResponse(request, url, status, res.headers, buffer, res.socket?.remoteAddress)
+                )
               )
             })
           }
@@ -289,4 +330,4 @@ const fromAgents = (agents: { readonly http: Http.Agent; readonly https: Https.A
 
 /** {@link make} as a layer. */
 export const layer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient> =>
-  Layer.scoped(HttpClient.HttpClient, make(options))
+  Layer.effect(HttpClient.HttpClient, make(options))

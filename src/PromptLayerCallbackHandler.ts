@@ -103,7 +103,7 @@ export interface PromptLayerCallbackHandlerOptions extends PromptLayerTracker.Op
    * A run with no event for this long is evicted (and logged as partial). Checked on the handler's
    * later events (at most every TTL/4) and on `flush()`; no timer. Default 10 minutes.
    */
-  readonly runTtl?: Duration.DurationInput | undefined
+  readonly runTtl?: Duration.Input | undefined
   /** Runs tracked at once at most; the oldest is evicted beyond. Default 10 000. */
   readonly maxRuns?: number | undefined
   /** Log evicted (abandoned) runs with status WARNING. Default true. */
@@ -230,7 +230,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     if (this.mode !== "traces" && this.mode !== "requests") {
       throw new Error(`PromptLayerCallbackHandler: mode must be "traces" or "requests", got ${String(this.mode)}`)
     }
-    this.runTtl = Duration.toMillis(Duration.decode(options.runTtl ?? Duration.minutes(10)))
+    this.runTtl = Duration.toMillis(Duration.fromInputUnsafe(options.runTtl ?? Duration.minutes(10)))
     this.maxRuns = options.maxRuns ?? 10_000
     this.ended = new RecentMap(this.maxRuns)
     this.promptLinks = new RecentMap(this.maxRuns)
@@ -303,7 +303,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
       } as PromptLayerCallbackHandlerOptions)
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => handler.recorder?.closeAll(SHUTDOWN_REASON)).pipe(
-          Effect.zipRight(handler.flushEffect),
+          Effect.andThen(handler.flushEffect),
           Effect.timeoutOption(Duration.seconds(30)),
           Effect.flatMap((flushed) =>
             flushed._tag === "None"

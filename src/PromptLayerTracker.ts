@@ -53,8 +53,8 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -62,14 +62,14 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
-import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as PromptLayerClient from "./PromptLayerClient.js"
 import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 import type * as S from "./PromptLayerSchema.js"
-import { backgroundClock, holdOpen, isLiveClock } from "./internal/backgroundTimers.js"
+import { backgroundClock, holdOpen, isLiveClock, resumeLater } from "./internal/backgroundTimers.js"
 import { type Outcome, RunOutcomes, type Unavailable } from "./internal/runOutcomes.js"
 import * as SpanDelivery from "./internal/spanDelivery.js"
 import * as SpanWire from "./internal/spanWire.js"
@@ -174,9 +174,14 @@ export class RequestIdUnavailable extends Schema.TaggedError<RequestIdUnavailabl
   "promptlayer-effect/RequestIdUnavailable"
 )("RequestIdUnavailable", {
   runId: Schema.String,
-  reason: Schema.Literal("failed", "dropped", "shutdown", "rejected"),
+  reason: Schema.Literals(["failed", "dropped", "shutdown", "rejected"]),
   detail: Schema.optional(Schema.String)
 }) {
+  /** `"RequestIdUnavailable"`, the `_tag` (as the errors of `PromptLayerError`). */
+  override get name(): string {
+    return "RequestIdUnavailable"
+  }
+
   override get message(): string {
     return `no PromptLayer request id for run ${this.runId}: ${this.reason}${this.detail ? ` (${this.detail})` : ""}`
   }
@@ -231,15 +236,14 @@ export interface Service {
 }
 
 /**
- * The tracker service tag.
+ * The tracker service key.
  *
  * @since 0.1.0
  * @category Context
  */
-export class PromptLayerTracker extends Context.Tag("promptlayer-effect/PromptLayerTracker")<
-  PromptLayerTracker,
-  Service
->() {}
+export class PromptLayerTracker extends Context.Service<PromptLayerTracker, Service>()(
+  "promptlayer-effect/PromptLayerTracker"
+) {}
 
 /**
  * Options of {@link make}.
@@ -258,7 +262,7 @@ export interface Options {
    * How long `shutdown` (and closing the scope) waits for the flush, and how long an awaited flush
    * keeps the process alive at most. Default 30 s.
    */
-  readonly shutdownTimeout?: Duration.DurationInput | undefined
+  readonly shutdownTimeout?: Duration.Input | undefined
   /** Elements a slow `requestIds` subscriber may lag before the oldest are dropped for it. Default 4096. */
   readonly requestIdBuffer?: number | undefined
   /** Run ids whose outcome is remembered for `requestIdFor`. Default 10 000. */
@@ -271,7 +275,7 @@ export interface Options {
    */
   readonly maxBatchBytes?: number | undefined
   /** How long the first span of a batch waits for others. Default 250 ms (LangSmith's debounce). */
-  readonly batchDelay?: Duration.DurationInput | undefined
+  readonly batchDelay?: Duration.Input | undefined
 }
 
 /**
@@ -306,7 +310,7 @@ const unavailable = (runId: string, outcome: Unavailable): RequestIdUnavailable 
 
 /** `Name: message` of a failure (what `Cause.pretty` starts with), at most 500 characters. */
 const describeFailure = (cause: Cause.Cause<unknown>): string => {
-  if (Cause.isInterruptedOnly(cause)) return "interrupted"
+  if (Cause.hasInterruptsOnly(cause)) return "interrupted"
   const error = Cause.squash(cause)
   const text = error instanceof Error ? `${error.name}: ${error.message}` : `Error: ${String(error)}`
   return text.length > 500 ? text.slice(0, 500) : text
@@ -435,16 +439,15 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const rememberRuns = positiveInt("rememberRuns", options.rememberRuns, defaults.rememberRuns)
   const requestIdBuffer = positiveInt("requestIdBuffer", options.requestIdBuffer, defaults.requestIdBuffer)
   const dropPolicy = options.dropPolicy ?? defaults.dropPolicy
-  const shutdownTimeout = Duration.decode(options.shutdownTimeout ?? defaults.shutdownTimeout)
+  const shutdownTimeout = Duration.fromInputUnsafe(options.shutdownTimeout ?? defaults.shutdownTimeout)
   const maxBatchSpans = positiveInt("maxBatchSpans", options.maxBatchSpans, defaults.maxBatchSpans)
   const maxBatchBytes = positiveInt("maxBatchBytes", options.maxBatchBytes, defaults.maxBatchBytes)
-  const batchDelay = Duration.decode(options.batchDelay ?? defaults.batchDelay)
+  const batchDelay = Duration.fromInputUnsafe(options.batchDelay ?? defaults.batchDelay)
 
   const client = yield* PromptLayerClient.PromptLayerClient
   const scope = yield* Effect.scope
-  const runtime = yield* Effect.runtime<never>()
-  const runFork = Runtime.runFork(runtime)
-  const clock = yield* Effect.clock
+  const runFork = Effect.runForkWith(yield* Effect.context<never>())
+  const clock = yield* Clock.Clock
   const liveClock = isLiveClock(clock)
   const workerClock = backgroundClock(clock)
   const pubsub = yield* PubSub.sliding<DeliveredLog>(requestIdBuffer)
@@ -544,14 +547,16 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     return true
   }
 
-  const take: Effect.Effect<Entry> = Effect.async<Entry>((resume) => {
+  const take: Effect.Effect<Entry> = Effect.callback<Entry>((resume) => {
     const entry = buffer.shift()
     if (entry !== undefined) {
       inFlight.add(entry)
       resume(Effect.succeed(entry))
       return
     }
-    const taker = (e: Entry) => resume(Effect.succeed(e))
+    // Handed an entry by `offer`: the worker builds and sends it later, not on the caller's path.
+    const later = resumeLater(resume)
+    const taker = (e: Entry) => later(Effect.succeed(e))
     takers.push(taker)
     return Effect.sync(() => {
       const i = takers.indexOf(taker)
@@ -571,11 +576,11 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     return Effect.tryPromise(async () => {
       await callback(log)
     }).pipe(
-      Effect.catchAll((error) =>
+      Effect.catch((error) =>
         Effect.suspend(() => {
           counters.callbackErrors++
           return warnOnce("callback", "PromptLayer request id callback failed; delivery continues", {
-            error: String(error.error)
+            error: String(error.cause)
           })
         })
       )
@@ -606,7 +611,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
         ...SpanWire.factsOfLog(body)
       }
       remember(entry.event.runId, id)
-      return PubSub.publish(pubsub, log).pipe(Effect.zipRight(runCallback(entry.event, log)))
+      return PubSub.publish(pubsub, log).pipe(Effect.andThen(runCallback(entry.event, log)))
     })
 
   const countRetry = () =>
@@ -617,7 +622,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const attempt = (entry: Entry) =>
     Effect.try({ try: () => entry.event.build(), catch: (error) => error }).pipe(
       Effect.flatMap((body) => Effect.map(client.logRequest(body), (response) => [body, response.id] as const)),
-      Effect.locally(PromptLayerRetryPolicy.currentRetryObserver, countRetry)
+      Effect.provideService(PromptLayerRetryPolicy.currentRetryObserver, countRetry)
     )
 
   const deliver = (entry: Entry): Effect.Effect<void> =>
@@ -698,14 +703,14 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const workers = yield* Effect.all(
     Array.from({ length: concurrency }, () => worker),
     { concurrency: "unbounded", discard: true }
-  ).pipe(Effect.withClock(workerClock), Effect.forkIn(scope))
+  ).pipe(Effect.provideService(Clock.Clock, workerClock), Effect.forkIn(scope))
 
   // The delivery fibers' timers are unref'd; a flush being awaited holds the process open (at most
   // `shutdownTimeout`), or a process whose logs all wait in backoff would exit under an awaited flush.
   const keepAliveMillis = Duration.toMillis(shutdownTimeout)
   const keepAlive = (): (() => void) => (liveClock ? holdOpen(keepAliveMillis) : () => {})
 
-  const flush: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const flush: Effect.Effect<void> = Effect.callback<void>((resume) => {
     const upTo = lastSeq
     spanPipeline.requestFlush()
     if (minOutstanding() > upTo) {
@@ -713,11 +718,13 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
       return
     }
     const release = keepAlive()
+    // Ready when a delivery fiber settles its last entry: the waiter goes on later, not in that fiber.
+    const later = resumeLater(resume)
     const waiter = {
       upTo,
       resume: () => {
         release()
-        resume(Effect.void)
+        later(Effect.void)
       }
     }
     flushWaiters.push(waiter)
@@ -727,10 +734,13 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     })
   }).pipe(Effect.withSpan("PromptLayerTracker.flush"))
 
-  let shutdownFiber: Fiber.RuntimeFiber<void> | undefined
+  let shutdownFiber: Fiber.Fiber<void> | undefined
   const doShutdown = Effect.gen(function* () {
     closed = true
-    const flushed = yield* flush.pipe(Effect.timeoutOption(shutdownTimeout), Effect.withClock(workerClock))
+    const flushed = yield* flush.pipe(
+      Effect.timeoutOption(shutdownTimeout),
+      Effect.provideService(Clock.Clock, workerClock)
+    )
     if (flushed._tag === "None") {
       yield* Effect.logWarning("PromptLayer tracker shut down before every log was delivered").pipe(
         Effect.annotateLogs({ ...unsafeStats() })
@@ -760,19 +770,21 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   yield* Scope.addFinalizer(scope, shutdown)
 
   const requestIdFor = (runId: string): Effect.Effect<number, RequestIdUnavailable> =>
-    Effect.async<number, RequestIdUnavailable>((resume) => {
-      const complete = (outcome: Outcome) =>
-        resume(typeof outcome === "number" ? Effect.succeed(outcome) : Effect.fail(unavailable(runId, outcome)))
+    Effect.callback<number, RequestIdUnavailable>((resume) => {
+      const result = (outcome: Outcome) =>
+        typeof outcome === "number" ? Effect.succeed(outcome) : Effect.fail(unavailable(runId, outcome))
       const known = outcomes.get(runId)
       if (known !== undefined) {
-        complete(known)
+        resume(result(known))
         return
       }
       if (closed && shutdownFiber !== undefined) {
-        complete(shutdownOutcome)
+        resume(result(shutdownOutcome))
         return
       }
-      return Effect.sync(outcomes.wait(runId, complete))
+      // Completed by a delivery fiber as it records the outcome: the waiter goes on later.
+      const later = resumeLater(resume)
+      return Effect.sync(outcomes.wait(runId, (outcome) => later(result(outcome))))
     })
 
   const service = PromptLayerTracker.of({
@@ -784,7 +796,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     stats: Effect.sync(unsafeStats),
     unsafeStats,
     requestIds: Stream.fromPubSub(pubsub),
-    subscribe: Stream.fromPubSub(pubsub, { scoped: true }),
+    subscribe: Effect.map(PubSub.subscribe(pubsub), Stream.fromSubscription),
     requestIdFor,
     isShutdown: () => closed
   })
@@ -805,7 +817,30 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
 export const layer = (
   options: Options = {}
 ): Layer.Layer<PromptLayerTracker, never, PromptLayerClient.PromptLayerClient> =>
-  Layer.scoped(PromptLayerTracker, make(options))
+  Layer.effect(PromptLayerTracker, make(options))
+
+/** The options read from the environment whose values must be integers >= 1. */
+const COUNT_VARIABLES = {
+  concurrency: "PROMPTLAYER_TRACKER_CONCURRENCY",
+  maxQueued: "PROMPTLAYER_TRACKER_MAX_QUEUED",
+  maxBatchSpans: "PROMPTLAYER_TRACKER_MAX_BATCH_SPANS",
+  maxBatchBytes: "PROMPTLAYER_TRACKER_MAX_BATCH_BYTES"
+} as const
+
+/** Fails with a `ConfigError` at the first count below 1, naming its variable. */
+const checkCounts = <O extends { readonly [K in keyof typeof COUNT_VARIABLES]: number }>(
+  options: O
+): Effect.Effect<O, Config.ConfigError> => {
+  const invalid = (Object.keys(COUNT_VARIABLES) as Array<keyof typeof COUNT_VARIABLES>).find((key) => options[key] < 1)
+  if (invalid === undefined) return Effect.succeed(options)
+  const message =
+    "PROMPTLAYER_TRACKER_CONCURRENCY, PROMPTLAYER_TRACKER_MAX_QUEUED, PROMPTLAYER_TRACKER_MAX_BATCH_SPANS and PROMPTLAYER_TRACKER_MAX_BATCH_BYTES must be integers >= 1"
+  const issue = new SchemaIssue.Pointer(
+    [COUNT_VARIABLES[invalid]],
+    new SchemaIssue.InvalidValue({ message }, options[invalid])
+  )
+  return Effect.fail(new Config.ConfigError(new Schema.SchemaError(issue)))
+}
 
 /**
  * The options read from the environment: `PROMPTLAYER_TRACKER_CONCURRENCY`,
@@ -818,29 +853,22 @@ export const layer = (
  * @category Config
  */
 export const config: Config.Config<Options> = Config.all({
-  concurrency: Config.integer("PROMPTLAYER_TRACKER_CONCURRENCY").pipe(Config.withDefault(defaults.concurrency)),
-  maxQueued: Config.integer("PROMPTLAYER_TRACKER_MAX_QUEUED").pipe(Config.withDefault(defaults.maxQueued)),
-  dropPolicy: Config.literal(
-    "newest",
-    "oldest"
-  )("PROMPTLAYER_TRACKER_DROP_POLICY").pipe(Config.withDefault(defaults.dropPolicy)),
-  shutdownTimeout: Config.integer("PROMPTLAYER_TRACKER_SHUTDOWN_TIMEOUT_MS").pipe(
+  concurrency: Config.Int("PROMPTLAYER_TRACKER_CONCURRENCY").pipe(Config.withDefault(defaults.concurrency)),
+  maxQueued: Config.Int("PROMPTLAYER_TRACKER_MAX_QUEUED").pipe(Config.withDefault(defaults.maxQueued)),
+  dropPolicy: Config.Literals(["newest", "oldest"], "PROMPTLAYER_TRACKER_DROP_POLICY").pipe(
+    Config.withDefault(defaults.dropPolicy)
+  ),
+  shutdownTimeout: Config.Int("PROMPTLAYER_TRACKER_SHUTDOWN_TIMEOUT_MS").pipe(
     Config.map(Duration.millis),
     Config.withDefault(defaults.shutdownTimeout)
   ),
-  maxBatchSpans: Config.integer("PROMPTLAYER_TRACKER_MAX_BATCH_SPANS").pipe(Config.withDefault(defaults.maxBatchSpans)),
-  maxBatchBytes: Config.integer("PROMPTLAYER_TRACKER_MAX_BATCH_BYTES").pipe(Config.withDefault(defaults.maxBatchBytes)),
-  batchDelay: Config.integer("PROMPTLAYER_TRACKER_BATCH_DELAY_MS").pipe(
+  maxBatchSpans: Config.Int("PROMPTLAYER_TRACKER_MAX_BATCH_SPANS").pipe(Config.withDefault(defaults.maxBatchSpans)),
+  maxBatchBytes: Config.Int("PROMPTLAYER_TRACKER_MAX_BATCH_BYTES").pipe(Config.withDefault(defaults.maxBatchBytes)),
+  batchDelay: Config.Int("PROMPTLAYER_TRACKER_BATCH_DELAY_MS").pipe(
     Config.map(Duration.millis),
     Config.withDefault(defaults.batchDelay)
   )
-}).pipe(
-  Config.validate({
-    message:
-      "PROMPTLAYER_TRACKER_CONCURRENCY, PROMPTLAYER_TRACKER_MAX_QUEUED, PROMPTLAYER_TRACKER_MAX_BATCH_SPANS and PROMPTLAYER_TRACKER_MAX_BATCH_BYTES must be integers >= 1",
-    validation: (o) => o.concurrency >= 1 && o.maxQueued >= 1 && o.maxBatchSpans >= 1 && o.maxBatchBytes >= 1
-  })
-)
+}).pipe(Config.mapEffect(checkCounts))
 
 /**
  * The tracker configured from the environment (see {@link config}).
@@ -848,11 +876,8 @@ export const config: Config.Config<Options> = Config.all({
  * @since 0.1.0
  * @category Layers
  */
-export const layerConfig: Layer.Layer<
-  PromptLayerTracker,
-  ConfigError.ConfigError,
-  PromptLayerClient.PromptLayerClient
-> = Layer.scoped(
-  PromptLayerTracker,
-  Effect.flatMap(config, (options) => make(options))
-)
+export const layerConfig: Layer.Layer<PromptLayerTracker, Config.ConfigError, PromptLayerClient.PromptLayerClient> =
+  Layer.effect(
+    PromptLayerTracker,
+    Effect.flatMap(config, (options) => make(options))
+  )

@@ -1,38 +1,43 @@
 /**
  * The timers of the tracker's background fibers, in one place: the live clock with unref'd sleeps
  * (pending backoff must not keep a process alive), the ref'd timer that holds the process open
- * while a flush is awaited, and the macrotask scheduler of the span assembler.
+ * while a flush is awaited, and how a background fiber is woken from a caller's stack.
  *
  * @internal
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Scheduler from "effect/Scheduler"
 
 /** The longest delay `setTimeout` takes; beyond, Node fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-const liveClockConstructor = Clock.make().constructor
+const liveClockConstructor = Clock.Clock.defaultValue().constructor
 
 /** Whether `clock` is Effect's live clock (not a `TestClock` or a clock of the app's own). */
 export const isLiveClock = (clock: Clock.Clock): boolean => clock.constructor === liveClockConstructor
 
+/** Sleeps `millis` on an unref'd timer (chained past the longest `setTimeout` delay). */
+const unrefSleep = (millis: number): Effect.Effect<void> => {
+  if (millis <= 0) return Effect.yieldNow
+  if (!Number.isFinite(millis)) return Effect.never
+  return Effect.callback<void>((resume) => {
+    const rest = millis > MAX_TIMER_MS ? unrefSleep(millis - MAX_TIMER_MS) : Effect.void
+    const handle = setTimeout(() => resume(rest), Math.min(millis, MAX_TIMER_MS))
+    ;(handle as { unref?: () => void }).unref?.()
+    return Effect.sync(() => clearTimeout(handle))
+  })
+}
+
 /** The live clock with unref'd sleeps, so pending backoff timers do not keep a process alive. */
 export const unrefClock = (base: Clock.Clock): Clock.Clock => ({
-  [Clock.ClockTypeId]: Clock.ClockTypeId,
-  unsafeCurrentTimeMillis: () => base.unsafeCurrentTimeMillis(),
-  unsafeCurrentTimeNanos: () => base.unsafeCurrentTimeNanos(),
+  currentTimeMillisUnsafe: () => base.currentTimeMillisUnsafe(),
   currentTimeMillis: base.currentTimeMillis,
+  currentTimeNanosUnsafe: () => base.currentTimeNanosUnsafe(),
   currentTimeNanos: base.currentTimeNanos,
-  sleep: (duration) =>
-    Effect.async<void>((resume) => {
-      const millis = Duration.toMillis(duration)
-      if (millis > MAX_TIMER_MS) return
-      const handle = setTimeout(() => resume(Effect.void), millis)
-      ;(handle as { unref?: () => void }).unref?.()
-      return Effect.sync(() => clearTimeout(handle))
-    })
+  monotonicTimeNanosUnsafe: () => base.monotonicTimeNanosUnsafe(),
+  monotonicTimeNanos: base.monotonicTimeNanos,
+  sleep: (duration) => unrefSleep(Duration.toMillis(duration))
 })
 
 /** `clock` for background fibers: unref'd if it is the live clock, as is otherwise (a `TestClock`). */
@@ -49,11 +54,13 @@ export const holdOpen = (millis: number): (() => void) => {
 }
 
 /**
- * Runs fibers on the macrotask queue (`setImmediate`), many per turn. A fiber woken from a
- * LangChain callback then runs after the caller's current chain of promises, not between its
- * awaits (Effect's default scheduler resumes fibers as microtasks).
+ * Resumes a fiber suspended in `Effect.callback` on a later macrotask, not in the caller's stack.
+ * Effect 4 runs a resumed fiber synchronously inside `resume`; a background fiber woken from a
+ * LangChain callback (an `offer`) or from another fiber's step would then do its work on that
+ * caller's path. `Effect.yieldNow` hands it to the scheduler (a `setImmediate` turn) first, so it
+ * runs after the caller's current chain of promises, not between its awaits.
  */
-export const macrotaskScheduler: Scheduler.Scheduler = Scheduler.makeBatched((run) => {
-  if (typeof setImmediate === "function") setImmediate(run)
-  else setTimeout(run, 0)
-})
+export const resumeLater =
+  <A, E>(resume: (effect: Effect.Effect<A, E>) => void) =>
+  (effect: Effect.Effect<A, E>): void =>
+    resume(Effect.andThen(Effect.yieldNow, effect))

@@ -79,20 +79,20 @@ export const sharedBackend = (
   const baseUrl = options.baseURL ?? envVar("PROMPTLAYER_BASE_URL")
   const maxResponseBytes = maxResponseBytesOf(options)
   const config = PromptLayerConfig.make({ apiKey, baseUrl, maxResponseBytes })
-  if (config._tag === "Left") {
+  if (config._tag === "Failure") {
     const hint =
       options.maxResponseBytes === undefined &&
       maxResponseBytes !== undefined &&
-      config.left.includes("maxResponseBytes")
+      config.failure.includes("maxResponseBytes")
         ? " (from PROMPTLAYER_MAX_RESPONSE_BYTES)"
         : ""
-    throw new Error(`PromptLayerCallbackHandler: ${config.left}${hint}`)
+    throw new Error(`PromptLayerCallbackHandler: ${config.failure}${hint}`)
   }
   const trackerOptions = trackerOptionsOf(options)
   const key = JSON.stringify([
     apiKey,
-    config.right.baseUrl,
-    config.right.maxResponseBytes,
+    config.success.baseUrl,
+    config.success.maxResponseBytes,
     trackerOptions,
     options.retry ?? null,
     String(options.retry?.retryOn ?? "")
@@ -102,7 +102,7 @@ export const sharedBackend = (
     if (existing !== undefined) return existing
     const layer = PromptLayerTracker.layer(trackerOptions).pipe(
       Layer.provide(PromptLayerClient.layer()),
-      Layer.provide(Layer.succeed(PromptLayerConfig.PromptLayerConfig, config.right)),
+      Layer.provide(Layer.succeed(PromptLayerConfig.PromptLayerConfig, config.success)),
       Layer.provide(
         options.retry === undefined ? PromptLayerRetryPolicy.layerDefault : PromptLayerRetryPolicy.layer(options.retry)
       ),
@@ -151,7 +151,7 @@ export interface ShutdownHooksOptions {
    * How long a hook waits for the logs at most. Default 5 s: within the 10 s that Docker and Cloud
    * Run give between `SIGTERM` and `SIGKILL`.
    */
-  readonly deadline?: Duration.DurationInput | undefined
+  readonly deadline?: Duration.Input | undefined
   /** The signals that flush, then re-raise. Default `["SIGTERM", "SIGINT"]`; `[]` for none. */
   readonly signals?: ReadonlyArray<NodeJS.Signals> | undefined
   /** Also flush on `beforeExit` (the event loop ran empty with logs still pending). Default true. */
@@ -226,7 +226,10 @@ const shutdownWithin = (deadlineMs: number): Promise<boolean> => {
 export const installShutdownHooks = (options: ShutdownHooksOptions = {}): (() => void) => {
   if (installedHooks !== undefined) return installedHooks
   if (typeof process === "undefined" || typeof process.on !== "function") return () => {}
-  const deadlineMs = Math.min(Duration.toMillis(Duration.decode(options.deadline ?? Duration.seconds(5))), 2 ** 31 - 1)
+  const deadlineMs = Math.min(
+    Duration.toMillis(Duration.fromInputUnsafe(options.deadline ?? Duration.seconds(5))),
+    2 ** 31 - 1
+  )
   const signals = [...(options.signals ?? ["SIGTERM", "SIGINT"])]
   const report = (outcome: ShutdownOutcome) => {
     try {

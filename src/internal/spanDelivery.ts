@@ -9,24 +9,26 @@
  * - A span offered through the tracker's public `offerSpan` is validated against the `Span` schema
  *   (`encodeSpanEither`); a {@link TrustedSpanJob} (the handler's run spans) encodes itself with
  *   plain code that makes only valid spans (a property test checks it against the schema).
- * - The assembler runs on the macrotask scheduler: a span offered from a LangChain callback wakes it
- *   after the caller's chain of promises (its `invoke`), not between its awaits.
+ * - Every fiber of the pipeline is woken on a later macrotask ({@link resumeLater}), never in the
+ *   waker's stack: a span offered from a LangChain callback wakes the assembler after the caller's
+ *   chain of promises (its `invoke`), not between its awaits (Effect 4 runs a resumed fiber
+ *   synchronously inside `resume`).
  *   {@link Pipeline.assembled} lets a test know it has caught up, without sleeping.
  * - A sent batch settles in one synchronous loop, and what it delivered is published once.
  *
  * @internal
  */
-import type * as Clock from "effect/Clock"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as PromptLayerClient from "../PromptLayerClient.js"
 import { type PromptLayerError, TransportError } from "../PromptLayerError.js"
 import * as PromptLayerRetryPolicy from "../PromptLayerRetryPolicy.js"
 import type * as S from "../PromptLayerSchema.js"
-import { macrotaskScheduler } from "./backgroundTimers.js"
+import { resumeLater } from "./backgroundTimers.js"
 import { type Batch, Batcher, type Settled, sendSplitting } from "./spanBatcher.js"
 import * as SpanWire from "./spanWire.js"
 
@@ -170,14 +172,14 @@ const isSplittable = (error: PromptLayerError): boolean =>
   (error._tag === "InvalidRequestError" && (error.status === 400 || error.status === 413 || error.status === 422))
 
 /** Encodes a job's span: by itself if trusted, else validated against the schema. Never throws. */
-const encodeJob = (job: SpanJob): Either.Either<PromptLayerClient.EncodedSpan, string> => {
+const encodeJob = (job: SpanJob): Result.Result<PromptLayerClient.EncodedSpan, string> => {
   try {
     const trusted = (job as Partial<TrustedSpanJob>)[encodeTrusted]
-    if (trusted !== undefined) return Either.right(trusted.call(job))
+    if (trusted !== undefined) return Result.succeed(trusted.call(job))
     const encoded = PromptLayerClient.encodeSpanEither(job.build())
-    return Either.isLeft(encoded) ? Either.left(describe(encoded.left)) : Either.right(encoded.right)
+    return Result.isFailure(encoded) ? Result.fail(describe(encoded.failure)) : Result.succeed(encoded.success)
   } catch (error) {
-    return Either.left(`building the span failed: ${describe(error)}`)
+    return Result.fail(`building the span failed: ${describe(error)}`)
   }
 }
 
@@ -259,12 +261,13 @@ class State<J extends SpanJob, P> {
       const entry = this.queue.shift()
       if (entry === undefined) return
       const encoded = encodeJob(entry.job)
-      if (Either.isLeft(encoded)) {
-        this.fail(entry, encoded.left)
+      if (Result.isFailure(encoded)) {
+        this.fail(entry, encoded.failure)
         continue
       }
       if (this.batcher.pending === 0) this.openedAt = now()
-      for (const batch of this.batcher.add({ entry, encoded: encoded.right }, encoded.right.bytes)) this.dispatch(batch)
+      for (const batch of this.batcher.add({ entry, encoded: encoded.success }, encoded.success.bytes))
+        this.dispatch(batch)
       if (this.batcher.pending === 0) this.openedAt = 0
     }
   }
@@ -368,14 +371,15 @@ const takeRequestId = (requestIds: RequestIds, spanId: string): number | undefin
   return known.shift()
 }
 
-/** Parks until `ready()` holds or the state is signalled. */
+/** Parks until `ready()` holds or the state is signalled (then resumes on a later macrotask). */
 const parked = <J extends SpanJob, P>(state: State<J, P>, ready: () => boolean) =>
-  Effect.async<void>((resume) => {
+  Effect.callback<void>((resume) => {
     if (ready()) {
       resume(Effect.void)
       return
     }
-    state.wake = () => resume(Effect.void)
+    const later = resumeLater(resume)
+    state.wake = () => later(Effect.void)
     return Effect.sync(() => {
       state.wake = undefined
     })
@@ -384,9 +388,9 @@ const parked = <J extends SpanJob, P>(state: State<J, P>, ready: () => boolean) 
 /** One step of the assembler: encode what is queued, dispatch what is due, then park (until a span, a flush, a barrier or the debounce). */
 const assemblerStep = <J extends SpanJob, P>(state: State<J, P>, clock: Clock.Clock, delayMs: number) =>
   Effect.suspend((): Effect.Effect<void> => {
-    const now = () => clock.unsafeCurrentTimeMillis()
+    const now = () => clock.currentTimeMillisUnsafe()
     state.assembleSlice(now)
-    if (state.queue.size > 0) return Effect.yieldNow()
+    if (state.queue.size > 0) return Effect.yieldNow
     if (state.batcher.pending === 0) {
       state.flushRequested = false
       state.releaseBarriers()
@@ -406,16 +410,18 @@ const assemblerStep = <J extends SpanJob, P>(state: State<J, P>, clock: Clock.Cl
   })
 
 const takeBatch = <J extends SpanJob, P>(state: State<J, P>) =>
-  Effect.async<Batch<Item<J>>>((resume) => {
-    const take = () => {
-      const batch = state.takeReady()
-      if (batch === undefined) return false
-      resume(Effect.succeed(batch))
-      return true
+  Effect.callback<Batch<Item<J>>>((resume) => {
+    const first = state.takeReady()
+    if (first !== undefined) {
+      resume(Effect.succeed(first))
+      return
     }
-    if (take()) return
+    // Woken by the assembler's dispatch: the batch is taken at once, the sender runs later.
+    const later = resumeLater(resume)
     const waker = () => {
-      if (!take()) state.senderWakers.push(waker)
+      const batch = state.takeReady()
+      if (batch === undefined) state.senderWakers.push(waker)
+      else later(Effect.succeed(batch))
     }
     state.senderWakers.push(waker)
     return Effect.sync(() => {
@@ -434,7 +440,7 @@ const sendBatch = <J extends SpanJob, P>(
   const sendItems = (items: ReadonlyArray<Item<J>>) =>
     client.spans.bulkEncoded(items.map((item) => item.encoded)).pipe(
       // A defect (a bug, a throwing HttpClient) would end the sender with the batch in flight forever.
-      Effect.catchAllDefect((defect) =>
+      Effect.catchDefect((defect) =>
         Effect.fail(
           new TransportError({
             endpoint: "POST /spans-bulk",
@@ -443,7 +449,7 @@ const sendBatch = <J extends SpanJob, P>(
         )
       ),
       Effect.tap(() => Effect.sync(host.batchSent)),
-      Effect.locally(PromptLayerRetryPolicy.currentRetryObserver, () => Effect.sync(host.retried))
+      Effect.provideService(PromptLayerRetryPolicy.currentRetryObserver, () => Effect.sync(host.retried))
     )
   // Interrupted while sending (shutdown), the items stay in flight: `stop` fails them.
   return Effect.uninterruptibleMask((restore) =>
@@ -471,15 +477,12 @@ export const make = <J extends SpanJob, P>(
     const delayMs = Duration.toMillis(options.batchDelay)
 
     // A defect in one step (a bug) must not stop the pipeline: every later span would wait forever.
-    const guarded = Effect.catchAllCause(assemblerStep(state, clock, delayMs), (cause) =>
+    const guarded = Effect.catchCause(assemblerStep(state, clock, delayMs), (cause) =>
       Effect.logError("PromptLayer span pipeline: a step failed; it goes on").pipe(Effect.annotateLogs({ cause }))
     )
     // Not `Effect.forever`: it yields after every step, one more macrotask per wake-up for nothing.
     const loop: Effect.Effect<never> = Effect.flatMap(guarded, () => loop)
-    const assembler = yield* Effect.forkIn(
-      loop.pipe(Effect.withClock(clock), Effect.withScheduler(macrotaskScheduler)),
-      scope
-    )
+    const assembler = yield* Effect.forkIn(loop.pipe(Effect.provideService(Clock.Clock, clock)), scope)
     const sender = Effect.forever(Effect.flatMap(takeBatch(state), (batch) => sendBatch(state, client, batch)))
     const senders = yield* Effect.forkIn(
       Effect.all(
@@ -488,17 +491,18 @@ export const make = <J extends SpanJob, P>(
           concurrency: "unbounded",
           discard: true
         }
-      ).pipe(Effect.withClock(clock)),
+      ).pipe(Effect.provideService(Clock.Clock, clock)),
       scope
     )
 
     let stopped = false
-    const assembled = Effect.async<void>((resume) => {
+    const assembled = Effect.callback<void>((resume) => {
       if (stopped) {
         resume(Effect.void)
         return
       }
-      const release = () => resume(Effect.void)
+      const later = resumeLater(resume)
+      const release = () => later(Effect.void)
       state.barriers.push(release)
       state.signal()
       return Effect.sync(() => {

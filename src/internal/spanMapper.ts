@@ -437,6 +437,6 @@ export const encodeValid = (span: S.SpanInput): PromptLayerClient.EncodedSpan =>
 
 const encodeChecked = (span: S.SpanInput): PromptLayerClient.EncodedSpan => {
   const encoded = PromptLayerClient.encodeSpanEither(span)
-  if (encoded._tag === "Left") throw encoded.left
-  return encoded.right
+  if (encoded._tag === "Failure") throw encoded.failure
+  return encoded.success
 }

@@ -3,7 +3,7 @@
  * outcomes and the handler's prompt links: capacity, oldest-first forgetting, refresh and delete.
  */
 import { assert, describe, it } from "@effect/vitest"
-import * as fc from "effect/FastCheck"
+import * as fc from "fast-check"
 import { RecentMap } from "../src/internal/recentMap.js"
 
 describe("RecentMap", () => {

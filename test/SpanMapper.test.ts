@@ -8,9 +8,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages"
 import { ChatPromptValue } from "@langchain/core/prompt_values"
-import * as Either from "effect/Either"
-import * as fc from "effect/FastCheck"
-import * as ParseResult from "effect/ParseResult"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as fc from "fast-check"
 import * as Blueprint from "../src/internal/blueprint.js"
 import { spanIdOf, traceIdOf } from "../src/internal/runTree.js"
 import * as SpanMapper from "../src/internal/spanMapper.js"
@@ -178,13 +178,13 @@ const modelLog = fc
 
 /** The span is valid for `CreateSpansBulk`, and the plain encoding sends what the validated path would. */
 const checkSpan = (span: S.SpanInput) => {
-  const decoded = ParseResult.decodeUnknownEither(S.CreateSpansBulk)({ spans: [span] })
-  if (Either.isLeft(decoded)) assert.fail(`invalid span: ${String(decoded.left)}`)
+  const decoded = Schema.decodeUnknownResult(S.CreateSpansBulk)({ spans: [span] })
+  if (Result.isFailure(decoded)) assert.fail(`invalid span: ${String(decoded.failure)}`)
   const checked = PromptLayerClient.encodeSpanEither(span)
-  if (Either.isLeft(checked)) assert.fail(`the validated path refused it: ${checked.left.message}`)
+  if (Result.isFailure(checked)) assert.fail(`the validated path refused it: ${checked.failure.message}`)
   const plain = SpanMapper.encodeValid(span)
-  assert.deepStrictEqual(JSON.parse(plain.text), JSON.parse(checked.right.text))
-  const valid = decoded.right.spans[0]!
+  assert.deepStrictEqual(JSON.parse(plain.text), JSON.parse(checked.success.text))
+  const valid = decoded.success.spans[0]!
   assert.isTrue(
     plain.text.startsWith(`{"start_time":${valid.start_time},"end_time":${valid.end_time},`),
     "exact nanoseconds"
@@ -192,7 +192,7 @@ const checkSpan = (span: S.SpanInput) => {
   assert.strictEqual(plain.bytes, Buffer.byteLength(plain.text))
   assert.deepStrictEqual(
     [plain.traceId, plain.spanId, plain.log],
-    [checked.right.traceId, checked.right.spanId, checked.right.log]
+    [checked.success.traceId, checked.success.spanId, checked.success.log]
   )
 }
 

@@ -1,18 +1,17 @@
 import * as V8 from "node:v8"
 import * as Vm from "node:vm"
 import { assert, describe, it } from "@effect/vitest"
-import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
 import * as Ref from "effect/Ref"
+import * as References from "effect/References"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as TestClock from "effect/TestClock"
+import { TestClock } from "effect/testing"
 import * as PromptLayerClient from "../src/PromptLayerClient.js"
 import { InvalidRequestError, type PromptLayerError, TransportError } from "../src/PromptLayerError.js"
 import type * as S from "../src/PromptLayerSchema.js"
@@ -74,7 +73,7 @@ const eventually = (condition: () => boolean) =>
   Effect.gen(function* () {
     for (let i = 0; i < 1000; i++) {
       if (condition()) return
-      yield* Effect.yieldNow()
+      yield* Effect.yieldNow
     }
     assert.fail("condition never held")
   })
@@ -83,9 +82,9 @@ const eventually = (condition: () => boolean) =>
 const captureLogs = () => {
   const lines: Array<{ level: string; message: string }> = []
   const logger = Logger.make(({ logLevel, message }) => {
-    lines.push({ level: logLevel.label, message: String(Array.isArray(message) ? message[0] : message) })
+    lines.push({ level: logLevel, message: String(Array.isArray(message) ? message[0] : message) })
   })
-  const layer = Layer.merge(Logger.replace(Logger.defaultLogger, logger), Logger.minimumLogLevel(LogLevel.All))
+  const layer = Layer.merge(Logger.layer([logger]), Layer.succeed(References.MinimumLogLevel, "All"))
   return { lines, layer }
 }
 
@@ -141,12 +140,12 @@ describe("PromptLayerTracker", () => {
     const { layer } = countingClient()
     return withTracker(layer, {}, (tracker) =>
       Effect.gen(function* () {
-        const a = yield* Effect.fork(Stream.runCollect(Stream.take(tracker.requestIds, 20)))
-        const b = yield* Effect.fork(Stream.runCollect(Stream.take(tracker.requestIds, 20)))
-        yield* Effect.yieldNow()
+        const a = yield* Effect.forkChild(Stream.runCollect(Stream.take(tracker.requestIds, 20)))
+        const b = yield* Effect.forkChild(Stream.runCollect(Stream.take(tracker.requestIds, 20)))
+        yield* Effect.yieldNow
         for (let n = 1; n <= 20; n++) tracker.offer(event(n, { parentRunId: `p${n}` }))
         yield* tracker.flush
-        const [logsA, logsB] = [Chunk.toArray(yield* Fiber.join(a)), Chunk.toArray(yield* Fiber.join(b))]
+        const [logsA, logsB] = [yield* Fiber.join(a), yield* Fiber.join(b)]
         const ids = (logs: ReadonlyArray<PromptLayerTracker.DeliveredLog>) => logs.map((l) => l.requestId).sort()
         assert.deepStrictEqual(ids(logsA), Array.from({ length: 20 }, (_, i) => i + 1).sort())
         assert.deepStrictEqual(ids(logsA), ids(logsB))
@@ -167,7 +166,7 @@ describe("PromptLayerTracker", () => {
           const stream = yield* tracker.subscribe
           for (let n = 1; n <= 5; n++) tracker.offer(event(n))
           yield* tracker.flush
-          const logs = Chunk.toArray(yield* Stream.runCollect(Stream.take(stream, 5)))
+          const logs = yield* Stream.runCollect(Stream.take(stream, 5))
           assert.deepStrictEqual(
             logs.map((l) => l.runId),
             ["run-1", "run-2", "run-3", "run-4", "run-5"]
@@ -199,13 +198,13 @@ describe("PromptLayerTracker", () => {
           Effect.gen(function* () {
             for (let n = 1; n <= 10; n++) tracker.offer(event(n))
             yield* eventually(() => tracker.unsafeStats().inFlight === 3)
-            yield* Effect.repeatN(Effect.yieldNow(), 20)
+            yield* Effect.repeat(Effect.yieldNow, { times: 20 })
             const during = tracker.unsafeStats()
             assert.strictEqual(during.inFlight, 3)
             assert.strictEqual(during.queued, 7)
-            const flushing = yield* Effect.fork(tracker.flush)
-            yield* Effect.yieldNow()
-            assert.isNull(flushing.unsafePoll())
+            const flushing = yield* Effect.forkChild(tracker.flush)
+            yield* Effect.yieldNow
+            assert.isUndefined(flushing.pollUnsafe())
             yield* Deferred.succeed(gate, undefined)
             yield* Fiber.join(flushing)
             assert.strictEqual(tracker.unsafeStats().delivered, 10)
@@ -237,9 +236,9 @@ describe("PromptLayerTracker", () => {
             yield* tracker.flush
             tracker.offer(event(2))
             assert.strictEqual(tracker.unsafeStats().delivered, 1)
-            const second = yield* Effect.fork(tracker.flush)
-            yield* Effect.yieldNow()
-            assert.isNull(second.unsafePoll())
+            const second = yield* Effect.forkChild(tracker.flush)
+            yield* Effect.yieldNow
+            assert.isUndefined(second.pollUnsafe())
             yield* Deferred.succeed(late, undefined)
             yield* Fiber.join(second)
             assert.strictEqual(tracker.unsafeStats().delivered, 2)
@@ -275,7 +274,7 @@ describe("PromptLayerTracker", () => {
           }),
         Deferred.succeed(gate, undefined)
       ).pipe(Effect.provide(logs.layer))
-      const warnings = logs.lines.filter((l) => l.level === "WARN")
+      const warnings = logs.lines.filter((l) => l.level === "Warn")
       assert.strictEqual(warnings.length, 1)
       assert.match(warnings[0]!.message, /dropped a log: the queue is full/)
     })
@@ -287,7 +286,7 @@ describe("PromptLayerTracker", () => {
       const { bodies, layer: counting } = countingClient()
       const layer = fakeClient((b) =>
         Deferred.await(gate).pipe(
-          Effect.zipRight(Effect.provide(PromptLayerClient.PromptLayerClient, counting)),
+          Effect.andThen(Effect.provide(Effect.service(PromptLayerClient.PromptLayerClient), counting)),
           Effect.flatMap((c) => c.logRequest(b))
         )
       )
@@ -323,7 +322,7 @@ describe("PromptLayerTracker", () => {
       yield* withTracker(clientLayer, {}, (tracker) =>
         Effect.gen(function* () {
           tracker.offer(event(1))
-          const flushing = yield* Effect.fork(tracker.flush)
+          const flushing = yield* Effect.forkChild(tracker.flush)
           yield* TestClock.adjust("1 second")
           assert.strictEqual(http.requests.length, 2)
           yield* TestClock.adjust("2 seconds")
@@ -363,7 +362,7 @@ describe("PromptLayerTracker", () => {
           assert.strictEqual((yield* Effect.flip(tracker.requestIdFor("build-throws"))).reason, "failed")
         })
       ).pipe(Effect.provide(logs.layer))
-      const warnings = logs.lines.filter((l) => l.level === "WARN")
+      const warnings = logs.lines.filter((l) => l.level === "Warn")
       assert.strictEqual(warnings.length, 1)
       assert.strictEqual(warnings[0]!.message, "PromptLayer log delivery failed")
       assert.strictEqual(logs.lines.filter((l) => l.message === "PromptLayer log delivery failed").length, 5)
@@ -397,9 +396,9 @@ describe("PromptLayerTracker", () => {
     const { layer } = countingClient()
     return withTracker(layer, {}, (tracker) =>
       Effect.gen(function* () {
-        const waiting = yield* Effect.fork(tracker.requestIdFor("later"))
-        yield* Effect.yieldNow()
-        assert.isNull(waiting.unsafePoll())
+        const waiting = yield* Effect.forkChild(tracker.requestIdFor("later"))
+        yield* Effect.yieldNow
+        assert.isUndefined(waiting.pollUnsafe())
         tracker.offer(event(1))
         tracker.offer({ runId: "later", build: () => body(2) })
         assert.strictEqual(yield* Fiber.join(waiting), 2)
@@ -411,15 +410,15 @@ describe("PromptLayerTracker", () => {
     const { bodies, layer } = countingClient()
     return withTracker(layer, {}, (tracker) =>
       Effect.gen(function* () {
-        const subscriber = yield* Effect.fork(Stream.runCollect(tracker.requestIds))
-        yield* Effect.yieldNow()
+        const subscriber = yield* Effect.forkChild(Stream.runCollect(tracker.requestIds))
+        yield* Effect.yieldNow
         for (let n = 1; n <= 3; n++) tracker.offer(event(n))
-        const pending = yield* Effect.fork(tracker.requestIdFor("never"))
-        yield* Effect.yieldNow()
+        const pending = yield* Effect.forkChild(tracker.requestIdFor("never"))
+        yield* Effect.yieldNow
         yield* Effect.all([tracker.shutdown, tracker.shutdown], { concurrency: "unbounded" })
         yield* tracker.shutdown
         assert.strictEqual(bodies.length, 3)
-        assert.strictEqual(Chunk.size(yield* Fiber.join(subscriber)), 3)
+        assert.strictEqual((yield* Fiber.join(subscriber)).length, 3)
         assert.isTrue(tracker.isShutdown())
         assert.isFalse(tracker.offer(event(4)))
         assert.strictEqual(tracker.unsafeStats().dropped, 1)
@@ -435,15 +434,15 @@ describe("PromptLayerTracker", () => {
       const gate = yield* Deferred.make<void>()
       const slow = fakeClient((b) =>
         Deferred.await(gate).pipe(
-          Effect.zipRight(Effect.provide(PromptLayerClient.PromptLayerClient, layer)),
+          Effect.andThen(Effect.provide(Effect.service(PromptLayerClient.PromptLayerClient), layer)),
           Effect.flatMap((c) => c.logRequest(b))
         )
       )
       const scope = yield* Scope.make()
-      const tracker = yield* PromptLayerTracker.make({}).pipe(Scope.extend(scope), Effect.provide(slow))
+      const tracker = yield* PromptLayerTracker.make({}).pipe(Scope.provide(scope), Effect.provide(slow))
       for (let n = 1; n <= 4; n++) tracker.offer(event(n))
-      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
-      yield* Effect.yieldNow()
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      yield* Effect.yieldNow
       assert.strictEqual(bodies.length, 0)
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.join(closing)
@@ -458,7 +457,7 @@ describe("PromptLayerTracker", () => {
       yield* withTracker(layer, { concurrency: 1, shutdownTimeout: "5 seconds" }, (tracker) =>
         Effect.gen(function* () {
           for (let n = 1; n <= 3; n++) tracker.offer(event(n))
-          const stopping = yield* Effect.fork(tracker.shutdown)
+          const stopping = yield* Effect.forkChild(tracker.shutdown)
           yield* TestClock.adjust("5 seconds")
           yield* Fiber.join(stopping)
           const stats = tracker.unsafeStats()
@@ -502,7 +501,7 @@ describe("PromptLayerTracker", () => {
           )
           assert.instanceOf(oldest, PromptLayerTracker.RequestIdUnavailable)
         })
-      ).pipe(Effect.provide(Logger.minimumLogLevel(LogLevel.None)))
+      ).pipe(Effect.provideService(References.MinimumLogLevel, "None"))
     })
   )
 

@@ -4,7 +4,7 @@
  */
 import * as Zlib from "node:zlib"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
 import { PromptLayerSchema as S } from "promptlayer-effect"
 import { PromptLayerEmulator, startEmulator } from "promptlayer-effect/emulator"
 import { chat, fastRetry, withClient } from "./support/emulatorClient.js"
@@ -515,7 +515,7 @@ const logOnce = (emulator: PromptLayerEmulator.RunningEmulator, retry = fastRetr
   withClient(emulator, (client) => client.logRequest({ ...logBody }), { retry })
 
 describe("fault injection through the client", () => {
-  it.scopedLive("429 once (Retry-After: 0) → the client retries and succeeds", () =>
+  it.live("429 once (Retry-After: 0) → the client retries and succeeds", () =>
     Effect.gen(function* () {
       const emulator = yield* PromptLayerEmulator.make({
         faults: [{ route: "/log-request", status: 429, times: 1, retryAfterSeconds: 0 }]
@@ -527,7 +527,7 @@ describe("fault injection through the client", () => {
     })
   )
 
-  it.scopedLive("429 on every call → RateLimitError carrying Retry-After", () =>
+  it.live("429 on every call → RateLimitError carrying Retry-After", () =>
     Effect.gen(function* () {
       const emulator = yield* PromptLayerEmulator.make({
         faults: [{ route: "/log-request", status: 429, retryAfterSeconds: 2 }]
@@ -540,7 +540,7 @@ describe("fault injection through the client", () => {
   )
 
   for (const status of [500, 502, 503] as const) {
-    it.scopedLive(`${status} → ServerError; ${status} twice then success with retries`, () =>
+    it.live(`${status} → ServerError; ${status} twice then success with retries`, () =>
       Effect.gen(function* () {
         const emulator = yield* PromptLayerEmulator.make({
           faults: [{ route: "/log-request", status, times: 1, ...(status === 503 ? { retryAfterSeconds: 3 } : {}) }]
@@ -557,7 +557,7 @@ describe("fault injection through the client", () => {
     )
   }
 
-  it.scopedLive("a dropped connection → TransportError; with retries, success and nothing logged twice", () =>
+  it.live("a dropped connection → TransportError; with retries, success and nothing logged twice", () =>
     Effect.gen(function* () {
       const emulator = yield* PromptLayerEmulator.make({ faults: [{ route: "/log-request", drop: true, times: 1 }] })
       const error = yield* Effect.flip(logOnce(emulator, { ...fastRetry, maxAttempts: 1 }))
@@ -570,7 +570,7 @@ describe("fault injection through the client", () => {
     })
   )
 
-  it.scopedLive("a response lost after the write (dropResponse) → TransportError, yet logged; a retry logs twice", () =>
+  it.live("a response lost after the write (dropResponse) → TransportError, yet logged; a retry logs twice", () =>
     Effect.gen(function* () {
       const emulator = yield* PromptLayerEmulator.make({
         faults: [{ route: "/log-request", dropResponse: true, times: 1 }]
@@ -588,7 +588,7 @@ describe("fault injection through the client", () => {
     })
   )
 
-  it.scopedLive("latency beyond the attempt timeout → TimeoutError(attempt); small latency → success", () =>
+  it.live("latency beyond the attempt timeout → TimeoutError(attempt); small latency → success", () =>
     Effect.gen(function* () {
       const emulator = yield* PromptLayerEmulator.make({
         faults: [{ route: "/create-group", latencyMs: 400, times: 1 }]
@@ -608,7 +608,7 @@ describe("fault injection through the client", () => {
     })
   )
 
-  it.scoped("injected latency is real time even when the emulator runs under the TestClock", () =>
+  it.effect("injected latency is real time even when the emulator runs under the TestClock", () =>
     Effect.gen(function* () {
       const emulator = yield* PromptLayerEmulator.make({ faults: [{ route: "/create-group", latencyMs: 20 }] })
       const response = yield* Effect.promise(() =>
@@ -757,9 +757,9 @@ describe("workflows", () => {
       `/workflow-version-execution-results?workflow_version_execution_id=${id}&return_all_outputs=${all}`,
       { headers: key(emulator) }
     )
-  const decodes = (schema: Schema.Schema<any, any>, json: unknown) => {
-    const decoded = Schema.decodeUnknownEither(schema)(json)
-    assert.isTrue(Either.isRight(decoded), `${String(Either.isLeft(decoded) && decoded.left)}`)
+  const decodes = (schema: Schema.Decoder<unknown>, json: unknown) => {
+    const decoded = Schema.decodeUnknownResult(schema)(json)
+    assert.isTrue(Result.isSuccess(decoded), `${String(Result.isFailure(decoded) && decoded.failure)}`)
   }
 
   it("GET /workflows/{name or id}: the workflow; 404 unknown; 401 without or with a wrong key", async () => {

@@ -10,7 +10,7 @@
  * run once before it is read.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Either, Schema } from "effect"
+import { Result, Schema } from "effect"
 import { PromptLayerSchema as S } from "promptlayer-effect"
 import { startEmulator } from "promptlayer-effect/emulator"
 import { loadReferenceJson } from "./support/reference.js"
@@ -30,7 +30,7 @@ interface Exchange {
 const exchanges = (loadReferenceJson("promptlayer-recorded-exchanges.json") as { exchanges: Array<Exchange> }).exchanges
 
 /** The client's schema for each route the emulator serves. */
-const schemaFor = (e: Exchange): Schema.Schema<any, any> | undefined => {
+const schemaFor = (e: Exchange): Schema.Decoder<unknown> | undefined => {
   if (e.method === "POST" && e.path === "/track-request") return S.TrackRequestResponse
   if (e.method === "POST" && e.path === "/log-request") return S.LogRequestResponse
   if (
@@ -172,10 +172,10 @@ describe("recorded exchanges replayed against the emulator", () => {
         const json = await response.json()
         const label = `#${exchanges.indexOf(e)} ${e.method} ${e.path} (${e.cassette})`
         assert.strictEqual(response.status, e.status, `${label}: ${JSON.stringify(json).slice(0, 300)}`)
-        const decoded = Schema.decodeUnknownEither(schemaFor(e)!)(json)
+        const decoded = Schema.decodeUnknownResult(schemaFor(e)!)(json)
         assert.isTrue(
-          Either.isRight(decoded),
-          `${label} does not decode: ${String(Either.isLeft(decoded) && decoded.left)}`
+          Result.isSuccess(decoded),
+          `${label} does not decode: ${String(Result.isFailure(decoded) && decoded.failure)}`
         )
         if (typeof e.response === "object" && e.response !== null) {
           const missing = Object.keys(e.response).filter(

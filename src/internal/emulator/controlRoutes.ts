@@ -69,55 +69,62 @@ const addFaults = (faults: Faults) =>
  * const routes = [...otherRoutes, ...controlRoutes({ store, faults, persist, stats })]
  * ```
  */
-export const controlRoutes = ({ faults, persist, stats, store }: ControlRouteDeps) =>
-  [
-    HttpRouter.route("GET", 
-      "/emulator/requests",
-      Effect.sync(() => json(200, { items: store.requests() }))
-    ),
-    HttpRouter.route("GET", 
-      "/emulator/requests/:id",
-      Effect.map(HttpRouter.params, (params) => {
-        const found = /^\d+$/.test(params.id ?? "") ? store.request(Number(params.id)) : undefined
-        return found === undefined
-          ? json(404, { success: false, message: `Request ${params.id} not found` })
-          : json(200, found)
-      })
-    ),
-    HttpRouter.route("GET", 
-      "/emulator/templates",
-      Effect.sync(() => json(200, { items: store.templatesList() }))
-    ),
-    HttpRouter.route("GET", 
-      "/emulator/spans",
-      Effect.sync(() => json(200, { items: store.traceSpans() }))
-    ),
-    HttpRouter.route("GET", 
-      "/emulator/stats",
-      Effect.sync(() => json(200, stats()))
-    ),
-    HttpRouter.route("POST", 
-      "/emulator/reset",
-      Effect.suspend(() => {
-        store.reset()
-        return persist.pipe(
-          Effect.as(json(200, { success: true })),
-          Effect.orElseSucceed(() =>
-            json(503, { success: false, message: "the data file could not be written, the reset was not applied" })
-          )
+export const controlRoutes = ({ faults, persist, stats, store }: ControlRouteDeps) => [
+  HttpRouter.route(
+    "GET",
+    "/emulator/requests",
+    Effect.sync(() => json(200, { items: store.requests() }))
+  ),
+  HttpRouter.route(
+    "GET",
+    "/emulator/requests/:id",
+    Effect.map(HttpRouter.params, (params) => {
+      const found = /^\d+$/.test(params.id ?? "") ? store.request(Number(params.id)) : undefined
+      return found === undefined
+        ? json(404, { success: false, message: `Request ${params.id} not found` })
+        : json(200, found)
+    })
+  ),
+  HttpRouter.route(
+    "GET",
+    "/emulator/templates",
+    Effect.sync(() => json(200, { items: store.templatesList() }))
+  ),
+  HttpRouter.route(
+    "GET",
+    "/emulator/spans",
+    Effect.sync(() => json(200, { items: store.traceSpans() }))
+  ),
+  HttpRouter.route(
+    "GET",
+    "/emulator/stats",
+    Effect.sync(() => json(200, stats()))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/emulator/reset",
+    Effect.suspend(() => {
+      store.reset()
+      return persist.pipe(
+        Effect.as(json(200, { success: true })),
+        Effect.orElseSucceed(() =>
+          json(503, { success: false, message: "the data file could not be written, the reset was not applied" })
         )
-      })
-    ),
-    HttpRouter.route("GET", 
-      "/emulator/faults",
-      Effect.sync(() => json(200, { faults: faults.list() }))
-    ),
-    HttpRouter.route("POST", "/emulator/faults", addFaults(faults)),
-    HttpRouter.route("DELETE", 
-      "/emulator/faults",
-      Effect.sync(() => {
-        faults.clear()
-        return json(200, { success: true, faults: [] })
-      })
-    )
-  ]
+      )
+    })
+  ),
+  HttpRouter.route(
+    "GET",
+    "/emulator/faults",
+    Effect.sync(() => json(200, { faults: faults.list() }))
+  ),
+  HttpRouter.route("POST", "/emulator/faults", addFaults(faults)),
+  HttpRouter.route(
+    "DELETE",
+    "/emulator/faults",
+    Effect.sync(() => {
+      faults.clear()
+      return json(200, { success: true, faults: [] })
+    })
+  )
+]

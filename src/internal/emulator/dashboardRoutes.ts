@@ -17,21 +17,22 @@ import type { Store } from "./store.js"
  * const routes = [...otherRoutes, ...dashboardRoutes(store)]
  * ```
  */
-export const dashboardRoutes = (store: Store) =>
-  [
-    HttpRouter.route("GET", 
-      "/",
-      Effect.sync(() => HttpServerResponse.html(Dashboard.renderIndex(store.requests(), store.templatesList())))
-    ),
-    HttpRouter.route("GET", 
-      "/requests/:id",
-      Effect.map(HttpRouter.params, (params) => {
-        const found = /^\d+$/.test(params.id ?? "") ? store.request(Number(params.id)) : undefined
-        return found === undefined
-          ? HttpServerResponse.html(Dashboard.renderNotFound(`Request ${params.id ?? ""}`)).pipe(
-              HttpServerResponse.setStatus(404)
-            )
-          : HttpServerResponse.html(Dashboard.renderRequest(found, store.traces.traceOfRequest(found.id)))
-      })
-    )
-  ]
+export const dashboardRoutes = (store: Store) => [
+  HttpRouter.route(
+    "GET",
+    "/",
+    Effect.sync(() => HttpServerResponse.html(Dashboard.renderIndex(store.requests(), store.templatesList())))
+  ),
+  HttpRouter.route(
+    "GET",
+    "/requests/:id",
+    Effect.map(HttpRouter.params, (params) => {
+      const found = /^\d+$/.test(params.id ?? "") ? store.request(Number(params.id)) : undefined
+      return found === undefined
+        ? HttpServerResponse.html(Dashboard.renderNotFound(`Request ${params.id ?? ""}`)).pipe(
+            HttpServerResponse.setStatus(404)
+          )
+        : HttpServerResponse.html(Dashboard.renderRequest(found, store.traces.traceOfRequest(found.id)))
+    })
+  )
+]

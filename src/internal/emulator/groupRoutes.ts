@@ -19,18 +19,20 @@ import { type RouteDeps, rest } from "./apiRoute.js"
  * const routes = [...logRoutes({ api, store }), ...groupRoutes({ api, store })]
  * ```
  */
-export const groupRoutes = ({ api, store }: RouteDeps) =>
-  [
-    HttpRouter.route("POST", 
-      "/track-group",
-      api(({ body }) => ({ status: 200, body: store.trackGroup(body) }))
-    ),
-    HttpRouter.route("POST", 
-      "/create-group",
-      api(() => ({ status: 200, body: store.createGroup() }))
-    ),
-    HttpRouter.route("POST", 
-      "/rest/track-group",
-      api(({ body }) => ({ status: 200, body: rest(store.trackGroup(body)) }))
-    )
-  ]
+export const groupRoutes = ({ api, store }: RouteDeps) => [
+  HttpRouter.route(
+    "POST",
+    "/track-group",
+    api(({ body }) => ({ status: 200, body: store.trackGroup(body) }))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/create-group",
+    api(() => ({ status: 200, body: store.createGroup() }))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/rest/track-group",
+    api(({ body }) => ({ status: 200, body: rest(store.trackGroup(body)) }))
+  )
+]

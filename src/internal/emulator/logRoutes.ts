@@ -20,42 +20,50 @@ import { type RouteDeps, rest } from "./apiRoute.js"
  * const routes = [...logRoutes({ api, store }), ...templateRoutes({ api, store })]
  * ```
  */
-export const logRoutes = ({ api, store }: RouteDeps) =>
-  [
-    HttpRouter.route("POST", 
-      "/log-request",
-      api(({ body }) => ({ status: 201, body: store.logRequest(body) }))
-    ),
-    HttpRouter.route("POST", 
-      "/track-request",
-      api(({ body }) => ({ status: 200, body: store.trackRequest(body) }))
-    ),
-    HttpRouter.route("POST", 
-      "/rest/track-request",
-      api(({ body }) => ({ status: 200, body: store.trackRequest(body) }))
-    ),
-    HttpRouter.route("POST", 
-      "/library-track-score",
-      api(({ body }) => ({ status: 200, body: store.trackScore(body) }))
-    ),
-    HttpRouter.route("POST", 
-      "/library-track-metadata",
-      api(({ body }) => ({ status: 200, body: store.trackMetadata(body) }))
-    ),
-    HttpRouter.route("POST", 
-      "/library-track-prompt",
-      api(({ body }) => ({ status: 200, body: store.trackPrompt(body) }))
-    ),
-    HttpRouter.route("POST", 
-      "/rest/track-score",
-      api(({ body }) => ({ status: 200, body: rest(store.trackScore(body)) }))
-    ),
-    HttpRouter.route("POST", 
-      "/rest/track-metadata",
-      api(({ body }) => ({ status: 200, body: rest(store.trackMetadata(body)) }))
-    ),
-    HttpRouter.route("POST", 
-      "/rest/track-prompt",
-      api(({ body }) => ({ status: 200, body: rest(store.trackPrompt(body)) }))
-    )
-  ]
+export const logRoutes = ({ api, store }: RouteDeps) => [
+  HttpRouter.route(
+    "POST",
+    "/log-request",
+    api(({ body }) => ({ status: 201, body: store.logRequest(body) }))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/track-request",
+    api(({ body }) => ({ status: 200, body: store.trackRequest(body) }))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/rest/track-request",
+    api(({ body }) => ({ status: 200, body: store.trackRequest(body) }))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/library-track-score",
+    api(({ body }) => ({ status: 200, body: store.trackScore(body) }))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/library-track-metadata",
+    api(({ body }) => ({ status: 200, body: store.trackMetadata(body) }))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/library-track-prompt",
+    api(({ body }) => ({ status: 200, body: store.trackPrompt(body) }))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/rest/track-score",
+    api(({ body }) => ({ status: 200, body: rest(store.trackScore(body)) }))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/rest/track-metadata",
+    api(({ body }) => ({ status: 200, body: rest(store.trackMetadata(body)) }))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/rest/track-prompt",
+    api(({ body }) => ({ status: 200, body: rest(store.trackPrompt(body)) }))
+  )
+]

@@ -33,7 +33,7 @@ export class NodeExchange extends Context.Service<
 
 /**
  * The request body as text: from the buffered Node body when served over node:http (one
- * `Buffer.toString`, not the web `Request`'s stream reader), else the platform request's `text`;
+ * `Buffer.toString`, not the web `Request`'s stream reader), else the `HttpServerRequest`'s `text`;
  * "" when it cannot be read.
  */
 export const requestText: Effect.Effect<string, never, HttpServerRequest.HttpServerRequest> = Effect.flatMap(
@@ -155,10 +155,9 @@ export const make = (
           const context = yield* Effect.context<never>()
           // The app runs uninterruptibly except inside route handlers (the router makes those
           // interruptible), so a client abort interrupts a handler, never the guard.
-          const handler = HttpEffect.toWebHandlerWith<never, HttpServerRequest.HttpServerRequest | Scope.Scope>(context)(
-            app,
-            middleware
-          )
+          const handler = HttpEffect.toWebHandlerWith<never, HttpServerRequest.HttpServerRequest | Scope.Scope>(
+            context
+          )(app, middleware)
           const onRequest = (req: Http.IncomingMessage, res: Http.ServerResponse) => {
             void handle(req, res, handler, max)
           }

@@ -22,48 +22,51 @@ import { bool, defined, numeric, pathParam } from "./requestParams.js"
  * const routes = [...logRoutes({ api, store }), ...templateRoutes({ api, store })]
  * ```
  */
-export const templateRoutes = ({ api, store }: RouteDeps) =>
-  [
-    HttpRouter.route("POST", 
-      "/rest/prompt-templates",
-      api(({ body }) => ({ status: 201, body: store.publishTemplate(body) }))
-    ),
-    HttpRouter.route("POST", 
-      "/prompt-templates/:identifier",
-      api(({ body, params }) => {
-        const { api_key: _key, ...rest } = body
-        return { status: 200, body: store.getTemplate(pathParam(params, "identifier"), rest) }
-      })
-    ),
-    HttpRouter.route("GET", 
-      "/prompt-templates/:identifier",
-      api(({ url, params }) => ({
-        status: 200,
-        body: store.getTemplateRaw(
-          pathParam(params, "identifier"),
-          defined({
-            version: numeric(url.searchParams.get("version")),
-            label: url.searchParams.get("label") ?? undefined,
-            include_llm_kwargs: bool(url.searchParams.get("include_llm_kwargs")),
-            resolve_snippets: bool(url.searchParams.get("resolve_snippets"))
-          })
-        )
-      }))
-    ),
-    HttpRouter.route("GET", 
-      "/prompt-templates",
-      api(({ url }) => ({
-        status: 200,
-        body: store.listTemplates(
-          defined({
-            page: numeric(url.searchParams.get("page")),
-            per_page: numeric(url.searchParams.get("per_page")),
-            label: url.searchParams.get("label") ?? undefined,
-            name: url.searchParams.get("name") ?? undefined,
-            tags: [...url.searchParams.getAll("tags"), ...url.searchParams.getAll("tags[]")],
-            status: url.searchParams.get("status") ?? undefined
-          })
-        )
-      }))
-    )
-  ]
+export const templateRoutes = ({ api, store }: RouteDeps) => [
+  HttpRouter.route(
+    "POST",
+    "/rest/prompt-templates",
+    api(({ body }) => ({ status: 201, body: store.publishTemplate(body) }))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/prompt-templates/:identifier",
+    api(({ body, params }) => {
+      const { api_key: _key, ...rest } = body
+      return { status: 200, body: store.getTemplate(pathParam(params, "identifier"), rest) }
+    })
+  ),
+  HttpRouter.route(
+    "GET",
+    "/prompt-templates/:identifier",
+    api(({ url, params }) => ({
+      status: 200,
+      body: store.getTemplateRaw(
+        pathParam(params, "identifier"),
+        defined({
+          version: numeric(url.searchParams.get("version")),
+          label: url.searchParams.get("label") ?? undefined,
+          include_llm_kwargs: bool(url.searchParams.get("include_llm_kwargs")),
+          resolve_snippets: bool(url.searchParams.get("resolve_snippets"))
+        })
+      )
+    }))
+  ),
+  HttpRouter.route(
+    "GET",
+    "/prompt-templates",
+    api(({ url }) => ({
+      status: 200,
+      body: store.listTemplates(
+        defined({
+          page: numeric(url.searchParams.get("page")),
+          per_page: numeric(url.searchParams.get("per_page")),
+          label: url.searchParams.get("label") ?? undefined,
+          name: url.searchParams.get("name") ?? undefined,
+          tags: [...url.searchParams.getAll("tags"), ...url.searchParams.getAll("tags[]")],
+          status: url.searchParams.get("status") ?? undefined
+        })
+      )
+    }))
+  )
+]

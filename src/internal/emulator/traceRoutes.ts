@@ -37,65 +37,70 @@ const exactJson = (status: number, body: unknown) =>
  * const routes = [...otherRoutes, ...traceRoutes({ api, store })]
  * ```
  */
-export const traceRoutes = ({ api, store }: RouteDeps) =>
-  [
-    HttpRouter.route("POST", 
-      "/v1/traces",
-      api(({ body, url }) => {
-        store.exportTraces(body, defined({ close_after: bool(url.searchParams.get("close_after")) }))
-        return { status: 200, body: {} }
-      })
-    ),
-    HttpRouter.route("POST", 
-      "/spans-bulk",
-      api(
-        ({ body, bodyChars }) => ({
-          status: 201,
-          body: store.traces.createSpansBulk(body, { owned: true, bodyChars })
-        }),
-        { exactIntegers: true }
-      )
-    ),
-    HttpRouter.route("GET", 
-      "/api/public/v2/traces/:traceId",
-      api(({ params }) => ({ status: 200, body: store.traces.getTrace(traceIdOf(params)) }))
-    ),
-    HttpRouter.route("POST", 
-      "/api/public/v2/traces/:traceId/close",
-      api(({ params }) => ({ status: 201, body: store.traces.closeTrace(traceIdOf(params)) }))
-    ),
-    HttpRouter.route("GET", 
-      "/emulator/traces",
-      Effect.sync(() => json(200, { items: store.traces.list() }))
-    ),
-    HttpRouter.route("GET", 
-      "/emulator/traces/:traceId",
-      Effect.map(HttpRouter.params, (params) => {
-        const traceId = traceIdOf(params)
-        const spans = store.traces.spansOf(traceId)
-        return spans.length === 0
-          ? json(404, { success: false, message: `Trace ${traceId} not found` })
-          : exactJson(200, {
-              trace_id: traceId,
-              closure: store.traces.closure(traceId) ?? null,
-              spans: spans.map((s) => ({ ...s, start_time: BigInt(s.start_time), end_time: BigInt(s.end_time) }))
-            })
-      })
-    ),
-    HttpRouter.route("GET", 
-      "/traces",
-      Effect.sync(() => HttpServerResponse.html(renderTraces(store.traces.list())))
-    ),
-    HttpRouter.route("GET", 
-      "/traces/:traceId",
-      Effect.map(HttpRouter.params, (params) => {
-        const traceId = traceIdOf(params)
-        const spans = store.traces.spansOf(traceId)
-        return spans.length === 0
-          ? HttpServerResponse.html(renderNotFound(`Trace ${traceId}`)).pipe(HttpServerResponse.setStatus(404))
-          : HttpServerResponse.html(
-              renderTrace(traceId, spans, store.traces.closure(traceId), (id) => store.request(id))
-            )
-      })
+export const traceRoutes = ({ api, store }: RouteDeps) => [
+  HttpRouter.route(
+    "POST",
+    "/v1/traces",
+    api(({ body, url }) => {
+      store.exportTraces(body, defined({ close_after: bool(url.searchParams.get("close_after")) }))
+      return { status: 200, body: {} }
+    })
+  ),
+  HttpRouter.route(
+    "POST",
+    "/spans-bulk",
+    api(
+      ({ body, bodyChars }) => ({
+        status: 201,
+        body: store.traces.createSpansBulk(body, { owned: true, bodyChars })
+      }),
+      { exactIntegers: true }
     )
-  ]
+  ),
+  HttpRouter.route(
+    "GET",
+    "/api/public/v2/traces/:traceId",
+    api(({ params }) => ({ status: 200, body: store.traces.getTrace(traceIdOf(params)) }))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/api/public/v2/traces/:traceId/close",
+    api(({ params }) => ({ status: 201, body: store.traces.closeTrace(traceIdOf(params)) }))
+  ),
+  HttpRouter.route(
+    "GET",
+    "/emulator/traces",
+    Effect.sync(() => json(200, { items: store.traces.list() }))
+  ),
+  HttpRouter.route(
+    "GET",
+    "/emulator/traces/:traceId",
+    Effect.map(HttpRouter.params, (params) => {
+      const traceId = traceIdOf(params)
+      const spans = store.traces.spansOf(traceId)
+      return spans.length === 0
+        ? json(404, { success: false, message: `Trace ${traceId} not found` })
+        : exactJson(200, {
+            trace_id: traceId,
+            closure: store.traces.closure(traceId) ?? null,
+            spans: spans.map((s) => ({ ...s, start_time: BigInt(s.start_time), end_time: BigInt(s.end_time) }))
+          })
+    })
+  ),
+  HttpRouter.route(
+    "GET",
+    "/traces",
+    Effect.sync(() => HttpServerResponse.html(renderTraces(store.traces.list())))
+  ),
+  HttpRouter.route(
+    "GET",
+    "/traces/:traceId",
+    Effect.map(HttpRouter.params, (params) => {
+      const traceId = traceIdOf(params)
+      const spans = store.traces.spansOf(traceId)
+      return spans.length === 0
+        ? HttpServerResponse.html(renderNotFound(`Trace ${traceId}`)).pipe(HttpServerResponse.setStatus(404))
+        : HttpServerResponse.html(renderTrace(traceId, spans, store.traces.closure(traceId), (id) => store.request(id)))
+    })
+  )
+]

@@ -23,37 +23,40 @@ import { bool, defined, numeric, pathParam } from "./requestParams.js"
  * const routes = [...templateRoutes({ api, store }), ...workflowRoutes({ api, store })]
  * ```
  */
-export const workflowRoutes = ({ api, store }: RouteDeps) =>
-  [
-    HttpRouter.route("GET", 
-      "/workflows/:identifier",
-      api(({ params }) => ({ status: 200, body: store.getWorkflow(pathParam(params, "identifier")) }))
-    ),
-    HttpRouter.route("POST", 
-      "/workflows/:identifier/run",
-      api(({ body, params }) => {
-        const { api_key: _key, ...rest } = body
-        const started = store.runWorkflow(pathParam(params, "identifier"), rest)
-        return { status: typeof rest.callback_url === "string" ? 202 : 201, body: started }
-      })
-    ),
-    HttpRouter.route("GET", 
-      "/workflow-version-execution-results",
-      api(({ url }) => ({
-        status: 200,
-        body: store.workflowResults(
-          defined({
-            workflow_version_execution_id: numeric(url.searchParams.get("workflow_version_execution_id")),
-            return_all_outputs: bool(url.searchParams.get("return_all_outputs"))
-          })
-        )
-      }))
-    ),
-    HttpRouter.route("POST", 
-      "/ws-token-request-library",
-      api(({ url }) => ({
-        status: 201,
-        body: store.wsToken(defined({ capability: url.searchParams.get("capability") ?? undefined }))
-      }))
-    )
-  ]
+export const workflowRoutes = ({ api, store }: RouteDeps) => [
+  HttpRouter.route(
+    "GET",
+    "/workflows/:identifier",
+    api(({ params }) => ({ status: 200, body: store.getWorkflow(pathParam(params, "identifier")) }))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/workflows/:identifier/run",
+    api(({ body, params }) => {
+      const { api_key: _key, ...rest } = body
+      const started = store.runWorkflow(pathParam(params, "identifier"), rest)
+      return { status: typeof rest.callback_url === "string" ? 202 : 201, body: started }
+    })
+  ),
+  HttpRouter.route(
+    "GET",
+    "/workflow-version-execution-results",
+    api(({ url }) => ({
+      status: 200,
+      body: store.workflowResults(
+        defined({
+          workflow_version_execution_id: numeric(url.searchParams.get("workflow_version_execution_id")),
+          return_all_outputs: bool(url.searchParams.get("return_all_outputs"))
+        })
+      )
+    }))
+  ),
+  HttpRouter.route(
+    "POST",
+    "/ws-token-request-library",
+    api(({ url }) => ({
+      status: 201,
+      body: store.wsToken(defined({ capability: url.searchParams.get("capability") ?? undefined }))
+    }))
+  )
+]

@@ -135,7 +135,7 @@ describe("OpenAPI document", () => {
           (client) =>
             client.templates
               .publish({ prompt_name: "greeting", prompt_template: chat("Hi") })
-              .pipe(Effect.tap((response) => assert.strictEqual(response.id, 9))),
+              .pipe(Effect.tap((response) => Effect.sync(() => assert.strictEqual(response.id, 9)))),
           { status, json: published }
         )
         assert.strictEqual(sent.url.pathname, "/rest/prompt-templates")

@@ -152,7 +152,7 @@ describe("recorded PromptLayer exchanges", () => {
       Effect.gen(function* () {
         const mock = mockHttp(() => ({ status: exchange.status, json: exchange.response }))
         const client = yield* clientOver(mock, API_KEY)
-        const result = yield* replay(client, exchange).pipe(Effect.either)
+        const result = yield* replay(client, exchange).pipe(Effect.result)
 
         // the request
         assert.strictEqual(mock.requests.length, 1)
@@ -166,8 +166,8 @@ describe("recorded PromptLayer exchanges", () => {
         assert.deepStrictEqual(checkBody(exchange, sent!.body), [])
 
         // the response
-        if (result._tag === "Left") assert.fail(`the recorded response did not decode: ${String(result.left)}`)
-        const value = result.right
+        if (result._tag === "Failure") assert.fail(`the recorded response did not decode: ${String(result.failure)}`)
+        const value = result.success
         if (exchange.path === "/create-group") {
           assert.strictEqual(value, (exchange.response as { id: number }).id)
         } else if (value !== undefined) {

@@ -3,8 +3,8 @@
  * `@langchain/core` (an optional peer) nor `@types/node`, with `skipLibCheck: false`.
  *
  * The declarations are built from `tsconfig.build.json` into a temporary `node_modules/promptlayer-effect`
- * (with this package.json, so that the `exports` map is the published one), next to links to `effect`
- * and `@effect/platform` only. A consumer importing the root entry and `promptlayer-effect/promise`
+ * (with this package.json, so that the `exports` map is the published one), next to a link to `effect`
+ * only (its one peer dependency: HTTP and Schema are part of `effect` 4). A consumer importing the root entry and `promptlayer-effect/promise`
  * is then type-checked with `types: []`. Both compilations run in this process with the TypeScript
  * API (one load of the compiler, parsed files shared); the build starts from the two entries the
  * consumer imports, and the consumer's diagnostics are those of its own file and of this package's
@@ -65,14 +65,9 @@ describe("declaration files (issue 11, point 9)", () => {
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "promptlayer-effect-types-"))
     try {
       const pkg = Path.join(dir, "node_modules", "promptlayer-effect")
-      Fs.mkdirSync(Path.join(dir, "node_modules", "@effect"), { recursive: true })
-      Fs.mkdirSync(pkg)
+      Fs.mkdirSync(pkg, { recursive: true })
       Fs.copyFileSync(Path.join(root, "package.json"), Path.join(pkg, "package.json"))
       Fs.symlinkSync(Path.join(root, "node_modules", "effect"), Path.join(dir, "node_modules", "effect"))
-      Fs.symlinkSync(
-        Path.join(root, "node_modules", "@effect", "platform"),
-        Path.join(dir, "node_modules", "@effect", "platform")
-      )
 
       // 1. The declarations, as `npm run build` emits them.
       const build = ts.getParsedCommandLineOfConfigFile(

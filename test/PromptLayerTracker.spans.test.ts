@@ -11,9 +11,8 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
-import * as TestClock from "effect/TestClock"
+import { TestClock } from "effect/testing"
 import * as SpanDelivery from "../src/internal/spanDelivery.js"
 import * as SpanWire from "../src/internal/spanWire.js"
 import * as PromptLayerClient from "../src/PromptLayerClient.js"
@@ -84,14 +83,13 @@ const withTracker = <A, E>(
   }).pipe(Effect.scoped, Effect.provide(layer))
 
 /**
- * Until the assembler (on the macrotask scheduler) has taken every offered span and dispatched what
- * is due by the clock, then until the senders (on the default scheduler, over a synchronous fake
- * client) have sent it. No sleeping: `assembledOf` completes when the assembler parks.
+ * Until the assembler (woken on a later macrotask) has taken every offered span and dispatched what
+ * is due by the clock, then until the senders (over a synchronous fake client) have sent it. No sleeping: `assembledOf` completes when the assembler parks.
  */
 const settle = (tracker: PromptLayerTracker.Service) =>
   Effect.gen(function* () {
     yield* SpanDelivery.assembledOf(tracker)
-    for (let i = 0; i < 50; i++) yield* Effect.yieldNow()
+    for (let i = 0; i < 50; i++) yield* Effect.yieldNow
   })
 
 describe("PromptLayerTracker spans", () => {
@@ -120,7 +118,9 @@ describe("PromptLayerTracker spans", () => {
   it("regression: an offered span is not built inside the caller's chain of promises (LangChain's invoke), but on the next macrotask", async () => {
     const { layer } = fakeClient()
     const scope = Effect.runSync(Scope.make())
-    const tracker = await Effect.runPromise(Scope.extend(PromptLayerTracker.make(), scope).pipe(Effect.provide(layer)))
+    const tracker = await Effect.runPromise(PromptLayerTracker.make().pipe(Scope.provide(scope), Effect.provide(layer)))
+    // The assembler parks waiting for spans, as it does long before a handler's first callback.
+    await new Promise<void>((resolve) => setImmediate(resolve))
     let built = 0
     tracker.offerSpan({
       build: () => {
@@ -128,7 +128,8 @@ describe("PromptLayerTracker spans", () => {
         return span(1)
       }
     })
-    // Effect's default scheduler resumes fibers as microtasks: the assembler used to run in here.
+    // Effect 3's scheduler resumed fibers as microtasks, and Effect 4 runs a resumed fiber inside
+    // `resume`: without the deferred wake-up, the assembler would run in here.
     for (let i = 0; i < 200; i++) await Promise.resolve()
     assert.strictEqual(built, 0, "not built between the caller's awaits")
     await new Promise<void>((resolve) => setImmediate(resolve))
@@ -285,7 +286,7 @@ describe("PromptLayerTracker spans", () => {
   )
 
   it.effect("memory is bounded: beyond maxQueued waiting spans, new ones are dropped and counted", () => {
-    const gate = Deferred.unsafeMake<void>(FiberId.none)
+    const gate = Deferred.makeUnsafe<void>()
     const { sent, layer } = fakeClient(gate)
     return withTracker(layer, { maxQueued: 20, maxBatchSpans: 5, concurrency: 1 }, (tracker) =>
       Effect.gen(function* () {
@@ -305,13 +306,13 @@ describe("PromptLayerTracker spans", () => {
   })
 
   it.effect("shutdown: a span in flight fails, spans still waiting are dropped; nothing hangs", () => {
-    const gate = Deferred.unsafeMake<void>(FiberId.none)
+    const gate = Deferred.makeUnsafe<void>()
     const { layer } = fakeClient(gate)
     return withTracker(layer, { maxBatchSpans: 1, concurrency: 1, shutdownTimeout: "1 second" }, (tracker) =>
       Effect.gen(function* () {
         for (let n = 1; n <= 3; n++) tracker.offerSpan({ runId: `run-${n}`, build: () => span(n) })
         yield* settle(tracker)
-        const shutdown = yield* Effect.fork(tracker.shutdown)
+        const shutdown = yield* Effect.forkChild(tracker.shutdown)
         yield* settle(tracker)
         yield* TestClock.adjust("1 second")
         yield* Fiber.join(shutdown)
@@ -327,7 +328,7 @@ describe("PromptLayerTracker spans", () => {
   it.effect("the batch limits come from the environment with layerConfig; invalid ones fail with a ConfigError", () =>
     Effect.gen(function* () {
       const env = (map: Record<string, string>) =>
-        Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(map))))
+        Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnvRecord(map))
       const options = yield* env({
         PROMPTLAYER_TRACKER_MAX_BATCH_SPANS: "7",
         PROMPTLAYER_TRACKER_MAX_BATCH_BYTES: "65536",

@@ -119,6 +119,8 @@ describe("PromptLayerTracker", () => {
     const { layer } = countingClient()
     return withTracker(layer, {}, (tracker) =>
       Effect.gen(function* () {
+        // The delivery fibers park waiting for events, as they do long before a handler's first callback.
+        yield* Effect.yieldNow
         let built = 0
         const accepted = tracker.offer({
           runId: "lazy",

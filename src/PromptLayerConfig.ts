@@ -201,7 +201,4 @@ export const layer = (options: Options): Layer.Layer<PromptLayerConfig> =>
  * @since 0.1.0
  * @category Layers
  */
-export const layerConfig: Layer.Layer<PromptLayerConfig, Config.ConfigError> = Layer.effect(
-  PromptLayerConfig,
-  config
-)
+export const layerConfig: Layer.Layer<PromptLayerConfig, Config.ConfigError> = Layer.effect(PromptLayerConfig, config)

@@ -241,7 +241,9 @@ export const delayFor = (
   }
   const base = Duration.min(Duration.times(policy.initialDelay, 2 ** Math.min(attempt - 1, 30)), policy.maxDelay)
   if (!policy.jitter) return Effect.succeed(base)
-  return Effect.map(Random.nextBetween(0.5, 1), (factor) => Duration.millis(Math.round(Duration.toMillis(base) * factor)))
+  return Effect.map(Random.nextBetween(0.5, 1), (factor) =>
+    Duration.millis(Math.round(Duration.toMillis(base) * factor))
+  )
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * PromptLayerConfig: from the environment (`layerConfig`, through `ConfigProvider.fromMap`) and from
+ * PromptLayerConfig: from the environment (`layerConfig`, through `ConfigProvider.fromEnvRecord`) and from
  * options (`layer`, `make`): a missing or empty key fails when the layer is built with a message
  * naming PROMPTLAYER_API_KEY; a bad base URL is rejected; trailing slashes are removed; the key
  * stays `Redacted` and out of every message.
@@ -8,19 +8,20 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import { PromptLayerClient, PromptLayerConfig } from "promptlayer-effect"
 import { mockHttp } from "./support/mockHttpClient.js"
 
 const API_KEY = "pl_test_config_0123456789abcdef"
 
 const fromEnv = (env: Record<string, string>) =>
-  Effect.withConfigProvider(
+  Effect.provideService(
     Effect.provide(PromptLayerConfig.PromptLayerConfig, PromptLayerConfig.layerConfig),
-    ConfigProvider.fromMap(new Map(Object.entries(env)))
+    ConfigProvider.ConfigProvider,
+    ConfigProvider.fromEnvRecord(env)
   )
 
 const fromOptions = (options: PromptLayerConfig.Options) =>
@@ -49,7 +50,8 @@ describe("PromptLayerConfig.layerConfig (environment)", () => {
       const exit = yield* Effect.exit(fromEnv({ PROMPTLAYER_BASE_URL: "http://127.0.0.1:8787" }))
       const text = failureText(exit)
       assert.include(text, "PROMPTLAYER_API_KEY")
-      if (Exit.isFailure(exit)) assert.isTrue(Cause.isFailType(exit.cause) || Cause.isFailure(exit.cause))
+      if (Exit.isFailure(exit))
+        assert.isTrue(exit.cause.reasons.every(Cause.isFailReason) || Cause.hasFails(exit.cause))
     })
   )
 
@@ -58,12 +60,13 @@ describe("PromptLayerConfig.layerConfig (environment)", () => {
       const mock = mockHttp(() => ({ status: 200, json: { success: true, id: 1 } }))
       const layer = PromptLayerClient.layerConfig().pipe(Layer.provide(mock.layer))
       const exit = yield* Effect.exit(
-        Effect.withConfigProvider(
+        Effect.provideService(
           Effect.provide(
             Effect.flatMap(PromptLayerClient.PromptLayerClient, (client) => client.group.create()),
             layer
           ),
-          ConfigProvider.fromMap(new Map())
+          ConfigProvider.ConfigProvider,
+          ConfigProvider.fromEnvRecord({})
         )
       )
       assert.include(failureText(exit), "PROMPTLAYER_API_KEY")
@@ -111,23 +114,23 @@ describe("PromptLayerConfig.layer / make (options)", () => {
   it("make wraps a plain key in Redacted and keeps a Redacted one", () => {
     const plain = PromptLayerConfig.make({ apiKey: API_KEY })
     const redacted = PromptLayerConfig.make({ apiKey: Redacted.make(API_KEY), baseUrl: "http://localhost:1/" })
-    if (Either.isLeft(plain) || Either.isLeft(redacted)) return assert.fail("expected valid options")
-    assert.isTrue(Redacted.isRedacted(plain.right.apiKey))
-    assert.strictEqual(Redacted.value(plain.right.apiKey), API_KEY)
-    assert.strictEqual(plain.right.baseUrl, PromptLayerConfig.DEFAULT_BASE_URL)
-    assert.strictEqual(Redacted.value(redacted.right.apiKey), API_KEY)
-    assert.strictEqual(redacted.right.baseUrl, "http://localhost:1")
+    if (Result.isFailure(plain) || Result.isFailure(redacted)) return assert.fail("expected valid options")
+    assert.isTrue(Redacted.isRedacted(plain.success.apiKey))
+    assert.strictEqual(Redacted.value(plain.success.apiKey), API_KEY)
+    assert.strictEqual(plain.success.baseUrl, PromptLayerConfig.DEFAULT_BASE_URL)
+    assert.strictEqual(Redacted.value(redacted.success.apiKey), API_KEY)
+    assert.strictEqual(redacted.success.baseUrl, "http://localhost:1")
   })
 
   it("make rejects an empty key and a bad base URL with readable messages", () => {
     const empty = PromptLayerConfig.make({ apiKey: " " })
-    assert.isTrue(Either.isLeft(empty))
-    if (Either.isLeft(empty)) assert.include(empty.left, "PROMPTLAYER_API_KEY")
+    assert.isTrue(Result.isFailure(empty))
+    if (Result.isFailure(empty)) assert.include(empty.failure, "PROMPTLAYER_API_KEY")
     const bad = PromptLayerConfig.make({ apiKey: API_KEY, baseUrl: "mailto:someone@example.com" })
-    assert.isTrue(Either.isLeft(bad))
-    if (Either.isLeft(bad)) {
-      assert.include(bad.left, "http or https")
-      assert.notInclude(bad.left, API_KEY)
+    assert.isTrue(Result.isFailure(bad))
+    if (Result.isFailure(bad)) {
+      assert.include(bad.failure, "http or https")
+      assert.notInclude(bad.failure, API_KEY)
     }
   })
 
@@ -136,7 +139,7 @@ describe("PromptLayerConfig.layer / make (options)", () => {
       const exit = yield* Effect.exit(fromOptions({ apiKey: "" }))
       const text = failureText(exit)
       assert.include(text, "PROMPTLAYER_API_KEY")
-      if (Exit.isFailure(exit)) assert.isTrue(Cause.isDie(exit.cause))
+      if (Exit.isFailure(exit)) assert.isTrue(Cause.hasDies(exit.cause))
     })
   )
 
@@ -199,10 +202,10 @@ describe("PromptLayerConfig: maxResponseBytes (issue 11, point 4)", () => {
   it("make rejects a limit that is not a positive integer", () => {
     for (const bad of [0, -5, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "1024" as unknown as number]) {
       const result = PromptLayerConfig.make({ apiKey: API_KEY, maxResponseBytes: bad })
-      assert.isTrue(Either.isLeft(result), `${String(bad)} must be rejected`)
-      if (Either.isLeft(result)) {
-        assert.include(result.left, "maxResponseBytes")
-        assert.notInclude(result.left, API_KEY)
+      assert.isTrue(Result.isFailure(result), `${String(bad)} must be rejected`)
+      if (Result.isFailure(result)) {
+        assert.include(result.failure, "maxResponseBytes")
+        assert.notInclude(result.failure, API_KEY)
       }
     }
   })

@@ -8,11 +8,10 @@
 import * as NodeHttp from "node:http"
 import * as Net from "node:net"
 import * as Zlib from "node:zlib"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Deferred, Effect, Fiber, Layer, TestClock } from "effect"
+import { ConfigProvider, Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
+import { TestClock } from "effect/testing"
 import { PromptLayerClient, PromptLayerConfig, PromptLayerHttp } from "promptlayer-effect"
 import { PromptLayer, ResponseTooLargeError } from "promptlayer-effect/promise"
 
@@ -40,7 +39,7 @@ type Handler = (req: NodeHttp.IncomingMessage, res: NodeHttp.ServerResponse, bod
 /** A loopback server on port 0 whose answers `handler` writes; closed (with its sockets) with the scope. */
 const server = (handler: Handler) =>
   Effect.acquireRelease(
-    Effect.async<Running>((resume) => {
+    Effect.callback<Running>((resume) => {
       const seen: Array<Seen> = []
       const closed: Array<number | undefined> = []
       const sockets = new Set<Net.Socket>()
@@ -73,7 +72,7 @@ const server = (handler: Handler) =>
       })
     }),
     (running) =>
-      Effect.async<void>((resume) => {
+      Effect.callback<void>((resume) => {
         running.server.close(() => resume(Effect.void))
         for (const socket of running.sockets) socket.destroy()
       })
@@ -104,13 +103,13 @@ const clientOver = (baseUrl: string, retry: PromptLayerClient.Options["retry"] =
 
 /** Waits (without sleeping) until `predicate` holds, checking on each turn of the event loop. */
 const until = (predicate: () => boolean) =>
-  Effect.async<void>((resume) => {
+  Effect.callback<void>((resume) => {
     const check = () => (predicate() ? resume(Effect.void) : setImmediate(check))
     check()
   })
 
 describe("PromptLayerHttp.layerNode", () => {
-  it.scoped("success: sends method, path, headers and JSON body; the client decodes the answer", () =>
+  it.effect("success: sends method, path, headers and JSON body; the client decodes the answer", () =>
     Effect.gen(function* () {
       const { url, seen } = yield* server((_req, res) => json(res, 200, { success: true, id: 42, request_id: 42 }))
       const response = yield* Effect.flatMap(PromptLayerClient.PromptLayerClient, (c) => c.logRequest(logBody)).pipe(
@@ -130,7 +129,7 @@ describe("PromptLayerHttp.layerNode", () => {
     })
   )
 
-  it.scoped("status: the raw response carries status, headers and body; the client maps 503 to ServerError", () =>
+  it.effect("status: the raw response carries status, headers and body; the client maps 503 to ServerError", () =>
     Effect.gen(function* () {
       const { url } = yield* server((_req, res) =>
         json(res, 503, { success: false, message: "overloaded" }, { "retry-after": "7", "x-extra": "a" })
@@ -158,38 +157,40 @@ describe("PromptLayerHttp.layerNode", () => {
     })
   )
 
-  it.scoped("transport error: a closed port is a RequestError (Transport), a TransportError without the key", () =>
-    Effect.gen(function* () {
-      const { url } = yield* Effect.scoped(server((_req, res) => json(res, 200, {})))
-      // the scope above has closed the server: nothing listens on that port any more
-      const raw = yield* Effect.gen(function* () {
-        const http = yield* HttpClient.HttpClient
-        return yield* http.execute(HttpClientRequest.get(`${url}/x`))
-      }).pipe(Effect.scoped, Effect.flip, Effect.provide(PromptLayerHttp.layerNode()))
-      assert.strictEqual(raw._tag, "RequestError")
-      if (raw._tag === "RequestError") assert.strictEqual(raw.reason, "Transport")
+  it.effect(
+    "transport error: a closed port is an HttpClientError (TransportError), a TransportError without the key",
+    () =>
+      Effect.gen(function* () {
+        const { url } = yield* Effect.scoped(server((_req, res) => json(res, 200, {})))
+        // the scope above has closed the server: nothing listens on that port any more
+        const raw = yield* Effect.gen(function* () {
+          const http = yield* HttpClient.HttpClient
+          return yield* http.execute(HttpClientRequest.get(`${url}/x`))
+        }).pipe(Effect.scoped, Effect.flip, Effect.provide(PromptLayerHttp.layerNode()))
+        assert.strictEqual(raw._tag, "HttpClientError")
+        assert.strictEqual(raw.reason._tag, "TransportError")
 
-      const error = yield* Effect.flatMap(PromptLayerClient.PromptLayerClient, (c) => c.logRequest(logBody)).pipe(
-        Effect.flip,
-        Effect.provide(clientOver(url))
-      )
-      assert.strictEqual(error._tag, "TransportError")
-      assert.include(String(error), "ECONNREFUSED")
-      assert.notInclude(JSON.stringify(error), apiKey)
-      assert.notInclude(String(error), apiKey)
-    })
+        const error = yield* Effect.flatMap(PromptLayerClient.PromptLayerClient, (c) => c.logRequest(logBody)).pipe(
+          Effect.flip,
+          Effect.provide(clientOver(url))
+        )
+        assert.strictEqual(error._tag, "TransportError")
+        assert.include(String(error), "ECONNREFUSED")
+        assert.notInclude(JSON.stringify(error), apiKey)
+        assert.notInclude(String(error), apiKey)
+      })
   )
 
-  it.scoped("interrupting a request destroys it: the server sees the connection closed", () =>
+  it.effect("interrupting a request destroys it: the server sees the connection closed", () =>
     Effect.gen(function* () {
       const received = yield* Deferred.make<void>()
       const { url, closed, seen } = yield* server(() => {
-        Deferred.unsafeDone(received, Effect.void)
+        Deferred.doneUnsafe(received, Exit.void)
       })
       const fiber = yield* Effect.gen(function* () {
         const http = yield* HttpClient.HttpClient
         return yield* http.execute(HttpClientRequest.get(`${url}/hang`))
-      }).pipe(Effect.scoped, Effect.provide(PromptLayerHttp.layerNode()), Effect.fork)
+      }).pipe(Effect.scoped, Effect.provide(PromptLayerHttp.layerNode()), Effect.forkChild)
       yield* Deferred.await(received)
       yield* Fiber.interrupt(fiber)
       yield* until(() => closed.length === 1)
@@ -198,16 +199,16 @@ describe("PromptLayerHttp.layerNode", () => {
     })
   )
 
-  it.scoped("the per-attempt timeout (TestClock) fails with TimeoutError and aborts the request", () =>
+  it.effect("the per-attempt timeout (TestClock) fails with TimeoutError and aborts the request", () =>
     Effect.gen(function* () {
       const received = yield* Deferred.make<void>()
       const { url, closed } = yield* server(() => {
-        Deferred.unsafeDone(received, Effect.void)
+        Deferred.doneUnsafe(received, Exit.void)
       })
       const fiber = yield* Effect.flatMap(PromptLayerClient.PromptLayerClient, (c) => c.logRequest(logBody)).pipe(
         Effect.flip,
         Effect.provide(clientOver(url, { maxAttempts: 1, attemptTimeout: "5 seconds" })),
-        Effect.fork
+        Effect.forkChild
       )
       yield* Deferred.await(received)
       yield* TestClock.adjust("5 seconds")
@@ -219,7 +220,7 @@ describe("PromptLayerHttp.layerNode", () => {
     })
   )
 
-  it.scoped("keep-alive: sequential requests reuse one connection", () =>
+  it.effect("keep-alive: sequential requests reuse one connection", () =>
     Effect.gen(function* () {
       const { url, seen } = yield* server((_req, res) => json(res, 200, { success: true, id: 1, request_id: 1 }))
       yield* Effect.gen(function* () {
@@ -266,7 +267,7 @@ const scoreOver = <E>(layer: Layer.Layer<PromptLayerClient.PromptLayerClient, E>
 describe("redirects are never followed (issue 11, point 2)", () => {
   for (const [name, transport] of transports) {
     for (const status of [301, 302, 307, 308]) {
-      it.scoped(`${name}: a ${status} to another port is a RedirectError; the other server gets nothing`, () =>
+      it.effect(`${name}: a ${status} to another port is a RedirectError; the other server gets nothing`, () =>
         Effect.gen(function* () {
           const elsewhere = yield* countingServer
           const location = `${elsewhere.url}/library-track-score`
@@ -295,7 +296,7 @@ describe("redirects are never followed (issue 11, point 2)", () => {
     }
   }
 
-  it.scoped("PromptLayerClient.layerFetch (the README quick start) does not follow a 302 either", () =>
+  it.effect("PromptLayerClient.layerFetch (the README quick start) does not follow a 302 either", () =>
     Effect.gen(function* () {
       const elsewhere = yield* countingServer
       const origin = yield* server((_req, res) => {
@@ -303,14 +304,13 @@ describe("redirects are never followed (issue 11, point 2)", () => {
         res.end()
       })
       const error = yield* scoreOver(PromptLayerClient.layerFetch).pipe(
-        Effect.withConfigProvider(
-          ConfigProvider.fromMap(
-            new Map([
-              ["PROMPTLAYER_API_KEY", apiKey],
-              ["PROMPTLAYER_BASE_URL", origin.url],
-              ["PROMPTLAYER_MAX_RETRIES", "0"]
-            ])
-          )
+        Effect.provideService(
+          ConfigProvider.ConfigProvider,
+          ConfigProvider.fromEnvRecord({
+            PROMPTLAYER_API_KEY: apiKey,
+            PROMPTLAYER_BASE_URL: origin.url,
+            PROMPTLAYER_MAX_RETRIES: "0"
+          })
         )
       )
       assert.strictEqual(error._tag, "RedirectError")
@@ -318,7 +318,7 @@ describe("redirects are never followed (issue 11, point 2)", () => {
     })
   )
 
-  it.scoped("layerFetch keeps a RequestInit given to it, except `redirect`", () =>
+  it.effect("layerFetch keeps a RequestInit given to it, except `redirect`", () =>
     Effect.gen(function* () {
       const elsewhere = yield* countingServer
       const origin = yield* server((_req, res) => {
@@ -357,7 +357,7 @@ interface RawConnection {
  */
 const rawServer = (head: string, body: (socket: Net.Socket) => Promise<number>) =>
   Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly connections: Array<RawConnection>; readonly close: () => void }>(
+    Effect.callback<{ readonly url: string; readonly connections: Array<RawConnection>; readonly close: () => void }>(
       (resume) => {
         const connections: Array<RawConnection> = []
         const sockets = new Set<Net.Socket>()
@@ -454,7 +454,7 @@ describe("the response size is capped while reading (issue 11, point 4)", () => 
       ["chunked, no Content-Length", "transfer-encoding: chunked\r\n", true],
       ["no Content-Length, body until the connection closes", "", false]
     ] as const) {
-      it.scoped(`${name}: ${kind}: ResponseTooLargeError at the limit; the connection is dropped`, () =>
+      it.effect(`${name}: ${kind}: ResponseTooLargeError at the limit; the connection is dropped`, () =>
         Effect.gen(function* () {
           const raw = yield* rawServer(head, pump(offered, chunked))
           const error = yield* Effect.flip(templatesOver(raw.url, transport))
@@ -471,7 +471,7 @@ describe("the response size is capped while reading (issue 11, point 4)", () => 
       )
     }
 
-    it.scoped(`${name}: a Content-Length over the limit fails before the body is read`, () =>
+    it.effect(`${name}: a Content-Length over the limit fails before the body is read`, () =>
       Effect.gen(function* () {
         const raw = yield* rawServer(`content-length: ${offered}\r\n`, pump(offered, false))
         const error = yield* Effect.flip(templatesOver(raw.url, transport))
@@ -484,7 +484,7 @@ describe("the response size is capped while reading (issue 11, point 4)", () => 
       })
     )
 
-    it.scoped(`${name}: an answer of exactly the limit is read; one byte more is not`, () =>
+    it.effect(`${name}: an answer of exactly the limit is read; one byte more is not`, () =>
       Effect.gen(function* () {
         const answer = JSON.stringify({ success: true, items: [], page: 1, per_page: 10, has_next: false, total: 0 })
         const exact = answer + " ".repeat(limit - answer.length)
@@ -498,7 +498,7 @@ describe("the response size is capped while reading (issue 11, point 4)", () => 
     )
   }
 
-  it.scoped("layerFetch: a small gzip body that inflates past the limit is cut while inflating", () =>
+  it.effect("layerFetch: a small gzip body that inflates past the limit is cut while inflating", () =>
     Effect.gen(function* () {
       const bomb = Zlib.gzipSync(Buffer.alloc(32 * MiB, 0x20))
       const raw = yield* rawServer(
@@ -515,7 +515,7 @@ describe("the response size is capped while reading (issue 11, point 4)", () => 
     })
   )
 
-  it.scoped("the default limit is PromptLayerConfig.DEFAULT_MAX_RESPONSE_BYTES (32 MiB) on both transports", () =>
+  it.effect("the default limit is PromptLayerConfig.DEFAULT_MAX_RESPONSE_BYTES (32 MiB) on both transports", () =>
     Effect.gen(function* () {
       assert.strictEqual(PromptLayerConfig.DEFAULT_MAX_RESPONSE_BYTES, 32 * MiB)
       for (const [, transport] of sizeTransports) {
@@ -537,7 +537,7 @@ describe("the response size is capped while reading (issue 11, point 4)", () => 
     })
   )
 
-  it.scoped("the Promise bridge: new PromptLayer({ maxResponseBytes }) rejects with ResponseTooLargeError", () =>
+  it.effect("the Promise bridge: new PromptLayer({ maxResponseBytes }) rejects with ResponseTooLargeError", () =>
     Effect.gen(function* () {
       assert.throws(() => new PromptLayer({ apiKey, maxResponseBytes: 0 }), /maxResponseBytes/)
       const raw = yield* rawServer("transfer-encoding: chunked\r\n", pump(offered, true))
@@ -561,15 +561,16 @@ describe("the response size is capped while reading (issue 11, point 4)", () => 
     })
   )
 
-  it.scoped("layerNode on its own (no client) stops at 32 MiB: a RequestError whose cause names the limit", () =>
+  it.effect("layerNode on its own (no client) stops at 32 MiB: an HttpClientError whose cause names the limit", () =>
     Effect.gen(function* () {
       const raw = yield* rawServer("transfer-encoding: chunked\r\n", pump(offered, true))
       const error = yield* Effect.gen(function* () {
         const http = yield* HttpClient.HttpClient
         return yield* http.execute(HttpClientRequest.get(`${raw.url}/x`))
       }).pipe(Effect.scoped, Effect.flip, Effect.provide(PromptLayerHttp.layerNode()))
-      assert.strictEqual(error._tag, "RequestError")
-      assert.include(String((error as { cause?: unknown }).cause), String(32 * MiB))
+      assert.strictEqual(error._tag, "HttpClientError")
+      assert.strictEqual(error.reason._tag, "TransportError")
+      assert.include(String(error.reason.cause), String(32 * MiB))
     })
   )
 })

@@ -8,12 +8,12 @@ import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
-import * as TestClock from "effect/TestClock"
+import * as Result from "effect/Result"
+import { TestClock } from "effect/testing"
 import { PromptLayerClient, PromptLayerConfig, PromptLayerError, PromptLayerRetryPolicy } from "promptlayer-effect"
 import { type MockHttp, mockHttp, type Reply, sequence } from "./support/mockHttpClient.js"
 
@@ -40,13 +40,13 @@ const run = (mock: MockHttp, policy: PromptLayerRetryPolicy.Options) =>
     )
     const client = yield* Effect.provide(PromptLayerClient.PromptLayerClient, layer)
     const fiber = yield* client.track.score({ request_id: 7, score: 90 }).pipe(
-      Effect.locally(PromptLayerRetryPolicy.currentRetryObserver, (error, attempt, delay) =>
+      Effect.provideService(PromptLayerRetryPolicy.currentRetryObserver, (error, attempt, delay) =>
         Effect.sync(() => {
           retries.push({ tag: error._tag, attempt, delayMs: Duration.toMillis(delay) })
         })
       ),
-      Effect.either,
-      Effect.fork
+      Effect.result,
+      Effect.forkChild
     )
     yield* TestClock.adjust("1 hour")
     const outcome = yield* Fiber.join(fiber)
@@ -61,9 +61,9 @@ const status = (code: number, headers?: Record<string, string>): Reply => ({
   ...(headers ? { headers } : {})
 })
 
-const failure = <A>(outcome: Either.Either<A, PromptLayerError.PromptLayerError>) => {
-  if (Either.isRight(outcome)) assert.fail("expected a failure")
-  return outcome.left
+const failure = <A>(outcome: Result.Result<A, PromptLayerError.PromptLayerError>) => {
+  if (Result.isSuccess(outcome)) return assert.fail("expected a failure")
+  return outcome.failure
 }
 
 describe("PromptLayerRetryPolicy", () => {
@@ -74,7 +74,7 @@ describe("PromptLayerRetryPolicy", () => {
           sequence(status(429, { "retry-after": "2" }), status(429, { "retry-after": "3" }), ok),
           {}
         )
-        assert.isTrue(Either.isRight(outcome))
+        assert.isTrue(Result.isSuccess(outcome))
         assert.deepStrictEqual(times, [0, 2000, 5000])
         assert.deepStrictEqual(retries, [
           { tag: "RateLimitError", attempt: 1, delayMs: 2000 },
@@ -99,7 +99,7 @@ describe("PromptLayerRetryPolicy", () => {
         yield* TestClock.setTime(start)
         const at = new Date(start + 9000).toUTCString()
         const { outcome, retries, times } = yield* run(sequence(status(429, { "retry-after": at }), ok), {})
-        assert.isTrue(Either.isRight(outcome))
+        assert.isTrue(Result.isSuccess(outcome))
         assert.deepStrictEqual(retries, [{ tag: "RateLimitError", attempt: 1, delayMs: 9000 }])
         assert.deepStrictEqual(times, [start, start + 9000])
       })
@@ -119,7 +119,7 @@ describe("PromptLayerRetryPolicy", () => {
     it.effect("with Retry-After: waits the server's delay", () =>
       Effect.gen(function* () {
         const { outcome, times, retries } = yield* run(sequence(status(503, { "retry-after": "4" }), ok), noJitter)
-        assert.isTrue(Either.isRight(outcome))
+        assert.isTrue(Result.isSuccess(outcome))
         assert.deepStrictEqual(times, [0, 4000])
         assert.deepStrictEqual(retries, [{ tag: "ServerError", attempt: 1, delayMs: 4000 }])
       })
@@ -157,7 +157,7 @@ describe("PromptLayerRetryPolicy", () => {
     it.effect("408 from the server is retried as a TimeoutError", () =>
       Effect.gen(function* () {
         const { outcome, times } = yield* run(sequence(status(408), ok), noJitter)
-        assert.isTrue(Either.isRight(outcome))
+        assert.isTrue(Result.isSuccess(outcome))
         assert.deepStrictEqual(times, [0, 500])
       })
     )
@@ -184,7 +184,7 @@ describe("PromptLayerRetryPolicy", () => {
     it.effect("recovers when a later attempt connects", () =>
       Effect.gen(function* () {
         const { outcome, times } = yield* run(sequence({ transportError: "socket hang up" }, ok), noJitter)
-        assert.isTrue(Either.isRight(outcome))
+        assert.isTrue(Result.isSuccess(outcome))
         assert.deepStrictEqual(times, [0, 500])
       })
     )
@@ -220,7 +220,7 @@ describe("PromptLayerRetryPolicy", () => {
     it.effect("a slow attempt that answers within the timeout succeeds with no retry", () =>
       Effect.gen(function* () {
         const { outcome, times } = yield* run(sequence(ok), { ...noJitter, attemptTimeout: "1 second" })
-        assert.isTrue(Either.isRight(outcome))
+        assert.isTrue(Result.isSuccess(outcome))
         assert.deepStrictEqual(times, [0])
       })
     )
@@ -265,9 +265,7 @@ describe("PromptLayerRetryPolicy", () => {
       Effect.gen(function* () {
         const all: Array<number> = []
         for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
-          const { retries } = yield* run(sequence(status(500)), { maxAttempts: 5 }).pipe(
-            Effect.withRandom(Random.make(seed))
-          )
+          const { retries } = yield* run(sequence(status(500)), { maxAttempts: 5 }).pipe(Random.withSeed(seed))
           const bases = [500, 1000, 2000, 4000]
           assert.strictEqual(retries.length, 4)
           retries.forEach((retry, i) => {
@@ -282,7 +280,7 @@ describe("PromptLayerRetryPolicy", () => {
 
     it.effect("the actual waits are the jittered delays", () =>
       Effect.gen(function* () {
-        const { times, retries } = yield* run(sequence(status(502)), {}).pipe(Effect.withRandom(Random.make(42)))
+        const { times, retries } = yield* run(sequence(status(502)), {}).pipe(Random.withSeed(42))
         const waits = times.slice(1).map((time, i) => time - times[i]!)
         assert.deepStrictEqual(
           waits,
@@ -334,7 +332,7 @@ describe("PromptLayerRetryPolicy", () => {
           ...noJitter,
           retryOn: (error) => error._tag === "NotFoundError"
         })
-        assert.isTrue(Either.isRight(outcome))
+        assert.isTrue(Result.isSuccess(outcome))
         assert.deepStrictEqual(times, [0, 500])
       })
     )
@@ -355,15 +353,16 @@ describe("PromptLayerRetryPolicy", () => {
       assert.strictEqual(Duration.toMillis(policy.attemptTimeout), 30_000)
       assert.strictEqual(Duration.toMillis(policy.deadline), 120_000)
       assert.isTrue(policy.jitter)
-      assert.isTrue(Duration.lessThan(policy.attemptTimeout, policy.deadline))
+      assert.isTrue(Duration.isLessThan(policy.attemptTimeout, policy.deadline))
     })
   })
 
   describe("layerConfig", () => {
     const fromEnv = (env: Record<string, string>) =>
-      Effect.withConfigProvider(
+      Effect.provideService(
         Effect.provide(PromptLayerRetryPolicy.PromptLayerRetryPolicy, PromptLayerRetryPolicy.layerConfig),
-        ConfigProvider.fromMap(new Map(Object.entries(env)))
+        ConfigProvider.ConfigProvider,
+        ConfigProvider.fromEnvRecord(env)
       )
 
     it.effect("reads PROMPTLAYER_TIMEOUT_MS and PROMPTLAYER_MAX_RETRIES", () =>
@@ -371,7 +370,7 @@ describe("PromptLayerRetryPolicy", () => {
         const policy = yield* fromEnv({ PROMPTLAYER_TIMEOUT_MS: "2500", PROMPTLAYER_MAX_RETRIES: "1" })
         assert.strictEqual(policy.maxAttempts, 2)
         assert.strictEqual(Duration.toMillis(policy.attemptTimeout), 2500)
-        assert.isTrue(Duration.greaterThanOrEqualTo(policy.deadline, Duration.millis(5000)))
+        assert.isTrue(Duration.isGreaterThanOrEqualTo(policy.deadline, Duration.millis(5000)))
       })
     )
 
@@ -411,17 +410,19 @@ describe("PromptLayerRetryPolicy", () => {
     it.effect("the client built with layerConfig applies the env policy", () =>
       Effect.gen(function* () {
         const mock = mockHttp(() => ({ hang: true }))
-        const env = ConfigProvider.fromMap(
-          new Map([
-            ["PROMPTLAYER_API_KEY", API_KEY],
-            ["PROMPTLAYER_BASE_URL", "http://127.0.0.1:9"],
-            ["PROMPTLAYER_TIMEOUT_MS", "2000"],
-            ["PROMPTLAYER_MAX_RETRIES", "1"]
-          ])
-        )
+        const env = ConfigProvider.fromEnvRecord({
+          PROMPTLAYER_API_KEY: API_KEY,
+          PROMPTLAYER_BASE_URL: "http://127.0.0.1:9",
+          PROMPTLAYER_TIMEOUT_MS: "2000",
+          PROMPTLAYER_MAX_RETRIES: "1"
+        })
         const layer = PromptLayerClient.layerConfig().pipe(Layer.provide(mock.layer))
-        const client = yield* Effect.withConfigProvider(Effect.provide(PromptLayerClient.PromptLayerClient, layer), env)
-        const fiber = yield* Effect.fork(Effect.either(client.group.create()))
+        const client = yield* Effect.provideService(
+          Effect.provide(PromptLayerClient.PromptLayerClient, layer),
+          ConfigProvider.ConfigProvider,
+          env
+        )
+        const fiber = yield* Effect.forkChild(Effect.result(client.group.create()))
         yield* TestClock.adjust("1 hour")
         const outcome = yield* Fiber.join(fiber)
         const error = failure(outcome) as PromptLayerError.TimeoutError

@@ -64,7 +64,7 @@ const scopedClients = new WeakMap<
 
 /**
  * The client whose requests belong to the enclosing scope: closing it aborts the request, which
- * releases a body that was not read to the end (as `@effect/platform` did). Made once per client.
+ * releases a body that was not read to the end (as the Effect 3 client did). Made once per client.
  */
 const scoped = (client: HttpClient.HttpClient) => {
   let result = scopedClients.get(client)

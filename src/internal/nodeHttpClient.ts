@@ -10,7 +10,7 @@
  * `HttpClientError` whose `TransportError` reason has a {@link ResponseTooLarge} cause. Redirects are
  * never followed: a 3xx is returned as it is. Errors map like `FetchHttpClient`'s: any failure to
  * send or to read the response is an `HttpClientError` with a `TransportError` reason. Interrupting
- * the request (a timeout, a shutdown) destroys it through the `AbortSignal`.
+ * the request (a timeout, a shutdown) destroys it.
  *
  * The declarations of this module do not mention `node:http` types, so that the root entry's
  * types compile without `@types/node`.
@@ -258,7 +258,10 @@ const withoutUndefined = (options: AgentOptions | undefined): Http.AgentOptions 
 
 /** The client over the given agents (they are not destroyed by it). */
 const fromAgents = (agents: { readonly http: Http.Agent; readonly https: Https.Agent }): HttpClient.HttpClient =>
-  HttpClient.make((request, url, signal, fiber) => {
+  // The `AbortSignal` is not handed to node:http: interruption destroys the request through the
+  // callback's cleanup, and a signal aborted after the response (the request's scope closing, once
+  // the body is buffered) would destroy a socket already back in the keep-alive pool.
+  HttpClient.make((request, url, _signal, fiber) => {
     const node = builtins()!
     const limit = Context.get(fiber.context, MaxResponseBytes)
     const body = bodyOf(request)
@@ -282,11 +285,12 @@ const fromAgents = (agents: { readonly http: Http.Agent; readonly https: Https.A
           {
             method: request.method,
             headers: request.headers,
-            agent: secure ? agents.https : agents.http,
-            signal
+            agent: secure ? agents.https : agents.http
           },
           (res) => {
             const status = res.statusCode ?? 0
+            // Read now: once the body has ended, a kept-alive socket is detached from the response.
+            const remoteAddress = res.socket?.remoteAddress
             const declared = declaredLength(res.headers["content-length"])
             // Stop at once and destroy the socket: nothing more of this body is read, nor kept.
             const tooLarge = (received: number) => {
@@ -307,11 +311,11 @@ const fromAgents = (agents: { readonly http: Http.Agent; readonly https: Https.A
               if (done) return
               done = true
               const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
-              resume(
-                Effect.succeed(
-                  new BufferedResponse(request, url, status, res.headers, buffer, res.socket?.remoteAddress)
-                )
-              )
+              const response = new BufferedResponse(request, url, status, res.headers, buffer, remoteAddress)
+              // Resumed after the ticks Node queued at the end of the body, among them the one that
+              // hands the socket back to the agent: a request sent at once by the resumed fiber then
+              // reuses it instead of opening a second connection.
+              queueMicrotask(() => resume(Effect.succeed(response)))
             })
           }
         )

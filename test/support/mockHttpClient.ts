@@ -3,12 +3,12 @@
  * (method, URL, headers, parsed JSON body, the `Clock` time it was sent at) and answers with
  * whatever the script returns, without any network.
  */
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientError from "@effect/platform/HttpClientError"
-import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as HttpClient from "effect/http/HttpClient"
+import * as HttpClientError from "effect/http/HttpClientError"
+import type * as HttpClientRequest from "effect/http/HttpClientRequest"
+import * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Layer from "effect/Layer"
 import { PromptLayerClient, type PromptLayerRetryPolicy } from "promptlayer-effect"
 
@@ -68,7 +68,9 @@ export const mockHttp = (script: (request: SeenRequest, index: number) => Reply)
       const reply = script(seen, requests.length - 1)
       if ("transportError" in reply) {
         return yield* Effect.fail(
-          new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error(reply.transportError) })
+          new HttpClientError.HttpClientError({
+            reason: new HttpClientError.TransportError({ request, cause: new Error(reply.transportError) })
+          })
         )
       }
       if ("hang" in reply) return yield* Effect.never

@@ -431,15 +431,14 @@ const redactsApiKey = (names: ReadonlyArray<string | RegExp>): boolean =>
   names.some((name) => (typeof name === "string" ? name.toLowerCase() === "x-api-key" : name.test("x-api-key")))
 
 /**
- * The HttpClient records request headers on its span: keep X-API-KEY redacted whatever the app
- * configured. It is in `Headers.CurrentRedactedNames`'s default list, so the reference is only
- * provided (which costs a context copy per call) when the app's list lacks it.
+ * The HttpClient records request headers on its span when the app opts in
+ * (`HttpClient.TracerHeaderFilter`): keep X-API-KEY redacted whatever the app configured. It is in
+ * `Headers.CurrentRedactedNames`'s default list, so the reference is only provided (which costs a
+ * context copy per call) when the app's list lacks it.
  */
 const redactingApiKey = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.flatMap(Headers.CurrentRedactedNames, (names) =>
-    redactsApiKey(names)
-      ? effect
-      : Effect.provideService(effect, Headers.CurrentRedactedNames, [...names, "x-api-key"])
+    redactsApiKey(names) ? effect : Effect.provideService(effect, Headers.CurrentRedactedNames, [...names, "x-api-key"])
   )
 
 /**

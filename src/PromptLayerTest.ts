@@ -171,7 +171,9 @@ export interface Service {
  * @since 0.1.0
  * @category Context
  */
-export class PromptLayerTest extends Context.Service<PromptLayerTest, Service>()("promptlayer-effect/PromptLayerTest") {}
+export class PromptLayerTest extends Context.Service<PromptLayerTest, Service>()(
+  "promptlayer-effect/PromptLayerTest"
+) {}
 
 /**
  * Options of {@link make} and {@link layerWith}.

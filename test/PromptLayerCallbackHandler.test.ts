@@ -1,4 +1,4 @@
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
 import { BaseLLM } from "@langchain/core/language_models/llms"

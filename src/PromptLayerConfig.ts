@@ -94,7 +94,18 @@ export class PromptLayerConfig extends Context.Service<PromptLayerConfig, Servic
 
 /**
  * Checks and normalizes options: a non-empty key, an http(s) base URL without trailing slash, a
- * positive integer `maxResponseBytes`. Error messages never contain the key.
+ * positive integer `maxResponseBytes`. The result is a `Result` whose failure is a readable
+ * message; error messages never contain the key.
+ *
+ * @example
+ * ```ts
+ * import { Result } from "effect"
+ * import { PromptLayerConfig } from "promptlayer-effect"
+ *
+ * const checked = PromptLayerConfig.make({ apiKey: "pl_...", baseUrl: "http://127.0.0.1:8787/" })
+ * if (Result.isSuccess(checked)) console.log(checked.success.baseUrl) // "http://127.0.0.1:8787"
+ * else console.error(checked.failure)
+ * ```
  *
  * @since 0.1.0
  * @category Constructors

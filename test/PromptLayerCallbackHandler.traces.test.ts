@@ -12,11 +12,10 @@ import { RunnableLambda, RunnablePassthrough, RunnableSequence } from "@langchai
 import { tool } from "@langchain/core/tools"
 import { FakeListChatModel, FakeRetriever, FakeStreamingChatModel } from "@langchain/core/utils/testing"
 import { AIMessage, HumanMessage } from "@langchain/core/messages"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
 import * as Layer from "effect/Layer"
 import { createAgent } from "langchain"
@@ -189,10 +188,10 @@ describe("traces mode over the emulator", () => {
       Effect.scoped(
         Effect.gen(function* () {
           const ids = yield* handler.subscribeRequestIds
-          const collected = yield* Effect.fork(Stream.runCollect(Stream.take(ids, 2)))
+          const collected = yield* Effect.forkChild(Stream.runCollect(Stream.take(ids, 2)))
           yield* Effect.promise(() => twoCalls.invoke("q", { callbacks: [handler], runId }))
           yield* Effect.promise(() => handler.flush())
-          return Chunk.toReadonlyArray(yield* Fiber.join(collected))
+          return yield* Fiber.join(collected)
         })
       )
     )

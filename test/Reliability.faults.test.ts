@@ -17,15 +17,13 @@
  */
 import * as Http from "node:http"
 import type * as Net from "node:net"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
-import * as TestClock from "effect/TestClock"
-import * as TestContext from "effect/TestContext"
+import * as References from "effect/References"
+import { TestClock } from "effect/testing"
 import * as PromptLayerClient from "../src/PromptLayerClient.js"
 import * as PromptLayerTracker from "../src/PromptLayerTracker.js"
 import { startEmulator } from "promptlayer-effect/emulator"
@@ -99,8 +97,8 @@ const run = (options: {
         Layer.provide(FetchHttpClient.layer)
       )
     ),
-    options.testClock ? Effect.provide(TestContext.TestContext) : identity,
-    Logger.withMinimumLogLevel(LogLevel.Error),
+    options.testClock ? Effect.provide(TestClock.layer()) : identity,
+    Effect.provideService(References.MinimumLogLevel, "Error"),
     Effect.runPromise
   )
 

@@ -6,17 +6,17 @@
  * never a defect, an unhandled rejection, a thrown callback or a hang; and the API key never
  * appears in any output (console, stdout/stderr, error messages, what the emulator stored).
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages"
 import { FakeListChatModel } from "@langchain/core/utils/testing"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import fc from "fast-check"
 import { startEmulator } from "promptlayer-effect/emulator"
@@ -223,7 +223,7 @@ const clientLayer = () =>
 /** A typed PromptLayer error or a success, within HANG_MS; never a defect. */
 const checkExit = (exit: Exit.Exit<unknown, unknown>, operation: string) => {
   if (Exit.isSuccess(exit)) return
-  const failure = Cause.failureOption(exit.cause)
+  const failure = Cause.findErrorOption(exit.cause)
   assert.isTrue(
     failure._tag === "Some" && isPromptLayerError(failure.value),
     `${operation}: expected a typed PromptLayerError, got ${Cause.pretty(exit.cause).slice(0, 300)}`
@@ -238,11 +238,11 @@ type Outcome =
 
 /** What the handler's tracker remembers of a run after a flush: synchronous, or unknown if never accepted. */
 const outcomeOf = (handler: PromptLayerCallbackHandler, runId: string): Outcome => {
-  const exit = Effect.runSyncExit(Effect.either(handler.requestIdForEffect(runId)))
+  const exit = Effect.runSyncExit(Effect.result(handler.requestIdForEffect(runId)))
   if (Exit.isFailure(exit)) return { _tag: "unknown" }
-  return Either.isRight(exit.value)
-    ? { _tag: "delivered", requestId: exit.value.right }
-    : { _tag: exit.value.left.reason, detail: exit.value.left.detail ?? "" }
+  return Result.isSuccess(exit.value)
+    ? { _tag: "delivered", requestId: exit.value.success }
+    : { _tag: exit.value.failure.reason, detail: exit.value.failure.detail ?? "" }
 }
 
 // -----------------------------------------------------------------------------
@@ -257,7 +257,12 @@ describe("Reliability: arbitrary input never crashes, hangs or leaks the key", (
       const run = async (operation: string, effect: Effect.Effect<unknown, unknown>) => {
         const exit = await runtime.runPromise(
           Effect.exit(
-            effect.pipe(Effect.timeoutFail({ duration: HANG_MS, onTimeout: () => new Error(`${operation} hung`) }))
+            effect.pipe(
+              Effect.timeoutOrElse({
+                duration: HANG_MS,
+                orElse: () => Effect.fail(new Error(`${operation} hung`))
+              })
+            )
           )
         )
         checkExit(exit, operation)
@@ -307,8 +312,8 @@ describe("Reliability: arbitrary input never crashes, hangs or leaks the key", (
       fc.assert(
         fc.property(odd, odd, (apiKey, baseUrl) => {
           const result = PromptLayerConfig.make({ apiKey: apiKey as string, baseUrl: baseUrl as string })
-          if (Either.isLeft(result)) assertNoKey(result.left, "a config error")
-          else assertNoKey(safeString(result.right), "a built config")
+          if (Result.isFailure(result)) assertNoKey(result.failure, "a config error")
+          else assertNoKey(safeString(result.success), "a built config")
         }),
         { numRuns: RUNS * 3 }
       )

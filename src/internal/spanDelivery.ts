@@ -480,8 +480,8 @@ export const make = <J extends SpanJob, P>(
     const guarded = Effect.catchCause(assemblerStep(state, clock, delayMs), (cause) =>
       Effect.logError("PromptLayer span pipeline: a step failed; it goes on").pipe(Effect.annotateLogs({ cause }))
     )
-    // Not `Effect.forever`: it yields after every step, one more macrotask per wake-up for nothing.
-    const loop: Effect.Effect<never> = Effect.flatMap(guarded, () => loop)
+    // Without yielding after every step (one more macrotask per wake-up for nothing): a step parks or yields itself.
+    const loop = Effect.forever(guarded, { disableYield: true })
     const assembler = yield* Effect.forkIn(loop.pipe(Effect.provideService(Clock.Clock, clock)), scope)
     const sender = Effect.forever(Effect.flatMap(takeBatch(state), (batch) => sendBatch(state, client, batch)))
     const senders = yield* Effect.forkIn(

@@ -20,7 +20,7 @@ const run = promisify(execFile)
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 
 /** The first ```ts block after the README heading that starts with `heading`. */
-export const readmeBlock = (readme: string, heading: string): string => {
+const readmeBlock = (readme: string, heading: string): string => {
   const at = readme.split("\n").findIndex((line) => line.startsWith(`## ${heading}`))
   if (at < 0) throw new Error(`README has no "## ${heading}" section`)
   const rest = readme.split("\n").slice(at + 1)

@@ -66,7 +66,7 @@ const result = await Effect.gen(function* () {
     elapsedMs: Math.round(elapsed),
     logsPerSecond: Math.round(n / (elapsed / 1000)),
     cpuUsPerLog: Math.round((cpu.user + cpu.system) / n),
-    stats: tracker.unsafeStats()
+    stats: tracker.statsUnsafe()
   }
 }).pipe(
   Effect.scoped,

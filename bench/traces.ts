@@ -130,8 +130,8 @@ const profile = async (stubUrl: string, n: number): Promise<Profile | string> =>
         own("internal/traceRecorder.ts")(f) || own("internal/runTree.ts")(f),
       "span building (internal/spanMapper.ts, blueprint.ts)": (f) =>
         own("internal/spanMapper.ts")(f) || own("internal/blueprint.ts")(f),
-      "span validation and encoding (PromptLayerClient.encodeSpanEither, spanWire.ts)": (f) =>
-        f.functionName === "encodeSpanEither" || own("internal/spanWire.ts")(f),
+      "span validation and encoding (PromptLayerClient.encodeSpanResult, spanWire.ts)": (f) =>
+        f.functionName === "encodeSpanResult" || own("internal/spanWire.ts")(f),
       "Schema validation / decoding (effect Schema, ParseResult)": (f) =>
         /effect\/dist\/esm\/(Schema|ParseResult)\.js/.test(f.url),
       "batching and delivery (internal/spanBatcher.ts, spanDelivery.ts)": (f) =>

@@ -332,7 +332,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /** The handler's and its tracker's counters. */
   stats(): PromptLayerCallbackHandlerStats {
-    return { ...this.reader().tracker.unsafeStats(), activeRuns: this.activeRuns, ...this.counters }
+    return { ...this.reader().tracker.statsUnsafe(), activeRuns: this.activeRuns, ...this.counters }
   }
 
   /**

@@ -149,19 +149,19 @@ const decodeSpan = Schema.decodeUnknownResult(S.Span)
 
 /**
  * Validates a span (as `spans.bulk` would) and encodes it for `spans.bulkEncoded`, synchronously:
- * the encoded span, or the `ValidationError` `spans.bulk` would fail with, as a `Result` (the name
- * is kept from the `Either` it returned before Effect 4).
+ * the encoded span, or the `ValidationError` `spans.bulk` would fail with, as a `Result` (it was
+ * `encodeSpanEither`, returning an `Either`, on the Effect 3 line).
  *
  * @example
  * ```ts
- * const encoded = PromptLayerClient.encodeSpanEither(span) // Result<EncodedSpan, ValidationError>
+ * const encoded = PromptLayerClient.encodeSpanResult(span) // Result<EncodedSpan, ValidationError>
  * if (Result.isSuccess(encoded)) yield* client.spans.bulkEncoded([encoded.success])
  * ```
  *
  * @since 0.2.0
  * @category Constructors
  */
-export const encodeSpanEither = (span: S.SpanInput): Result.Result<EncodedSpan, ValidationError> => {
+export const encodeSpanResult = (span: S.SpanInput): Result.Result<EncodedSpan, ValidationError> => {
   const fast = decodeSpan(span)
   if (Result.isFailure(fast)) {
     // Only a span that fails pays for the readable report (every issue, with paths).
@@ -196,13 +196,13 @@ export const encodeSpanEither = (span: S.SpanInput): Result.Result<EncodedSpan, 
 }
 
 /**
- * {@link encodeSpanEither} as an Effect.
+ * {@link encodeSpanResult} as an Effect.
  *
  * @since 0.2.0
  * @category Constructors
  */
 export const encodeSpan = (span: S.SpanInput): Effect.Effect<EncodedSpan, ValidationError> =>
-  Effect.suspend(() => Effect.fromResult(encodeSpanEither(span)))
+  Effect.suspend(() => Effect.fromResult(encodeSpanResult(span)))
 
 /**
  * The client service.

@@ -216,7 +216,7 @@ export interface Service {
   /** The counters now. */
   readonly stats: Effect.Effect<Stats>
   /** The counters now, synchronously. */
-  readonly unsafeStats: () => Stats
+  readonly statsUnsafe: () => Stats
   /** One element per delivered log; each run of the stream is a new subscriber. Ends on shutdown. */
   readonly requestIds: Stream.Stream<DeliveredLog>
   /**
@@ -474,7 +474,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   // Set once the span pipeline exists (below); until then it holds nothing.
   let spans: SpanDelivery.Pipeline<SpanTrackEvent> | undefined
 
-  const unsafeStats = (): Stats => ({
+  const statsUnsafe = (): Stats => ({
     accepted: counters.accepted,
     queued: buffer.size + (spans?.queued() ?? 0),
     inFlight: inFlight.size + (spans?.inFlight() ?? 0),
@@ -491,7 +491,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     const first = !reported[key]
     reported[key] = true
     const log = first ? Effect.logWarning(message) : Effect.logDebug(message)
-    return log.pipe(Effect.annotateLogs({ ...annotations, ...unsafeStats() }))
+    return log.pipe(Effect.annotateLogs({ ...annotations, ...statsUnsafe() }))
   }
 
   const minOutstanding = (): number => {
@@ -743,7 +743,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     )
     if (flushed._tag === "None") {
       yield* Effect.logWarning("PromptLayer tracker shut down before every log was delivered").pipe(
-        Effect.annotateLogs({ ...unsafeStats() })
+        Effect.annotateLogs({ ...statsUnsafe() })
       )
     }
     yield* Fiber.interrupt(workers)
@@ -793,8 +793,8 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     offerSpan,
     flush,
     shutdown,
-    stats: Effect.sync(unsafeStats),
-    unsafeStats,
+    stats: Effect.sync(statsUnsafe),
+    statsUnsafe,
     requestIds: Stream.fromPubSub(pubsub),
     subscribe: Effect.map(PubSub.subscribe(pubsub), Stream.fromSubscription),
     requestIdFor,

@@ -112,11 +112,11 @@ describe("spans.bulk", () => {
     })
   )
 
-  it.effect("bulkEncoded sends what encodeSpanEither made: the same body as spans.bulk", () =>
+  it.effect("bulkEncoded sends what encodeSpanResult made: the same body as spans.bulk", () =>
     Effect.gen(function* () {
       const mock = mockHttp(() => created)
       const client = yield* clientOver(mock, API_KEY)
-      const encoded = PromptLayerClient.encodeSpanEither(span())
+      const encoded = PromptLayerClient.encodeSpanResult(span())
       assert.isTrue(Result.isSuccess(encoded))
       if (Result.isFailure(encoded)) return
       assert.strictEqual(encoded.success.spanId, "a1b2c3d45e6f7a8b")
@@ -126,7 +126,7 @@ describe("spans.bulk", () => {
       yield* client.spans.bulkEncoded([encoded.success, encoded.success])
       yield* client.spans.bulk({ spans: [span(), span()] })
       assert.strictEqual(mock.requests[0]?.text, mock.requests[1]?.text)
-      const invalid = PromptLayerClient.encodeSpanEither(span({ status: { status_code: "OK" as never } }))
+      const invalid = PromptLayerClient.encodeSpanResult(span({ status: { status_code: "OK" as never } }))
       assert.isTrue(Result.isFailure(invalid) && invalid.failure.message.includes("status.status_code"))
       const forged = yield* Effect.flip(client.spans.bulkEncoded([{ text: "{}" } as never]))
       assert.strictEqual(forged._tag, "ValidationError")
@@ -248,7 +248,7 @@ describe("the trace operations on PromptLayerTest and the Promise bridge", () =>
       spans: [span({ context: { trace_id: TRACE, span_id: "c3", trace_state: "" } })]
     })
     assert.deepStrictEqual(late.rejected_span_ids, ["c3"])
-    const encoded = PromptLayerClient.encodeSpanEither(
+    const encoded = PromptLayerClient.encodeSpanResult(
       span({ context: { trace_id: "other", span_id: "d4", trace_state: "" } })
     )
     if (Result.isSuccess(encoded)) await Effect.runPromise(pl.client.spans.bulkEncoded([encoded.success]))

@@ -135,7 +135,7 @@ describe("PromptLayerTracker spans", () => {
     await new Promise<void>((resolve) => setImmediate(resolve))
     assert.strictEqual(built, 1, "built on the macrotask the offer scheduled, before this later one")
     await Effect.runPromise(tracker.flush)
-    assert.strictEqual(tracker.unsafeStats().delivered, 1)
+    assert.strictEqual(tracker.statsUnsafe().delivered, 1)
     await Effect.runPromise(Scope.close(scope, Exit.void))
   })
 

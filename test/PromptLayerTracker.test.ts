@@ -199,9 +199,9 @@ describe("PromptLayerTracker", () => {
         (tracker) =>
           Effect.gen(function* () {
             for (let n = 1; n <= 10; n++) tracker.offer(event(n))
-            yield* eventually(() => tracker.unsafeStats().inFlight === 3)
+            yield* eventually(() => tracker.statsUnsafe().inFlight === 3)
             yield* Effect.repeat(Effect.yieldNow, { times: 20 })
-            const during = tracker.unsafeStats()
+            const during = tracker.statsUnsafe()
             assert.strictEqual(during.inFlight, 3)
             assert.strictEqual(during.queued, 7)
             const flushing = yield* Effect.forkChild(tracker.flush)
@@ -209,7 +209,7 @@ describe("PromptLayerTracker", () => {
             assert.isUndefined(flushing.pollUnsafe())
             yield* Deferred.succeed(gate, undefined)
             yield* Fiber.join(flushing)
-            assert.strictEqual(tracker.unsafeStats().delivered, 10)
+            assert.strictEqual(tracker.statsUnsafe().delivered, 10)
             assert.strictEqual(yield* Ref.get(peak), 3)
           }),
         Deferred.succeed(gate, undefined)
@@ -237,13 +237,13 @@ describe("PromptLayerTracker", () => {
             tracker.offer(event(1))
             yield* tracker.flush
             tracker.offer(event(2))
-            assert.strictEqual(tracker.unsafeStats().delivered, 1)
+            assert.strictEqual(tracker.statsUnsafe().delivered, 1)
             const second = yield* Effect.forkChild(tracker.flush)
             yield* Effect.yieldNow
             assert.isUndefined(second.pollUnsafe())
             yield* Deferred.succeed(late, undefined)
             yield* Fiber.join(second)
-            assert.strictEqual(tracker.unsafeStats().delivered, 2)
+            assert.strictEqual(tracker.statsUnsafe().delivered, 2)
           }),
         Deferred.succeed(late, undefined)
       )
@@ -262,17 +262,17 @@ describe("PromptLayerTracker", () => {
         (tracker) =>
           Effect.gen(function* () {
             tracker.offer(event(0))
-            yield* eventually(() => tracker.unsafeStats().inFlight === 1)
+            yield* eventually(() => tracker.statsUnsafe().inFlight === 1)
             const accepted = Array.from({ length: 10 }, (_, i) => tracker.offer(event(i + 1)))
             assert.deepStrictEqual(accepted, [true, true, true, true, true, false, false, false, false, false])
-            const stats = tracker.unsafeStats()
+            const stats = tracker.statsUnsafe()
             assert.strictEqual(stats.queued, 5)
             assert.strictEqual(stats.dropped, 5)
             const dropped = yield* Effect.flip(tracker.requestIdFor("run-8"))
             assert.strictEqual(dropped.reason, "dropped")
             yield* Deferred.succeed(gate, undefined)
             yield* tracker.flush
-            assert.strictEqual(tracker.unsafeStats().delivered, 6)
+            assert.strictEqual(tracker.statsUnsafe().delivered, 6)
           }),
         Deferred.succeed(gate, undefined)
       ).pipe(Effect.provide(logs.layer))
@@ -298,9 +298,9 @@ describe("PromptLayerTracker", () => {
         (tracker) =>
           Effect.gen(function* () {
             tracker.offer(event(0))
-            yield* eventually(() => tracker.unsafeStats().inFlight === 1)
+            yield* eventually(() => tracker.statsUnsafe().inFlight === 1)
             for (let n = 1; n <= 5; n++) assert.isTrue(tracker.offer(event(n)))
-            assert.strictEqual(tracker.unsafeStats().dropped, 2)
+            assert.strictEqual(tracker.statsUnsafe().dropped, 2)
             yield* Deferred.succeed(gate, undefined)
             yield* tracker.flush
             assert.deepStrictEqual(bodies.map((b) => b.tags?.[0]).sort(), ["t0", "t3", "t4", "t5"])
@@ -330,7 +330,7 @@ describe("PromptLayerTracker", () => {
           yield* TestClock.adjust("2 seconds")
           yield* Fiber.join(flushing)
           assert.strictEqual(http.requests.length, 3)
-          const stats = tracker.unsafeStats()
+          const stats = tracker.statsUnsafe()
           assert.strictEqual(stats.retried, 2)
           assert.strictEqual(stats.delivered, 1)
           assert.strictEqual(yield* tracker.requestIdFor("run-1"), 77)
@@ -355,7 +355,7 @@ describe("PromptLayerTracker", () => {
             }
           })
           yield* tracker.flush
-          const stats = tracker.unsafeStats()
+          const stats = tracker.statsUnsafe()
           assert.strictEqual(stats.failed, 5)
           assert.strictEqual(stats.delivered, 0)
           const failure = yield* Effect.flip(tracker.requestIdFor("run-2"))
@@ -386,7 +386,7 @@ describe("PromptLayerTracker", () => {
         tracker.offer(event(2, { onDelivered: async () => Promise.reject(new Error("async boom")) }))
         tracker.offer(event(3, { onDelivered: async (log) => void seen.push(log.requestId) }))
         yield* tracker.flush
-        const stats = tracker.unsafeStats()
+        const stats = tracker.statsUnsafe()
         assert.strictEqual(stats.delivered, 3)
         assert.strictEqual(stats.callbackErrors, 2)
         assert.strictEqual(seen.length, 1)
@@ -423,7 +423,7 @@ describe("PromptLayerTracker", () => {
         assert.strictEqual((yield* Fiber.join(subscriber)).length, 3)
         assert.isTrue(tracker.isShutdown())
         assert.isFalse(tracker.offer(event(4)))
-        assert.strictEqual(tracker.unsafeStats().dropped, 1)
+        assert.strictEqual(tracker.statsUnsafe().dropped, 1)
         assert.strictEqual((yield* Effect.flip(Fiber.join(pending))).reason, "shutdown")
         yield* tracker.flush
       })
@@ -462,7 +462,7 @@ describe("PromptLayerTracker", () => {
           const stopping = yield* Effect.forkChild(tracker.shutdown)
           yield* TestClock.adjust("5 seconds")
           yield* Fiber.join(stopping)
-          const stats = tracker.unsafeStats()
+          const stats = tracker.statsUnsafe()
           assert.strictEqual(stats.failed, 1)
           assert.strictEqual(stats.dropped, 2)
           assert.strictEqual(stats.inFlight, 0)
@@ -492,7 +492,7 @@ describe("PromptLayerTracker", () => {
           yield* tracker.flush
           gc()
           const perRun = (process.memoryUsage().heapUsed - before) / runs
-          assert.strictEqual(tracker.unsafeStats().failed, runs)
+          assert.strictEqual(tracker.statsUnsafe().failed, runs)
           assert.isBelow(perRun, 1024, `${Math.round(perRun)} bytes per remembered failed run`)
           const oldest = yield* Effect.flip(tracker.requestIdFor("down-0"))
           assert.strictEqual(oldest.reason, "failed")

@@ -75,7 +75,7 @@ const run = (options: {
     if (options.during !== undefined) yield* options.during(tracker)
     yield* tracker.flush
     const elapsedMs = Date.now() - started
-    const stats = tracker.unsafeStats()
+    const stats = tracker.statsUnsafe()
     const seqs = options
       .emulator()
       .store.requests()
@@ -135,10 +135,10 @@ const until = async (condition: () => boolean) => {
  */
 const timeOutHeld = (tracker: PromptLayerTracker.Service, held: number, ready: () => boolean = () => true) =>
   Effect.gen(function* () {
-    const others = tracker.unsafeStats().accepted - held
-    yield* Effect.promise(() => until(() => tracker.unsafeStats().delivered === others && ready()))
+    const others = tracker.statsUnsafe().accepted - held
+    yield* Effect.promise(() => until(() => tracker.statsUnsafe().delivered === others && ready()))
     yield* TestClock.adjust(TIMEOUT)
-    yield* Effect.promise(() => until(() => tracker.unsafeStats().retried === held))
+    yield* Effect.promise(() => until(() => tracker.statsUnsafe().retried === held))
     yield* TestClock.adjust(fast.initialDelay)
   })
 
@@ -283,7 +283,7 @@ describe.concurrent("Reliability: fault matrix (tracker → client → emulator)
         during: (tracker) =>
           Effect.promise(async () => {
             // Up once every worker's first attempt was refused.
-            await until(() => tracker.unsafeStats().retried >= 8)
+            await until(() => tracker.statsUnsafe().retried >= 8)
             emulator = await startEmulator({ port })
           })
       })

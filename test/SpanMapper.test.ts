@@ -3,7 +3,7 @@
  * (`encodeValid`, plain code), so a property test proves, for arbitrary runs (chains, tools,
  * retrievers, model calls with their request logs, errors, partial runs, events, odd metadata), that
  * every span it makes is accepted by the `CreateSpansBulk` schema and that the plain encoding sends
- * exactly what the validated path (`encodeSpanEither`) would. Also what inputs and outputs look like.
+ * exactly what the validated path (`encodeSpanResult`) would. Also what inputs and outputs look like.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages"
@@ -180,7 +180,7 @@ const modelLog = fc
 const checkSpan = (span: S.SpanInput) => {
   const decoded = Schema.decodeUnknownResult(S.CreateSpansBulk)({ spans: [span] })
   if (Result.isFailure(decoded)) assert.fail(`invalid span: ${String(decoded.failure)}`)
-  const checked = PromptLayerClient.encodeSpanEither(span)
+  const checked = PromptLayerClient.encodeSpanResult(span)
   if (Result.isFailure(checked)) assert.fail(`the validated path refused it: ${checked.failure.message}`)
   const plain = SpanMapper.encodeValid(span)
   assert.deepStrictEqual(JSON.parse(plain.text), JSON.parse(checked.success.text))

@@ -7,7 +7,7 @@
  * trace (`rejected_span_ids`) are counted as rejected, never retried.
  *
  * - A span offered through the tracker's public `offerSpan` is validated against the `Span` schema
- *   (`encodeSpanEither`); a {@link TrustedSpanJob} (the handler's run spans) encodes itself with
+ *   (`encodeSpanResult`); a {@link TrustedSpanJob} (the handler's run spans) encodes itself with
  *   plain code that makes only valid spans (a property test checks it against the schema).
  * - Every fiber of the pipeline is woken on a later macrotask ({@link resumeLater}), never in the
  *   waker's stack: a span offered from a LangChain callback wakes the assembler after the caller's
@@ -176,7 +176,7 @@ const encodeJob = (job: SpanJob): Result.Result<PromptLayerClient.EncodedSpan, s
   try {
     const trusted = (job as Partial<TrustedSpanJob>)[encodeTrusted]
     if (trusted !== undefined) return Result.succeed(trusted.call(job))
-    const encoded = PromptLayerClient.encodeSpanEither(job.build())
+    const encoded = PromptLayerClient.encodeSpanResult(job.build())
     return Result.isFailure(encoded) ? Result.fail(describe(encoded.failure)) : Result.succeed(encoded.success)
   } catch (error) {
     return Result.fail(`building the span failed: ${describe(error)}`)

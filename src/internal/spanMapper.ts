@@ -414,7 +414,7 @@ const isoOf = (time: unknown): string | undefined => S.parseTimestamp(time)?.toI
  * code: what the mapper makes is valid by construction (a property test checks it against the
  * `CreateSpansBulk` schema), so only what the schema would transform is transformed (the log's
  * times, to ISO strings). A span that is not as the mapper makes it (a log time that is not a
- * time) goes through `encodeSpanEither`, whose validation error is thrown: the span fails alone.
+ * time) goes through `encodeSpanResult`, whose validation error is thrown: the span fails alone.
  */
 export const encodeValid = (span: S.SpanInput): PromptLayerClient.EncodedSpan => {
   const log = span.log_request
@@ -436,7 +436,7 @@ export const encodeValid = (span: S.SpanInput): PromptLayerClient.EncodedSpan =>
 }
 
 const encodeChecked = (span: S.SpanInput): PromptLayerClient.EncodedSpan => {
-  const encoded = PromptLayerClient.encodeSpanEither(span)
+  const encoded = PromptLayerClient.encodeSpanResult(span)
   if (encoded._tag === "Failure") throw encoded.failure
   return encoded.success
 }

@@ -26,6 +26,7 @@ import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
@@ -172,17 +173,23 @@ const check = (
  * @category Config
  */
 export const config: Config.Config<Service> = Config.all({
-  apiKey: Config.Redacted("PROMPTLAYER_API_KEY"),
+  // Optional here so that a missing key gets a message that says so (Effect 4's own reads
+  // "Expected string at [...]"); it is required below.
+  apiKey: Config.option(Config.Redacted("PROMPTLAYER_API_KEY")),
   baseUrl: Config.String("PROMPTLAYER_BASE_URL").pipe(Config.withDefault(DEFAULT_BASE_URL)),
   maxResponseBytes: Config.Int("PROMPTLAYER_MAX_RESPONSE_BYTES").pipe(Config.withDefault(DEFAULT_MAX_RESPONSE_BYTES))
 }).pipe(
-  Config.mapEffect((options) =>
-    Result.match(check(options), {
-      onFailure: (invalid) => Effect.fail(invalidData(invalid.variable, invalid.message)),
-      onSuccess: Effect.succeed
-    })
+  Config.mapEffect(({ apiKey, ...options }) =>
+    Option.isNone(apiKey)
+      ? Effect.fail(invalidData("PROMPTLAYER_API_KEY", MISSING_API_KEY))
+      : Result.match(check({ ...options, apiKey: apiKey.value }), {
+          onFailure: (invalid) => Effect.fail(invalidData(invalid.variable, invalid.message)),
+          onSuccess: Effect.succeed
+        })
   )
 )
+
+const MISSING_API_KEY = "PROMPTLAYER_API_KEY is not set: the PromptLayer API key is required"
 
 /** A `ConfigError` for an invalid value of `variable` (the message names it, never the key). */
 const invalidData = (variable: string, message: string): Config.ConfigError =>

@@ -49,7 +49,7 @@ describe("PromptLayerConfig.layerConfig (environment)", () => {
     Effect.gen(function* () {
       const exit = yield* Effect.exit(fromEnv({ PROMPTLAYER_BASE_URL: "http://127.0.0.1:8787" }))
       const text = failureText(exit)
-      assert.include(text, "PROMPTLAYER_API_KEY")
+      assert.include(text, "PROMPTLAYER_API_KEY is not set")
       if (Exit.isFailure(exit))
         assert.isTrue(exit.cause.reasons.every(Cause.isFailReason) || Cause.hasFails(exit.cause))
     })

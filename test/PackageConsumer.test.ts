@@ -30,6 +30,25 @@ const readmeBlock = (readme: string, heading: string): string => {
   return rest.slice(start + 1, end).join("\n")
 }
 
+/** Every ```ts block of the README, in order. */
+const readmeBlocks = (readme: string): Array<string> =>
+  [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1]!)
+
+/**
+ * What the README's fragments take as given (a chat model, a chain, the handler class): declared, so
+ * that every block type-checks on its own.
+ */
+const readmeGivens = `import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
+import type { Runnable } from "@langchain/core/runnables"
+import type { PromptLayerCallbackHandler as Handler } from "promptlayer-effect/langchain"
+declare global {
+  const chat: BaseChatModel
+  const ragChain: Runnable<string, unknown>
+  const PromptLayerCallbackHandler: typeof Handler
+}
+export {}
+`
+
 /** npm's own variables from the `npm test` that runs us would steer the consumer's npm: leave them out. */
 const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = {}
@@ -47,6 +66,7 @@ const quickStarts = {
 
 let dir = ""
 let environment: Environment | undefined
+let blocks: Array<string> = []
 let installed: { effect: string; peerProblems: string } = { effect: "", peerProblems: "" }
 
 beforeAll(async () => {
@@ -74,7 +94,9 @@ beforeAll(async () => {
       Path.join(dir, filename!),
       "effect@latest",
       "@langchain/core@^1.2.13",
-      "@langchain/openai@^1"
+      "@langchain/openai@^1",
+      "@effect/vitest@latest",
+      "vitest@^5"
     ],
     { cwd: app, env: cleanEnv({}), maxBuffer: 64 * 1024 * 1024 }
   )
@@ -95,6 +117,13 @@ beforeAll(async () => {
   for (const [name, heading] of Object.entries(quickStarts)) {
     await Fs.writeFile(Path.join(app, `${name}.ts`), `${readmeBlock(readme, heading)}\n`)
   }
+  await Fs.writeFile(Path.join(app, "testing.test.ts"), `${readmeBlock(readme, "Testing your app")}\n`)
+  blocks = readmeBlocks(readme)
+  await Fs.mkdir(Path.join(app, "readme"))
+  await Fs.writeFile(Path.join(app, "readme", "givens.d.ts"), readmeGivens)
+  for (const [i, block] of blocks.entries()) {
+    await Fs.writeFile(Path.join(app, "readme", `block-${i + 1}.ts`), `${block}\nexport {}\n`)
+  }
   await Fs.writeFile(
     Path.join(app, "tsconfig.json"),
     JSON.stringify({
@@ -108,7 +137,7 @@ beforeAll(async () => {
         skipLibCheck: true,
         types: []
       },
-      include: Object.keys(quickStarts).map((name) => `${name}.ts`)
+      include: ["readme"]
     })
   )
   environment = await setup({ promptLayer: "local", openai: "stub" })
@@ -150,12 +179,22 @@ describe("the packed package in an app with effect@latest", () => {
     assert.strictEqual(installed.peerProblems, "", "npm ls --all reports no missing, invalid or extraneous package")
   })
 
-  it("type-checks the README's Effect, Promise and LangChain quick starts", async () => {
+  it("type-checks every TypeScript block of the README against the installed package", async () => {
+    assert.isAtLeast(blocks.length, 8)
     const tsc = Path.join(root, "node_modules", "typescript", "bin", "tsc")
     const result = await run(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: Path.join(dir, "app") }).catch(
       (error: { stdout: string }) => ({ stdout: error.stdout, failed: true })
     )
     assert.isFalse("failed" in result, result.stdout)
+  })
+
+  it("runs the README's complete test with the app's own vitest and @effect/vitest", async () => {
+    const vitest = Path.join(dir, "app", "node_modules", "vitest", "vitest.mjs")
+    const { stdout } = await run(process.execPath, [vitest, "run", "testing.test.ts"], {
+      cwd: Path.join(dir, "app"),
+      env: cleanEnv({ CI: "1", NO_COLOR: "1" })
+    })
+    assert.match(stdout, /Tests\s+2 passed \(2\)/)
   })
 
   it("runs the Effect quick start: a logged request, scored and with metadata", async () => {

@@ -358,8 +358,8 @@ const main = async () => {
   const common: Record<string, (f: Frame) => boolean> = {
     "garbage collector": (f) => f.functionName === "(garbage collector)",
     "socket writes (writev)": (f) => f.functionName === "writev",
-    "Schema validation / decoding (effect Schema, ParseResult)": (f) =>
-      /effect\/dist\/esm\/(Schema|ParseResult)\.js/.test(f.url),
+    "Schema validation / decoding (effect Schema)": (f) =>
+      /node_modules\/effect\/dist\/(esm\/)?(Schema[A-Za-z]*|ParseResult|internal\/schema\/[^/]+)\.js/.test(f.url),
     "Effect runtime (effect, all)": (f) => f.url.includes("node_modules/effect/")
   }
   const trackerShares = inclusiveShares(biggest(Path.join(profiles, "tracker")), {
@@ -367,7 +367,7 @@ const main = async () => {
       f.url.includes("undici") || (f.functionName === "fetch" && f.url.includes("node:internal/bootstrap")),
     "node:http client side (node core _http_client, _http_agent, net)": (f) =>
       f.url.startsWith("node:_http_client") || f.url.startsWith("node:_http_agent") || f.url.startsWith("node:net"),
-    "@effect/platform HttpClient": (f) => f.url.includes("@effect/platform"),
+    "effect/http HttpClient": (f) => /node_modules\/(@effect\/platform|effect\/dist\/http)\//.test(f.url),
     ...common,
     "handler + blueprint conversion (own code)": (f) =>
       f.url.includes("/src/PromptLayerCallbackHandler.ts") || f.url.includes("/src/internal/blueprint.ts"),
@@ -381,7 +381,7 @@ const main = async () => {
   })
   const emulatorShares = inclusiveShares(biggest(Path.join(profiles, "emulator")), {
     "web Request/Headers built per request (undici, in the node:http adapter)": (f) => f.url.includes("undici"),
-    "@effect/platform router / HttpServer": (f) => f.url.includes("@effect/platform"),
+    "effect/http router / HttpServer": (f) => /node_modules\/(@effect\/platform|effect\/dist\/http)\//.test(f.url),
     ...common,
     "store: validation, copy, response body (own code)": (f) =>
       /\/src\/internal\/emulator\/(store|storeFailure|records|templateRendering|trackPrompts)\.ts/.test(f.url)

@@ -132,8 +132,8 @@ const profile = async (stubUrl: string, n: number): Promise<Profile | string> =>
         own("internal/spanMapper.ts")(f) || own("internal/blueprint.ts")(f),
       "span validation and encoding (PromptLayerClient.encodeSpanResult, spanWire.ts)": (f) =>
         f.functionName === "encodeSpanResult" || own("internal/spanWire.ts")(f),
-      "Schema validation / decoding (effect Schema, ParseResult)": (f) =>
-        /effect\/dist\/esm\/(Schema|ParseResult)\.js/.test(f.url),
+      "Schema validation / decoding (effect Schema)": (f) =>
+        /node_modules\/effect\/dist\/(esm\/)?(Schema[A-Za-z]*|ParseResult|internal\/schema\/[^/]+)\.js/.test(f.url),
       "batching and delivery (internal/spanBatcher.ts, spanDelivery.ts)": (f) =>
         own("internal/spanBatcher.ts")(f) || own("internal/spanDelivery.ts")(f),
       "tracker (PromptLayerTracker.ts)": own("PromptLayerTracker.ts"),
@@ -146,11 +146,11 @@ const profile = async (stubUrl: string, n: number): Promise<Profile | string> =>
     appTop: topFrames(app, 15),
     emulator: inclusiveShares(emu, {
       "Effect runtime (effect, all)": (f) => f.url.includes("node_modules/effect/"),
-      "@effect/platform router / HttpServer": (f) => f.url.includes("@effect/platform"),
+      "effect/http router / HttpServer": (f) => /node_modules\/(@effect\/platform|effect\/dist\/http)\//.test(f.url),
       "/spans-bulk: trace store (internal/emulator/traces.ts)": own("internal/emulator/traces.ts"),
       "store: request logs, validation (internal/store.ts)": own("internal/store.ts"),
-      "Schema validation / decoding (effect Schema, ParseResult)": (f) =>
-        /effect\/dist\/esm\/(Schema|ParseResult)\.js/.test(f.url),
+      "Schema validation / decoding (effect Schema)": (f) =>
+        /node_modules\/effect\/dist\/(esm\/)?(Schema[A-Za-z]*|ParseResult|internal\/schema\/[^/]+)\.js/.test(f.url),
       structuredClone: (f) => f.functionName === "structuredClone",
       "JSON.parse": (f) => f.functionName === "parse" && f.url === "",
       "garbage collector": (f) => f.functionName === "(garbage collector)"

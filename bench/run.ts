@@ -389,8 +389,10 @@ const main = async () => {
 
   const elapsedS = (Date.now() - started) / 1000
   log(`done in ${elapsedS.toFixed(0)} s; writing bench/RESULTS.md (raw results and profiles in ${profiles})`)
+  const resultsFile = Path.join(here, "RESULTS.md")
+  const kept = keptSection(resultsFile)
   Fs.writeFileSync(
-    Path.join(here, "RESULTS.md"),
+    resultsFile,
     render({
       env,
       elapsedS,
@@ -410,12 +412,24 @@ const main = async () => {
       trackerShares,
       emulatorShares,
       quick
-    })
+    }) + kept
   )
   Fs.writeFileSync(
     Path.join(profiles, "results.json"),
     JSON.stringify({ env, inline, hotpath, latency, sizes, cap, throughput, memory, memoryHttp, down }, null, 2)
   )
+}
+
+/**
+ * Everything of RESULTS.md from this marker on is written by hand (comparisons across commits, such
+ * as the Effect 3 → Effect 4 table) and is kept by a new run, which rewrites only what comes before.
+ */
+const KEPT_MARKER = "<!-- kept across bench runs -->"
+
+const keptSection = (file: string): string => {
+  const text = Fs.existsSync(file) ? Fs.readFileSync(file, "utf8") : ""
+  const at = text.indexOf(KEPT_MARKER)
+  return at < 0 ? "" : `\n${text.slice(at)}`
 }
 
 /** `f` against a fresh emulator process, stopped afterwards. */

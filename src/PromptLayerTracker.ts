@@ -62,6 +62,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
+import * as Scheduler from "effect/Scheduler"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as Scope from "effect/Scope"
@@ -69,7 +70,13 @@ import * as Stream from "effect/Stream"
 import * as PromptLayerClient from "./PromptLayerClient.js"
 import * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 import type * as S from "./PromptLayerSchema.js"
-import { backgroundClock, holdOpen, isLiveClock, resumeLater } from "./internal/backgroundTimers.js"
+import {
+  backgroundClock,
+  backgroundScheduler,
+  holdOpen,
+  isLiveClock,
+  resumeLater
+} from "./internal/backgroundTimers.js"
 import { type Outcome, RunOutcomes, type Unavailable } from "./internal/runOutcomes.js"
 import * as SpanDelivery from "./internal/spanDelivery.js"
 import * as SpanWire from "./internal/spanWire.js"
@@ -426,14 +433,8 @@ const spanHostOf = ({
   }
 })
 
-/**
- * Builds a tracker whose fibers live in the current scope; closing the scope shuts it down
- * (flushing first, at most `shutdownTimeout`).
- *
- * @since 0.1.0
- * @category Constructors
- */
-export const make = Effect.fnUntraced(function* (options: Options = {}) {
+/** The tracker, built on the background scheduler (see {@link make}). */
+const makeScheduled = Effect.fnUntraced(function* (options: Options) {
   const concurrency = positiveInt("concurrency", options.concurrency, defaults.concurrency)
   const maxQueued = positiveInt("maxQueued", options.maxQueued, defaults.maxQueued)
   const rememberRuns = positiveInt("rememberRuns", options.rememberRuns, defaults.rememberRuns)
@@ -803,6 +804,18 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   SpanDelivery.register(service, spanPipeline)
   return service
 })
+
+/**
+ * Builds a tracker whose fibers live in the current scope; closing the scope shuts it down
+ * (flushing first, at most `shutdownTimeout`). Its background fibers run on the macrotask queue
+ * whatever scheduler it is built under (`Effect.runSync` included), so that delivery never runs
+ * between the awaits of an LLM call.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (options: Options = {}): ReturnType<typeof makeScheduled> =>
+  makeScheduled(options).pipe(Effect.provideService(Scheduler.Scheduler, backgroundScheduler))
 
 // =============================================================================
 // Layers

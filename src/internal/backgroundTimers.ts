@@ -8,6 +8,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Scheduler from "effect/Scheduler"
 
 /** The longest delay `setTimeout` takes; beyond, Node fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1
@@ -42,6 +43,15 @@ export const unrefClock = (base: Clock.Clock): Clock.Clock => ({
 
 /** `clock` for background fibers: unref'd if it is the live clock, as is otherwise (a `TestClock`). */
 export const backgroundClock = (clock: Clock.Clock): Clock.Clock => (isLiveClock(clock) ? unrefClock(clock) : clock)
+
+/**
+ * The scheduler of the tracker's background fibers: the macrotask queue (`setImmediate`), whatever
+ * scheduler the tracker was built under. `Effect.runSync` (and so `ManagedRuntime.runSync`, which the
+ * handler's plain construction uses) runs on a scheduler that resumes fibers as microtasks, and in
+ * Effect 4 every fiber forked under it keeps it for life: the delivery fibers would then run between
+ * the awaits of the LLM call that offered the span.
+ */
+export const backgroundScheduler: Scheduler.Scheduler = new Scheduler.MixedScheduler("async")
 
 /**
  * Holds the process open for at most `millis` (a ref'd timer) until the returned function is

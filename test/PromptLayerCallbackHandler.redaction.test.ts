@@ -5,7 +5,8 @@
  * reach it. Fail-closed cases check the marker and the `redactionFailures` counter.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { HumanMessage, SystemMessage } from "@langchain/core/messages"
+import { dispatchCustomEvent } from "@langchain/core/callbacks/dispatch"
+import { AIMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages"
 import { StringOutputParser } from "@langchain/core/output_parsers"
 import { ChatPromptTemplate } from "@langchain/core/prompts"
 import { RunnableLambda, RunnableSequence } from "@langchain/core/runnables"
@@ -13,6 +14,7 @@ import { tool } from "@langchain/core/tools"
 import { FakeListChatModel } from "@langchain/core/utils/testing"
 import { afterAll, beforeAll } from "vitest"
 import { z } from "zod"
+import { ScriptedToolModel } from "./support/scriptedToolModel.js"
 import {
   type StartedEmulator,
   type StoredRequest,
@@ -161,6 +163,48 @@ describe("redaction over the emulator", () => {
     assert.strictEqual(failedSpan.attributes["exception.message"], "Error: no account for [email]")
     assert.strictEqual(failedSpan.status?.description, "Error: no account for [email]")
     assert.strictEqual(handler.stats().redactionFailures, 0)
+  })
+
+  it("traces mode: mask reaches a model's tool call arguments, tool results and span events", async () => {
+    const s = secretsOf()
+    const handler = handlerFor({ mask: PromptLayerRedaction.maskCommon })
+    const model = new ScriptedToolModel([{ toolCalls: [{ name: "lookup", args: { email: s.email, note: s.word } }] }])
+    const agent = RunnableLambda.from(async (question: string, config) => {
+      await dispatchCustomEvent("lookup_requested", { email: s.email }, config)
+      const call = await model.invoke(
+        [
+          new HumanMessage(question),
+          new AIMessage({ content: "", tool_calls: [{ id: "c1", name: "lookup", args: { email: s.email } }] }),
+          new ToolMessage({ tool_call_id: "c1", content: `found ${s.email}` })
+        ],
+        config
+      )
+      return call.tool_calls?.length ?? 0
+    }).withConfig({ runName: "agent" })
+    const runId = crypto.randomUUID()
+    await agent.invoke(`who is ${s.email}?`, { callbacks: [handler], runId })
+    await handler.flush()
+
+    assertNothingStored([s.email])
+    const spans = await traceOf(runId)
+    const root = spanNamed(spans, "agent")
+    const event = root.events.find((e) => e.name === "lookup_requested")
+    assert.isDefined(event, "the custom event is on the agent's span")
+    assert.deepStrictEqual(JSON.parse(String((event!.attributes as Record<string, unknown>).data)), {
+      email: "[email]"
+    })
+    const log = await stored(spanNamed(spans, "ScriptedToolModel").request_log_id ?? -1)
+    const input = log.input as unknown as {
+      messages: Array<{ role: string; tool_calls?: Array<{ function: { name: string; arguments: string } }> }>
+    }
+    assert.deepStrictEqual(JSON.parse(input.messages[1]!.tool_calls![0]!.function.arguments), { email: "[email]" })
+    assert.strictEqual(input.messages[1]!.tool_calls![0]!.function.name, "lookup", "tool names are not masked")
+    assert.deepStrictEqual(texts(log.input).slice(-1), ["tool: found [email]"])
+    const output = log.output as unknown as typeof input
+    assert.deepStrictEqual(JSON.parse(output.messages[0]!.tool_calls![0]!.function.arguments), {
+      email: "[email]",
+      note: s.word
+    })
   })
 
   it("requests mode: mask reaches the /log-request body (messages, template variables, metadata, errors)", async () => {

@@ -140,6 +140,8 @@ const FILE_TLDS = /^(?:png|jpe?g|gif|svg|webp|avif|ico|bmp|tiff?)$/i
 
 const EMAIL = /(?<![\w.%+-])[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+([A-Za-z]{2,24})(?![\w-])/g
 
+const replaceEmails = replacing(EMAIL, (match, tld) => (FILE_TLDS.test(tld ?? "") ? match : "[email]"))
+
 /**
  * Replaces e-mail addresses (`name@domain.tld`) by `[email]`. Not masked: an `@` without a dotted
  * domain (`@mention`, `user@localhost`), package specifiers (`lodash@4.17.21`) and retina asset names
@@ -148,7 +150,7 @@ const EMAIL = /(?<![\w.%+-])[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Z
  * @since 0.3.0
  * @category Maskers
  */
-export const maskEmails: Masker = replacing(EMAIL, (match, tld) => (FILE_TLDS.test(tld ?? "") ? match : "[email]"))
+export const maskEmails: Masker = (value, info) => (value.includes("@") ? replaceEmails(value, info) : value)
 
 /** Luhn's checksum over a string of digits. */
 const luhnValid = (digits: string): boolean => {

@@ -101,7 +101,11 @@ describe("maskApiKeys", () => {
         "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
         "jwt [secret]"
       ],
-      ["token=Zx8Kq2Lm9Vb4Nw7Rt1Yp3Hs6Jd0Fg5Ca then", "token=[secret] then"]
+      ["token=Zx8Kq2Lm9Vb4Nw7Rt1Yp3Hs6Jd0Fg5Ca then", "token=[secret] then"],
+      [
+        "https://bucket.example.com/a.pdf?X-Sig=Zx8Kq2Lm9Vb4Nw7Rt1Yp3Hs6Jd0Fg5Ca%3D",
+        "https://bucket.example.com/a.pdf?X-Sig=[secret]%3D"
+      ]
     ],
     [
       "uuid 0b0d5e4c-8f1a-4c2b-9d3e-7f6a5b4c3d2e",
@@ -142,4 +146,28 @@ describe("composeMaskers", () => {
   it("with no maskers, is the identity", () => {
     assert.strictEqual(composeMaskers()("kept", info), "kept")
   })
+})
+
+describe("the maskers on adversarial texts", () => {
+  // Linear scans: each 200 KB text takes milliseconds; a pattern that backtracked quadratically
+  // would take minutes, so the bound is generous enough for a loaded machine.
+  const texts = {
+    letters: "a".repeat(200_000),
+    "letters around an @": `${"a".repeat(100_000)}@${"b".repeat(100_000)}`,
+    "dashed labels after an @": `x@${"a-".repeat(100_000)}`,
+    digits: "4".repeat(200_000),
+    "digit groups": "4111 ".repeat(40_000),
+    "mixed-case token": "Ab1".repeat(70_000),
+    "dots before an @": `${"a.".repeat(100_000)}@`,
+    "a long bearer": `Bearer ${"a".repeat(200_000)}`,
+    "a long sk- prefix": `sk-${"a-".repeat(100_000)}`
+  }
+  for (const [name, text] of Object.entries(texts)) {
+    it(`maskCommon on ${name} (200 KB) takes well under a second`, () => {
+      const started = performance.now()
+      const masked = maskCommon(text, info)
+      assert.isString(masked)
+      assert.isBelow(performance.now() - started, 1000)
+    })
+  }
 })

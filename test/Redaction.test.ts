@@ -253,4 +253,11 @@ describe("Redactor on a span", () => {
     assert.include(calls, "log_request.input.messages[0].content[0].text input")
     assert.include(calls, "log_request.metadata.customer metadata")
   })
+
+  it("a hide function's large result is cut to the span's value limit", () => {
+    const out = Redactor.make({ hideOutputs: () => "x".repeat(100_000) }, () => {})!.span(span)
+    const text = String(out.attributes.function_output)
+    assert.isBelow(text.length, 33_000)
+    assert.include(text, "more characters")
+  })
 })

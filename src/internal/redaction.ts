@@ -73,6 +73,12 @@ const checked = (options: RedactionOptions): RedactionOptions => {
   return options
 }
 
+/** A text cut to the span mapper's limit: a hide function or masker may return more than it was given. */
+const bounded = (text: string): string =>
+  text.length <= SpanMapper.MAX_VALUE_CHARS
+    ? text
+    : `${text.slice(0, SpanMapper.MAX_VALUE_CHARS)}${SpanMapper.CUT} ${text.length - SpanMapper.MAX_VALUE_CHARS} more characters`
+
 /** A chat or completion prompt holding one text: what a hidden or failed prompt becomes. */
 const placeholderPrompt = (prompt: unknown, side: "input" | "output", text: string): S.Prompt => {
   const block = { type: "text", text }
@@ -197,8 +203,7 @@ export class Redactor {
     if (hidden === HIDE_ALL) return JSON.stringify(HIDDEN)
     if (hidden === FAILED) return JSON.stringify(REDACTION_FAILED)
     const masked = this.value(hidden, path, kind)
-    if (!json && typeof masked === "string") return masked
-    return SpanMapper.toJson(masked)
+    return bounded(!json && typeof masked === "string" ? masked : SpanMapper.toJson(masked))
   }
 
   /** A prompt blueprint: its texts, tool arguments and other content masked; its structure kept. */

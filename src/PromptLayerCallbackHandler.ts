@@ -22,6 +22,9 @@
  * the run's (or its prompt template's) `promptlayer_prompt_*` metadata. All `n > 1` candidates are kept
  * in the one request of their prompt (one assistant message per candidate).
  *
+ * `hideInputs`, `hideOutputs` and `mask` (see `PromptLayerRedaction`) decide what is sent; they run in
+ * the background as the logs are built, and fail closed.
+ *
  * Runs that never end (a stream abandoned by its consumer) are evicted after `runTtl` and logged
  * with `status: "WARNING"`, `error_type: "PROVIDER_PARTIAL_RESPONSE"`.
  *

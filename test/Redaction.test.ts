@@ -28,7 +28,7 @@ const log: S.LogRequestInput = {
   request_end_time: 1_733_325_592_000,
   parameters: { temperature: 0.2, user: "secret user", stop: ["secret stop"] },
   tags: ["secret-tag"],
-  metadata: { customer: "secret customer" },
+  metadata: { customer: "secret customer", langchain_run_id: "run-1", time_to_first_token_ms: "12" },
   prompt_name: "secret prompt name",
   prompt_input_variables: { question: "secret question", nested: { deep: ["secret"] } },
   status: "ERROR",
@@ -83,6 +83,11 @@ describe("Redactor on a /log-request body", () => {
     assert.strictEqual(out.prompt_name, "secret prompt name", "names are not masked")
     assert.strictEqual(out.model, "gpt-4o-mini")
     assert.strictEqual(out.error_message, "SECRET FAILURE")
+    assert.deepStrictEqual(
+      out.metadata,
+      { customer: "SECRET CUSTOMER", langchain_run_id: "run-1", time_to_first_token_ms: "12" },
+      "the handler's own metadata keys are not masked"
+    )
     assert.deepStrictEqual(out.parameters, { temperature: 0.2, user: "SECRET USER", stop: ["SECRET STOP"] })
     assert.strictEqual(counter.failures, 0)
     assert.strictEqual(

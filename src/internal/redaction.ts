@@ -45,6 +45,21 @@ const STRUCTURAL_ATTRIBUTES = new Set([
   "promptlayer.truncated"
 ])
 
+/** Metadata keys of a log that the handler itself writes (ids, names, counts, times): sent as they are. */
+const HANDLER_METADATA = new Set([
+  "langchain_run_id",
+  "langchain_parent_run_id",
+  "langchain_run_name",
+  "langchain_prompt_index",
+  "langchain_unmapped_blocks",
+  "langchain_unmapped_block_types",
+  "langchain_candidates",
+  "langchain_cached",
+  "langchain_abandoned",
+  "time_to_first_token_ms",
+  "first_token_at"
+])
+
 /** Keys of a prompt blueprint, its messages, content blocks and tool calls that name structure, not content. */
 const PROMPT_STRUCTURE = new Set(["type", "role", "name", "id", "tool_call_id", "template_format", "input_variables"])
 
@@ -108,10 +123,8 @@ export class Redactor {
   /** The redactor of these options, or undefined when they redact nothing. Throws on a bad option. */
   static make(options: RedactionOptions, failed: () => void): Redactor | undefined {
     const { hideInputs, hideOutputs, mask } = checked(options)
-    if ((hideInputs === undefined || hideInputs === false) && (hideOutputs === undefined || hideOutputs === false)) {
-      if (mask === undefined) return undefined
-    }
-    return new Redactor(options, failed)
+    const redacts = (hideInputs ?? false) !== false || (hideOutputs ?? false) !== false || mask !== undefined
+    return redacts ? new Redactor(options, failed) : undefined
   }
 
   /** A span event whose span is redacted as it is built and encoded (in the tracker's background fiber). */
@@ -130,7 +143,7 @@ export class Redactor {
       if (hidden === HIDE_ALL) delete out.prompt_input_variables
       else out.prompt_input_variables = hidden === FAILED ? {} : this.value(hidden, path, "input")
     }
-    if (body.metadata !== undefined) out.metadata = this.value(body.metadata, `${prefix}metadata`, "metadata")
+    if (body.metadata !== undefined) out.metadata = this.metadata(body.metadata, `${prefix}metadata`)
     if (body.parameters !== undefined) {
       out.parameters = this.value(body.parameters, `${prefix}parameters`, "parameters")
     }
@@ -138,6 +151,16 @@ export class Redactor {
       out.error_message = this.text(body.error_message, `${prefix}error_message`, "error")
     }
     return out as S.LogRequestInput
+  }
+
+  /** A log's metadata: the values masked, but for the keys the handler writes itself. */
+  private metadata(metadata: Readonly<Record<string, string>>, path: string): Record<string, unknown> {
+    if (this.masker === undefined) return metadata
+    const out: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(metadata)) {
+      out[key] = HANDLER_METADATA.has(key) ? value : this.value(value, `${path}.${key}`, "metadata")
+    }
+    return out
   }
 
   /** A span (and its `log_request`), redacted. */

@@ -12,6 +12,9 @@ import { ChatPromptTemplate } from "@langchain/core/prompts"
 import { RunnableLambda, RunnableSequence } from "@langchain/core/runnables"
 import { tool } from "@langchain/core/tools"
 import { FakeListChatModel } from "@langchain/core/utils/testing"
+import * as Effect from "effect/Effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import * as Layer from "effect/Layer"
 import { afterAll, beforeAll } from "vitest"
 import { z } from "zod"
 import { ScriptedToolModel } from "./support/scriptedToolModel.js"
@@ -26,6 +29,8 @@ import {
   type PromptLayerCallbackHandlerOptions,
   PromptLayerRedaction
 } from "../src/langchain.js"
+import * as PromptLayerClient from "../src/PromptLayerClient.js"
+import * as PromptLayerTracker from "../src/PromptLayerTracker.js"
 
 let emulator: StartedEmulator
 const handlers: Array<PromptLayerCallbackHandler> = []
@@ -408,6 +413,28 @@ describe("redaction over the emulator", () => {
       assert.deepStrictEqual(inCallback, [])
     })
   }
+
+  it("PromptLayerCallbackHandler.make over the app's tracker redacts too", async () => {
+    const s = secretsOf()
+    const clientLayer = PromptLayerClient.layerWith({ apiKey: emulator.apiKey, baseUrl: emulator.url }).pipe(
+      Layer.provide(FetchHttpClient.layer)
+    )
+    const runId = crypto.randomUUID()
+    const id = await Effect.runPromise(
+      Effect.gen(function* () {
+        const handler = yield* PromptLayerCallbackHandler.make({
+          mode: "requests",
+          mask: PromptLayerRedaction.maskEmails
+        })
+        yield* Effect.promise(() =>
+          new FakeListChatModel({ responses: ["ok"] }).invoke(`hi ${s.email}`, { callbacks: [handler], runId })
+        )
+        return yield* handler.requestIdForEffect(runId)
+      }).pipe(Effect.scoped, Effect.provide(PromptLayerTracker.layer().pipe(Layer.provide(clientLayer))))
+    )
+    assertNothingStored([s.email])
+    assert.deepStrictEqual(texts((await stored(id)).input), ["user: hi [email]"])
+  })
 
   it("a bad option throws at construction, naming it", () => {
     assert.throws(

@@ -94,6 +94,10 @@ const bounded = (text: string): string =>
     ? text
     : `${text.slice(0, SpanMapper.MAX_VALUE_CHARS)}${SpanMapper.CUT} ${text.length - SpanMapper.MAX_VALUE_CHARS} more characters`
 
+/** What {@link Redactor}'s hide step gives for a field hidden by `true`, and for a field that failed closed. */
+const HIDE_ALL: unique symbol = Symbol("hidden")
+const FAILED: unique symbol = Symbol("failed")
+
 /** A chat or completion prompt holding one text: what a hidden or failed prompt becomes. */
 const placeholderPrompt = (prompt: unknown, side: "input" | "output", text: string): S.Prompt => {
   const block = { type: "text", text }
@@ -321,9 +325,6 @@ export class Redactor {
     return FAILED
   }
 }
-
-const HIDE_ALL: unique symbol = Symbol("hidden")
-const FAILED: unique symbol = Symbol("failed")
 
 /**
  * A span event of the handler (a run span, valid by construction) whose span is redacted when the

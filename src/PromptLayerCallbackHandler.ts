@@ -22,6 +22,9 @@
  * the run's (or its prompt template's) `promptlayer_prompt_*` metadata. All `n > 1` candidates are kept
  * in the one request of their prompt (one assistant message per candidate).
  *
+ * `hideInputs`, `hideOutputs` and `mask` (see `PromptLayerRedaction`) decide what is sent; they run in
+ * the background as the logs are built, and fail closed.
+ *
  * Runs that never end (a stream abandoned by its consumer) are evicted after `runTtl` and logged
  * with `status: "WARNING"`, `error_type: "PROVIDER_PARTIAL_RESPONSE"`.
  *
@@ -56,9 +59,11 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Blueprint from "./internal/blueprint.js"
 import { RecentMap } from "./internal/recentMap.js"
+import { Redactor } from "./internal/redaction.js"
 import { type Backend, closeRecorders, envVar, SHUTDOWN_REASON, sharedBackend } from "./internal/sharedBackends.js"
 import * as SpanMapper from "./internal/spanMapper.js"
 import { type ModelData, type ModelStart, TraceRecorder, treeFor } from "./internal/traceRecorder.js"
+import type * as PromptLayerRedaction from "./PromptLayerRedaction.js"
 import type * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 import * as PromptLayerTracker from "./PromptLayerTracker.js"
 
@@ -73,7 +78,9 @@ import * as PromptLayerTracker from "./PromptLayerTracker.js"
  * @since 0.1.0
  * @category Models
  */
-export interface PromptLayerCallbackHandlerOptions extends PromptLayerTracker.Options {
+export interface PromptLayerCallbackHandlerOptions
+  extends PromptLayerTracker.Options,
+    PromptLayerRedaction.RedactionOptions {
   /**
    * `"traces"` (default): the whole run tree (chains, tools, retrievers, model calls) as spans
    * through `POST /spans-bulk`, each model call's request log attached to its span.
@@ -127,6 +134,8 @@ export interface PromptLayerCallbackHandlerStats extends PromptLayerTracker.Stat
   readonly evicted: number
   /** Exceptions caught inside handler methods. */
   readonly handlerErrors: number
+  /** Fields sent as `[redaction failed]` because `mask`, `hideInputs` or `hideOutputs` failed on them. */
+  readonly redactionFailures: number
 }
 
 export {
@@ -214,11 +223,13 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   private readonly ended: RecentMap<string, true>
   private readonly promptLinks: RecentMap<string, PromptLink>
   private lastSweep = 0
-  private readonly counters = { duplicates: 0, evicted: 0, handlerErrors: 0 }
+  private readonly counters = { duplicates: 0, evicted: 0, handlerErrors: 0, redactionFailures: 0 }
   private errorReported = false
   private readonly mode: "traces" | "requests"
   /** The traces mode's callback state; undefined in requests mode. */
   private readonly recorder: TraceRecorder | undefined
+  /** `hideInputs`, `hideOutputs` and `mask`, applied in the tracker's fibers; undefined when none is set. */
+  private readonly redactor: Redactor | undefined
 
   constructor(options: PromptLayerCallbackHandlerOptions = {}) {
     super({} satisfies BaseCallbackHandlerInput)
@@ -230,6 +241,9 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     if (this.mode !== "traces" && this.mode !== "requests") {
       throw new Error(`PromptLayerCallbackHandler: mode must be "traces" or "requests", got ${String(this.mode)}`)
     }
+    this.redactor = Redactor.make(options, () => {
+      this.counters.redactionFailures++
+    })
     this.runTtl = Duration.toMillis(Duration.fromInputUnsafe(options.runTtl ?? Duration.minutes(10)))
     this.maxRuns = options.maxRuns ?? 10_000
     this.ended = new RecentMap(this.maxRuns)
@@ -676,7 +690,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
       },
       counters: this.counters,
       offer: (event) => {
-        this.live().tracker.offerSpan(event)
+        this.live().tracker.offerSpan(this.redactor === undefined ? event : this.redactor.spanJob(event))
       },
       onDelivered: callback === undefined ? undefined : (log) => callback(log.requestId),
       tree: (starting) => treeFor((starting ? this.live() : this.current).tracker, this.maxRuns),
@@ -828,11 +842,15 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     }
     const plTags = this.plTags
     const callback = this.plIdCallback
+    const redactor = this.redactor
     this.live().tracker.offer({
       runId: index === 0 ? run.runId : `${run.runId}:${index}`,
       parentRunId: run.start.parentRunId,
       source: this.id,
-      build: () => Blueprint.toLogRequest(start, end, plTags),
+      build: () => {
+        const body = Blueprint.toLogRequest(start, end, plTags)
+        return redactor === undefined ? body : redactor.logRequest(body)
+      },
       onDelivered: callback === undefined ? undefined : (log) => callback(log.requestId)
     })
   }

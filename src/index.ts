@@ -38,3 +38,8 @@ export * as PromptLayerSchema from "./PromptLayerSchema.js"
  * @since 0.1.0
  */
 export * as PromptLayerTracker from "./PromptLayerTracker.js"
+
+/**
+ * @since 0.3.0
+ */
+export * as PromptLayerRedaction from "./PromptLayerRedaction.js"

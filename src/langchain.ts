@@ -26,3 +26,10 @@ export type {
   ShutdownHooksOptions,
   ShutdownOutcome
 } from "./PromptLayerCallbackHandler.js"
+
+/**
+ * Redaction: the option types of `hideInputs`, `hideOutputs` and `mask`, and ready-made maskers.
+ *
+ * @since 0.3.0
+ */
+export * as PromptLayerRedaction from "./PromptLayerRedaction.js"

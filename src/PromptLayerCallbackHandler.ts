@@ -389,15 +389,22 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /**
    * The PromptLayer request id of a run (preset it with `config.runId`), once its log is delivered.
-   * Rejects with {@link PromptLayerTracker.RequestIdUnavailable} if the log failed or was dropped.
+   * Rejects with {@link PromptLayerTracker.RequestIdUnavailable} if the log failed or was dropped,
+   * or (reason `"sampled"`) was not sent because its trace was sampled out; with sampling on, it
+   * first waits for LangChain's background callbacks, so that the run's decision is known.
    */
-  requestIdFor(runId: string): Promise<number> {
+  async requestIdFor(runId: string): Promise<number> {
+    if (this.sampler !== undefined) await awaitAllCallbacks()
     return Effect.runPromise(this.requestIdForEffect(runId))
   }
 
-  /** {@link requestIdFor} as an Effect. */
+  /** {@link requestIdFor} as an Effect (it does not wait for LangChain's background callbacks). */
   requestIdForEffect(runId: string): Effect.Effect<number, PromptLayerTracker.RequestIdUnavailable> {
-    return Effect.suspend(() => this.reader().tracker.requestIdFor(runId))
+    return Effect.suspend(() =>
+      this.sampler?.unsent(runId) === true
+        ? Effect.fail(new PromptLayerTracker.RequestIdUnavailable({ runId, reason: "sampled" }))
+        : this.reader().tracker.requestIdFor(runId)
+    )
   }
 
   /** Evicts runs idle for longer than `runTtl`, then waits for every accepted log to be delivered or to fail. */
@@ -494,7 +501,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
         return
       }
       const run = this.finish(runId)
-      if (run === undefined || (run.held === true && !this.sampler?.heldEnded(false, run.inputs.length))) return
+      if (run === undefined || (run.held === true && !this.sampler?.heldEnded(runId, false, run.inputs.length))) return
       const endedAt = this.now()
       run.inputs.forEach((_, i) => {
         const generations = run.inputs.length === 1 ? end.generations.flat() : (end.generations[i] ?? [])
@@ -519,7 +526,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
       }
       const run = this.finish(runId)
       if (run === undefined) return
-      if (run.held === true) this.sampler?.heldEnded(true, run.inputs.length)
+      if (run.held === true) this.sampler?.heldEnded(runId, true, run.inputs.length)
       const endedAt = this.now()
       run.inputs.forEach((_, i) => {
         this.emit(run, i, { _tag: "error", endedAt, firstTokenAt: run.firstTokenAt, error: err })
@@ -878,7 +885,12 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     this.runs.delete(run.runId)
     this.ended.set(run.runId, true)
     this.counters.evicted++
-    if ((run.held === true && !this.sampler?.heldEnded(false, run.inputs.length)) || !this.logAbandonedRuns) return
+    if (
+      (run.held === true && !this.sampler?.heldEnded(run.runId, false, run.inputs.length)) ||
+      !this.logAbandonedRuns
+    ) {
+      return
+    }
     const endedAt = run.lastSeen
     run.inputs.forEach((_, i) => {
       this.emit(run, i, {

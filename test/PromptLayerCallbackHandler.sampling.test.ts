@@ -315,6 +315,49 @@ describe("sampleRate in requests mode", () => {
   })
 })
 
+describe("requestIdFor of a sampled-out model call", () => {
+  /** The outcome of a `requestIdFor`; "hung" if it neither resolved nor rejected within 20 s (it should at once). */
+  const reasonOf = (promise: Promise<number>): Promise<unknown> => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const hung = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve("hung"), 20_000)
+    })
+    const outcome = promise.then(
+      (id) => `delivered ${id}`,
+      (error: { reason?: string }) => error.reason
+    )
+    return Promise.race([outcome, hung]).finally(() => clearTimeout(timer))
+  }
+
+  it("rejects with reason 'sampled' (it never hangs), and resolves for a kept one", async () => {
+    const rate = 0.5
+    for (const mode of ["traces", "requests"] as const) {
+      const handler = handlerFor({ mode, sampleRate: rate })
+      const kept = runIdSampled(rate, true)
+      const dropped = runIdSampled(rate, false)
+      for (const runId of [kept, dropped]) {
+        await new FakeListChatModel({ responses: ["hi"] }).invoke("hello", { callbacks: [handler], runId })
+      }
+      assert.strictEqual(await reasonOf(handler.requestIdFor(dropped)), "sampled", mode)
+      assert.match(String(await reasonOf(handler.requestIdFor(kept))), /^delivered \d+$/, mode)
+    }
+  })
+
+  it("keepErrors: rejects with 'sampled' once the held trace is discarded; a failed one has its id", async () => {
+    for (const mode of ["traces", "requests"] as const) {
+      const handler = handlerFor({ mode, sampleRate: 0, keepErrors: true })
+      const ok = crypto.randomUUID()
+      const failed = crypto.randomUUID()
+      await new FakeListChatModel({ responses: ["hi"] }).invoke("hello", { callbacks: [handler], runId: ok })
+      await new FakeListChatModel({ responses: ["hi"] })
+        .invoke("hello", { callbacks: [handler], runId: failed, thrownErrorString: "down" } as never)
+        .catch(() => undefined)
+      assert.strictEqual(await reasonOf(handler.requestIdFor(ok)), "sampled", mode)
+      assert.match(String(await reasonOf(handler.requestIdFor(failed))), /^delivered \d+$/, mode)
+    }
+  })
+})
+
 describe("sampling options", () => {
   it("a bad option throws at construction, naming it", () => {
     const bad: ReadonlyArray<readonly [PromptLayerCallbackHandlerOptions, RegExp]> = [

@@ -74,6 +74,8 @@ export class TraceSampler {
   private readonly held = new Map<string, HeldTrace>()
   /** Traces held and discarded at their root's end: a late span of one is discarded too. */
   private readonly discarded: RecentMap<string, true>
+  /** Model runs of discarded held traces (`requestIdFor`). */
+  private readonly discardedRuns: RecentMap<string, true>
   /** Requests mode: each non-model run's topmost known ancestor (its trace's root). */
   private readonly lineage: RecentMap<string, string>
   private readonly counters = {
@@ -87,6 +89,7 @@ export class TraceSampler {
   constructor(readonly options: TraceSamplerOptions) {
     this.dropped = new RecentMap(options.maxRuns)
     this.discarded = new RecentMap(Math.min(options.maxRuns, 10_000))
+    this.discardedRuns = new RecentMap(options.maxRuns)
     this.lineage = new RecentMap(options.maxRuns)
   }
 
@@ -98,6 +101,11 @@ export class TraceSampler {
   /** Whether `runId` belongs to a sampled-out trace that is not recorded (its ends and events are ignored). */
   drops(runId: string): boolean {
     return this.dropped.has(runId)
+  }
+
+  /** Whether the log of model run `runId` was not sent because its trace was sampled out (`requestIdFor`). */
+  unsent(runId: string): boolean {
+    return this.dropped.has(runId) || this.discardedRuns.has(runId)
   }
 
   /**
@@ -140,17 +148,17 @@ export class TraceSampler {
     const trace = this.held.get(traceId)
     if (trace === undefined) {
       if (!this.discarded.has(traceId)) return false
-      if (event.runId !== undefined) this.counters.sampledOutModelCalls++
+      if (event.runId !== undefined) this.discardModel(event.runId)
       return true
     }
     if (trace.failed) return false
     if (trace.givenUp) {
-      if (event.runId !== undefined) this.counters.sampledOutModelCalls++
+      if (event.runId !== undefined) this.discardModel(event.runId)
       return true
     }
     if (this.spansHeld >= this.options.maxHeldSpans) {
       this.giveUp(trace)
-      if (event.runId !== undefined) this.counters.sampledOutModelCalls++
+      if (event.runId !== undefined) this.discardModel(event.runId)
       return true
     }
     trace.spans.push(event)
@@ -204,11 +212,20 @@ export class TraceSampler {
     return "drop"
   }
 
-  /** Requests mode, a held model call ended: `true` (log it) if it failed. */
-  heldEnded(failed: boolean, prompts: number): boolean {
-    if (failed) this.counters.keptErrorTraces++
-    else this.counters.sampledOutModelCalls += prompts
+  /** Requests mode, a held model call ended (or was abandoned): `true` (log it) if it failed. */
+  heldEnded(runId: string, failed: boolean, prompts: number): boolean {
+    if (failed) {
+      this.counters.keptErrorTraces++
+    } else {
+      this.counters.sampledOutModelCalls += prompts
+      this.discardedRuns.set(runId, true)
+    }
     return failed
+  }
+
+  private discardModel(runId: string): void {
+    this.counters.sampledOutModelCalls++
+    this.discardedRuns.set(runId, true)
   }
 
   private giveUp(trace: HeldTrace): void {
@@ -218,7 +235,7 @@ export class TraceSampler {
   }
 
   private discard(trace: HeldTrace): void {
-    for (const span of trace.spans) if (span.runId !== undefined) this.counters.sampledOutModelCalls++
+    for (const span of trace.spans) if (span.runId !== undefined) this.discardModel(span.runId)
     this.spansHeld -= trace.spans.length
     trace.spans = []
   }

@@ -490,7 +490,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     extraParams?: Record<string, unknown>
   ): void {
     this.guard("handleLLMEnd", () => {
-      if (this.sampledOut(runId)) return
+      if (this.sampledOutEnd(runId)) return
       const end = {
         generations: output?.generations ?? [],
         llmOutput: output?.llmOutput ?? undefined,
@@ -519,7 +519,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   override handleLLMError(err: unknown, runId: string): void {
     this.guard("handleLLMError", () => {
-      if (this.sampledOut(runId)) return
+      if (this.sampledOutEnd(runId)) return
       if (this.recorder !== undefined) {
         this.recorder.error(runId, err)
         return
@@ -571,12 +571,12 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   }
 
   override handleChainEnd(outputs: unknown, runId: string): void {
-    if (this.recorder !== undefined && !this.sampledOut(runId))
+    if (this.recorder !== undefined && !this.sampledOutEnd(runId))
       this.guard("handleChainEnd", () => this.recorder?.end(runId, outputs))
   }
 
   override handleChainError(err: unknown, runId: string): void {
-    if (this.recorder !== undefined && !this.sampledOut(runId))
+    if (this.recorder !== undefined && !this.sampledOutEnd(runId))
       this.guard("handleChainError", () => this.recorder?.error(runId, err))
   }
 
@@ -606,12 +606,12 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   }
 
   override handleToolEnd(output: unknown, runId: string): void {
-    if (this.recorder !== undefined && !this.sampledOut(runId))
+    if (this.recorder !== undefined && !this.sampledOutEnd(runId))
       this.guard("handleToolEnd", () => this.recorder?.end(runId, output))
   }
 
   override handleToolError(err: unknown, runId: string): void {
-    if (this.recorder !== undefined && !this.sampledOut(runId))
+    if (this.recorder !== undefined && !this.sampledOutEnd(runId))
       this.guard("handleToolError", () => this.recorder?.error(runId, err))
   }
 
@@ -639,12 +639,12 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   }
 
   override handleRetrieverEnd(documents: ReadonlyArray<unknown>, runId: string): void {
-    if (this.recorder !== undefined && !this.sampledOut(runId))
+    if (this.recorder !== undefined && !this.sampledOutEnd(runId))
       this.guard("handleRetrieverEnd", () => this.recorder?.end(runId, documents))
   }
 
   override handleRetrieverError(err: unknown, runId: string): void {
-    if (this.recorder !== undefined && !this.sampledOut(runId))
+    if (this.recorder !== undefined && !this.sampledOutEnd(runId))
       this.guard("handleRetrieverError", () => this.recorder?.error(runId, err))
   }
 
@@ -765,9 +765,14 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     return "keep"
   }
 
-  /** Whether a run belongs to a sampled-out trace that is not recorded: its end and events are ignored. */
+  /** Whether a run is an open run of a sampled-out trace, not recorded: its events are ignored. */
   private sampledOut(runId: string): boolean {
     return this.sampler?.drops(runId) === true
+  }
+
+  /** {@link sampledOut}, on the run's end (ignored, and the run forgotten). */
+  private sampledOutEnd(runId: string): boolean {
+    return this.sampler?.dropEnd(runId) === true
   }
 
   private guard(method: string, body: () => void): void {

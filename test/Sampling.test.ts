@@ -4,7 +4,8 @@
  * the option's validation.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { isSampled, sampleRateOption, traceHash } from "../src/internal/sampling.js"
+import { traceIdOf } from "../src/internal/runTree.js"
+import { isRootSampled, isSampled, sampleRateOption, traceHash } from "../src/internal/sampling.js"
 
 /** Sequential trace ids: the worst case for a sampler that reads the id's own bits. */
 const sequential = (n: number): ReadonlyArray<string> =>
@@ -79,6 +80,30 @@ describe("isSampled", () => {
       assert.isFalse(isSampled(id, h / 2 ** 53), "rate exactly at the hash: dropped")
       assert.isTrue(isSampled(id, (h + 1) / 2 ** 53), "the next representable step: kept")
     }
+  })
+})
+
+describe("isRootSampled", () => {
+  it("decides as isSampled on the root's trace id, for UUIDs in any case and for other run ids", () => {
+    const uuids = Array.from({ length: 3000 }, () => crypto.randomUUID())
+    const runIds = [
+      ...uuids,
+      ...uuids.slice(0, 500).map((id) => id.toUpperCase()),
+      "00000000-0000-0000-0000-000000000000",
+      "not-a-uuid",
+      "run-42",
+      "0b0d5e4c9e1b4c1f8d3b6a2e5f7c9d1",
+      "0b0d5e4c9e1b4c1f8d3b6a2e5f7c9d100",
+      "",
+      "ÿ0b0d5e4c9e1b4c1f8d3b6a2e5f7c9d10"
+    ]
+    for (const rate of [0, 0.3, 0.7, 1]) {
+      for (const runId of runIds) {
+        assert.strictEqual(isRootSampled(runId, rate), isSampled(traceIdOf(runId), rate), `${runId} at ${rate}`)
+      }
+    }
+    const kept = uuids.filter((id) => isRootSampled(id, 0.5)).length / uuids.length
+    assert.approximately(kept, 0.5, 0.05)
   })
 })
 

@@ -17,6 +17,7 @@
  *
  * @internal
  */
+import { traceIdOf } from "./runTree.js"
 
 const TWO_POW_21 = 2 ** 21
 const TWO_POW_53 = 2 ** 53
@@ -63,6 +64,37 @@ export const isSampled = (traceId: string, rate: number): boolean => {
   if (rate >= 1) return true
   if (rate <= 0) return false
   return traceHash(traceId) < rate * TWO_POW_53
+}
+
+/**
+ * {@link isSampled} for the trace whose root run is `runId` (its trace id is `traceIdOf(runId)`),
+ * without making the trace id: for a UUID, the hash runs over its hex digits, lower-cased, skipping
+ * the dashes, which is what `traceIdOf` gives. The decision at a root is on the LLM call's path.
+ *
+ * @example
+ * ```ts
+ * isRootSampled("0B0D5E4C-9E1B-4C1F-8D3B-6A2E5F7C9D10", 0.1) === isSampled("0b0d5e4c9e1b4c1f8d3b6a2e5f7c9d10", 0.1)
+ * ```
+ */
+export const isRootSampled = (runId: string, rate: number): boolean => {
+  if (rate >= 1) return true
+  if (rate <= 0) return false
+  let a = (0x811c9dc5 ^ 0x5bd1e995) >>> 0
+  let b = (0x811c9dc5 ^ 0x1b873593) >>> 0
+  let digits = 0
+  let nonZero = false
+  for (let i = 0; i < runId.length; i++) {
+    let c = runId.charCodeAt(i)
+    if (c === 45) continue // "-"
+    if (c >= 65 && c <= 70) c += 32 // "A"-"F" → "a"-"f"
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return isSampled(traceIdOf(runId), rate)
+    if (c !== 48) nonZero = true
+    digits++
+    a = Math.imul(a ^ c, 0x01000193)
+    b = Math.imul(b ^ c, 0x01000193)
+  }
+  if (digits !== 32 || !nonZero) return isSampled(traceIdOf(runId), rate)
+  return fmix(a) * TWO_POW_21 + (fmix(b) >>> 11) < rate * TWO_POW_53
 }
 
 /**

@@ -5,9 +5,12 @@
  * The decision ({@link isSampled}) is taken once per trace, when its root run starts, from the
  * trace id (the root run's UUID). Then:
  *
- * - **without `keepErrors`**, the root and every run under it are only noted as sampled out (one
- *   entry of a bounded map per run, so that their children and ends are recognised); the handler
- *   records nothing else for them, no span is built, nothing is sent;
+ * - **without `keepErrors`**, the root and every run under it are only noted as sampled out while
+ *   they are open (one entry of a bounded map per open run, removed at its end, so that their
+ *   children and ends are recognised), and each sampled-out model call's id is remembered (bounded
+ *   by `maxRuns`) so that `requestIdFor` can answer; the handler records nothing else for them, no
+ *   span is built, nothing is sent. A run that starts under one that already ended (LangChain does
+ *   not do that) is decided as a root of its own;
  * - **with `keepErrors`**, the trace is recorded as usual, but its spans are held here instead of
  *   being offered to the tracker. When a run of it fails, the held spans (and the later ones) are
  *   offered; when its root ends without a failure, they are discarded. Held traces and held spans
@@ -24,7 +27,7 @@
 import type * as PromptLayerTracker from "../PromptLayerTracker.js"
 import { RecentMap } from "./recentMap.js"
 import { traceIdOf } from "./runTree.js"
-import { isSampled, sampleRateOption } from "./sampling.js"
+import { isRootSampled, sampleRateOption } from "./sampling.js"
 
 /**
  * The sampling counters, part of `handler.stats()`.
@@ -70,12 +73,17 @@ interface HeldTrace {
 
 /** The sampling state of one handler; undefined when `sampleRate` is 1. */
 export class TraceSampler {
-  private readonly dropped: RecentMap<string, true>
+  /**
+   * Sampled-out runs open now (not recorded): small, entries leave at the run's end; beyond
+   * `maxRuns` (runs that never end), the oldest is forgotten. A plain Map: a {@link RecentMap}
+   * pays for its deletes, and this one deletes on every end.
+   */
+  private readonly dropped = new Map<string, true>()
   private readonly held = new Map<string, HeldTrace>()
   /** Traces held and discarded at their root's end: a late span of one is discarded too. */
   private readonly discarded: RecentMap<string, true>
-  /** Model runs of discarded held traces (`requestIdFor`). */
-  private readonly discardedRuns: RecentMap<string, true>
+  /** Model runs whose log was not sent: sampled out, or in a discarded held trace (`requestIdFor`). */
+  private readonly unsentModels: RecentMap<string, true>
   /** Requests mode: each non-model run's topmost known ancestor (its trace's root). */
   private readonly lineage: RecentMap<string, string>
   private readonly counters = {
@@ -87,9 +95,8 @@ export class TraceSampler {
   private spansHeld = 0
 
   constructor(readonly options: TraceSamplerOptions) {
-    this.dropped = new RecentMap(options.maxRuns)
     this.discarded = new RecentMap(Math.min(options.maxRuns, 10_000))
-    this.discardedRuns = new RecentMap(options.maxRuns)
+    this.unsentModels = new RecentMap(options.maxRuns)
     this.lineage = new RecentMap(options.maxRuns)
   }
 
@@ -98,14 +105,19 @@ export class TraceSampler {
     return { ...this.counters, heldTraces: this.held.size, heldSpans: this.spansHeld }
   }
 
-  /** Whether `runId` belongs to a sampled-out trace that is not recorded (its ends and events are ignored). */
+  /** Whether `runId` is an open run of a sampled-out trace that is not recorded (its events are ignored). */
   drops(runId: string): boolean {
     return this.dropped.has(runId)
   }
 
+  /** A run ended: `true` if it was an open run of a sampled-out trace (the end is ignored), now forgotten. */
+  dropEnd(runId: string): boolean {
+    return this.dropped.delete(runId)
+  }
+
   /** Whether the log of model run `runId` was not sent because its trace was sampled out (`requestIdFor`). */
   unsent(runId: string): boolean {
-    return this.dropped.has(runId) || this.discardedRuns.has(runId)
+    return this.unsentModels.has(runId) || this.dropped.has(runId)
   }
 
   /**
@@ -117,26 +129,23 @@ export class TraceSampler {
     if (this.dropped.has(runId)) return true
     if (parentRunId !== undefined) {
       if (this.dropped.has(parentRunId)) {
-        this.dropped.set(runId, true)
-        this.counters.sampledOutModelCalls += models
+        this.dropRun(runId, models)
         return true
       }
       if (this.options.knows(parentRunId)) return false
     }
     // A second start of a recorded run (another handler instance on the same tree, or a duplicate callback).
     if (this.options.keepErrors && this.options.knows(runId)) return false
-    const traceId = traceIdOf(runId)
-    if (isSampled(traceId, this.options.rate)) return false
+    if (isRootSampled(runId, this.options.rate)) return false
     this.counters.sampledOutTraces++
     if (this.options.keepErrors) {
       if (this.held.size < this.options.maxHeldTraces) {
-        this.held.set(traceId, { root: runId, spans: [], failed: false, givenUp: false })
+        this.held.set(traceIdOf(runId), { root: runId, spans: [], failed: false, givenUp: false })
         return false
       }
       this.counters.sampledOutUnheld++
     }
-    this.dropped.set(runId, true)
-    this.counters.sampledOutModelCalls += models
+    this.dropRun(runId, models)
     return true
   }
 
@@ -204,11 +213,10 @@ export class TraceSampler {
    */
   modelStart(runId: string, parentRunId: string | undefined, prompts: number): "keep" | "drop" | "hold" {
     const root = (parentRunId === undefined ? undefined : this.lineage.get(parentRunId)) ?? runId
-    if (isSampled(traceIdOf(root), this.options.rate)) return "keep"
+    if (isRootSampled(root, this.options.rate)) return "keep"
     this.counters.sampledOutTraces++
     if (this.options.keepErrors) return "hold"
-    this.dropped.set(runId, true)
-    this.counters.sampledOutModelCalls += prompts
+    this.dropRun(runId, prompts)
     return "drop"
   }
 
@@ -218,14 +226,25 @@ export class TraceSampler {
       this.counters.keptErrorTraces++
     } else {
       this.counters.sampledOutModelCalls += prompts
-      this.discardedRuns.set(runId, true)
+      this.unsentModels.set(runId, true)
     }
     return failed
   }
 
+  private dropRun(runId: string, models: number): void {
+    this.dropped.set(runId, true)
+    if (this.dropped.size > this.options.maxRuns) {
+      const oldest = this.dropped.keys().next()
+      if (!oldest.done) this.dropped.delete(oldest.value)
+    }
+    if (models === 0) return
+    this.counters.sampledOutModelCalls += models
+    this.unsentModels.set(runId, true)
+  }
+
   private discardModel(runId: string): void {
     this.counters.sampledOutModelCalls++
-    this.discardedRuns.set(runId, true)
+    this.unsentModels.set(runId, true)
   }
 
   private giveUp(trace: HeldTrace): void {

@@ -153,6 +153,8 @@ export interface PromptLayerCallbackHandlerStats extends PromptLayerTracker.Stat
   readonly handlerErrors: number
 }
 
+export type { SamplingStats } from "./internal/traceSampler.js"
+
 export {
   installShutdownHooks,
   type ShutdownHooksOptions,

@@ -9,6 +9,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { FakeListChatModel } from "@langchain/core/utils/testing"
 import { RunnableLambda, type RunnableConfig } from "@langchain/core/runnables"
 import { tool } from "@langchain/core/tools"
+import { HumanMessage } from "@langchain/core/messages"
+import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph"
+import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt"
 import { afterAll, beforeAll } from "vitest"
 import { z } from "zod"
 import { isSampled } from "../src/internal/sampling.js"
@@ -19,6 +22,7 @@ import {
   startEmulator
 } from "../src/PromptLayerEmulator.js"
 import { PromptLayerCallbackHandler, type PromptLayerCallbackHandlerOptions } from "promptlayer-effect/langchain"
+import { ScriptedToolModel } from "./support/scriptedToolModel.js"
 
 let emulator: StartedEmulator
 const handlers: Array<PromptLayerCallbackHandler> = []
@@ -275,6 +279,60 @@ describe("keepErrors", () => {
     const stats = handler.stats()
     assert.strictEqual(stats.sampledOutUnheld, 1)
     assert.strictEqual(stats.sampledOutModelCalls, 3)
+    assert.strictEqual(stats.heldSpans, 0)
+  })
+})
+
+describe("keepErrors with a LangGraph agent (hidden runs, a tool error caught by ToolNode)", () => {
+  /** A graph: agent (a scripted tool-calling model) → tools (ToolNode) → agent → end. */
+  const agent = (city: string) => {
+    const getWeather = tool(
+      async ({ city }: { city: string }) => {
+        if (city === "Atlantis") throw new Error("no such city")
+        return `Sunny in ${city}`
+      },
+      { name: "get_weather", description: "The weather in a city", schema: z.object({ city: z.string() }) }
+    )
+    const model = new ScriptedToolModel([{ toolCalls: [{ name: "get_weather", args: { city } }] }, { text: "Done." }])
+    const graph = new StateGraph(MessagesAnnotation)
+      .addNode("agent", async (state: typeof MessagesAnnotation.State, config) => ({
+        messages: [await model.invoke(state.messages, config)]
+      }))
+      .addNode("tools", new ToolNode([getWeather]))
+      .addEdge(START, "agent")
+      .addConditionalEdges("agent", toolsCondition, ["tools", END])
+      .addEdge("tools", "agent")
+      .compile()
+    return { graph, input: { messages: [new HumanMessage(`Weather in ${city}?`)] } }
+  }
+
+  it("sends the failed agent's trace whole (as a rate-1 handler does) and nothing of the successful one", async () => {
+    const everything = handlerFor({})
+    const errorsOnly = handlerFor({ sampleRate: 0, keepErrors: true })
+    const reference = crypto.randomUUID()
+    const failed = crypto.randomUUID()
+    const succeeded = crypto.randomUUID()
+    // A fresh agent per run: its scripted model plays its script once.
+    for (const [city, handler, runId] of [
+      ["Atlantis", everything, reference],
+      ["Atlantis", errorsOnly, failed],
+      ["Paris", errorsOnly, succeeded]
+    ] as const) {
+      const { graph, input } = agent(city)
+      await graph.invoke(input, { callbacks: [handler], runId })
+    }
+    await Promise.all([everything.flush(), errorsOnly.flush()])
+
+    const names = await namesOf(hex(reference))
+    assert.include(names, "get_weather")
+    assert.isAtLeast(names.length, 5, names.join(", "))
+    assert.deepStrictEqual(await namesOf(hex(failed)), names, "the same spans as without sampling")
+    assert.deepStrictEqual(await namesOf(hex(succeeded)), [])
+    const stats = errorsOnly.stats()
+    assert.strictEqual(stats.sampledOutTraces, 2)
+    assert.strictEqual(stats.keptErrorTraces, 1)
+    assert.strictEqual(stats.sampledOutModelCalls, 2, "the two model calls of the successful agent")
+    assert.strictEqual(stats.heldTraces, 0)
     assert.strictEqual(stats.heldSpans, 0)
   })
 })

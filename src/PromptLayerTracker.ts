@@ -166,7 +166,7 @@ export interface Stats {
 /**
  * Why {@link Service.requestIdFor} has no id to give: the log finally `failed`, was `dropped`, was
  * `rejected` (its trace is closed), or the tracker was shut down before it was delivered; or the
-handler never sent it because its trace was `sampled` out (`sampleRate`).
+ * handler never sent it because its trace was `sampled` out (`sampleRate`).
  *
  * @since 0.1.0
  * @category Errors

@@ -63,6 +63,13 @@ import { Redactor } from "./internal/redaction.js"
 import { type Backend, closeRecorders, envVar, SHUTDOWN_REASON, sharedBackend } from "./internal/sharedBackends.js"
 import * as SpanMapper from "./internal/spanMapper.js"
 import { type ModelData, type ModelStart, TraceRecorder, treeFor } from "./internal/traceRecorder.js"
+import {
+  makeSampler,
+  type SamplingStats,
+  samplingOptionsOf,
+  samplingStatsOf,
+  type TraceSampler
+} from "./internal/traceSampler.js"
 import type * as PromptLayerRedaction from "./PromptLayerRedaction.js"
 import type * as PromptLayerRetryPolicy from "./PromptLayerRetryPolicy.js"
 import * as PromptLayerTracker from "./PromptLayerTracker.js"
@@ -117,6 +124,23 @@ export interface PromptLayerCallbackHandlerOptions
   readonly logAbandonedRuns?: boolean | undefined
   /** The clock, in epoch milliseconds (tests). Default `Date.now`. */
   readonly now?: (() => number) | undefined
+  /**
+   * The share of traces sent, 0 to 1 (default 1: all). Decided once per trace at its root run from
+   * the trace id (deterministic: every run of a trace is kept or dropped together, and two processes
+   * agree). In requests mode, a model call follows the trace of its topmost run. Anything outside
+   * 0–1 throws at construction.
+   */
+  readonly sampleRate?: number | undefined
+  /**
+   * With `sampleRate` below 1: record sampled-out traces anyway, hold their spans until the root run
+   * ends, and send them only if a run in them failed (requests mode: log a sampled-out model call
+   * only if it failed). Default false. Holding costs memory (see {@link maxHeldTraces}).
+   */
+  readonly keepErrors?: boolean | undefined
+  /** Sampled-out traces held at once at most (`keepErrors`); beyond, one is dropped unchecked and counted. Default 1000. */
+  readonly maxHeldTraces?: number | undefined
+  /** Spans held at once at most over all held traces (`keepErrors`); the trace that would exceed it is given up and counted. Default 10 000. */
+  readonly maxHeldSpans?: number | undefined
 }
 
 /**
@@ -125,7 +149,7 @@ export interface PromptLayerCallbackHandlerOptions
  * @since 0.1.0
  * @category Models
  */
-export interface PromptLayerCallbackHandlerStats extends PromptLayerTracker.Stats {
+export interface PromptLayerCallbackHandlerStats extends PromptLayerTracker.Stats, SamplingStats {
   /** Runs started and not yet ended. */
   readonly activeRuns: number
   /** Starts and ends ignored because the run was already started or already ended/unknown. */
@@ -137,6 +161,8 @@ export interface PromptLayerCallbackHandlerStats extends PromptLayerTracker.Stat
   /** Fields sent as `[redaction failed]` because `mask`, `hideInputs` or `hideOutputs` failed on them. */
   readonly redactionFailures: number
 }
+
+export type { SamplingStats } from "./internal/traceSampler.js"
 
 export {
   installShutdownHooks,
@@ -155,6 +181,8 @@ interface RunState {
   readonly inputs: ReadonlyArray<ReadonlyArray<unknown> | string>
   firstTokenAt: number | undefined
   lastSeen: number
+  /** Sampled out and held (`keepErrors`, requests mode): logged only if it fails. */
+  readonly held?: boolean
 }
 
 interface PromptLink {
@@ -230,6 +258,8 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   private readonly recorder: TraceRecorder | undefined
   /** `hideInputs`, `hideOutputs` and `mask`, applied in the tracker's fibers; undefined when none is set. */
   private readonly redactor: Redactor | undefined
+  /** The sampling state; undefined when every trace is sent (`sampleRate` 1). */
+  private readonly sampler: TraceSampler | undefined
 
   constructor(options: PromptLayerCallbackHandlerOptions = {}) {
     super({} satisfies BaseCallbackHandlerInput)
@@ -244,6 +274,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     this.redactor = Redactor.make(options, () => {
       this.counters.redactionFailures++
     })
+    const sampling = samplingOptionsOf(options)
     this.runTtl = Duration.toMillis(Duration.fromInputUnsafe(options.runTtl ?? Duration.minutes(10)))
     this.maxRuns = options.maxRuns ?? 10_000
     this.ended = new RecentMap(this.maxRuns)
@@ -268,6 +299,13 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
       this.peek = shared.peek
     }
     this.current = this.acquire()
+    this.sampler = makeSampler(sampling, {
+      maxRuns: this.maxRuns,
+      knows: (runId) => this.recorder?.traceIdFor(runId) !== undefined,
+      send: (event) => {
+        this.live().tracker.offerSpan(event)
+      }
+    })
     this.recorder = this.mode === "traces" ? this.makeRecorder(options) : undefined
     const id = this.id
     this.requestIds = Stream.unwrap(
@@ -346,7 +384,12 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /** The handler's and its tracker's counters. */
   stats(): PromptLayerCallbackHandlerStats {
-    return { ...this.reader().tracker.statsUnsafe(), activeRuns: this.activeRuns, ...this.counters }
+    return {
+      ...this.reader().tracker.statsUnsafe(),
+      activeRuns: this.activeRuns,
+      ...this.counters,
+      ...samplingStatsOf(this.sampler)
+    }
   }
 
   /**
@@ -362,15 +405,22 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /**
    * The PromptLayer request id of a run (preset it with `config.runId`), once its log is delivered.
-   * Rejects with {@link PromptLayerTracker.RequestIdUnavailable} if the log failed or was dropped.
+   * Rejects with {@link PromptLayerTracker.RequestIdUnavailable} if the log failed or was dropped,
+   * or (reason `"sampled"`) was not sent because its trace was sampled out; with sampling on, it
+   * first waits for LangChain's background callbacks, so that the run's decision is known.
    */
-  requestIdFor(runId: string): Promise<number> {
+  async requestIdFor(runId: string): Promise<number> {
+    if (this.sampler !== undefined) await awaitAllCallbacks()
     return Effect.runPromise(this.requestIdForEffect(runId))
   }
 
-  /** {@link requestIdFor} as an Effect. */
+  /** {@link requestIdFor} as an Effect (it does not wait for LangChain's background callbacks). */
   requestIdForEffect(runId: string): Effect.Effect<number, PromptLayerTracker.RequestIdUnavailable> {
-    return Effect.suspend(() => this.reader().tracker.requestIdFor(runId))
+    return Effect.suspend(() =>
+      this.sampler?.unsent(runId) === true
+        ? Effect.fail(new PromptLayerTracker.RequestIdUnavailable({ runId, reason: "sampled" }))
+        : this.reader().tracker.requestIdFor(runId)
+    )
   }
 
   /** Evicts runs idle for longer than `runTtl`, then waits for every accepted log to be delivered or to fail. */
@@ -456,6 +506,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     extraParams?: Record<string, unknown>
   ): void {
     this.guard("handleLLMEnd", () => {
+      if (this.sampledOutEnd(runId)) return
       const end = {
         generations: output?.generations ?? [],
         llmOutput: output?.llmOutput ?? undefined,
@@ -466,7 +517,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
         return
       }
       const run = this.finish(runId)
-      if (run === undefined) return
+      if (run === undefined || (run.held === true && !this.sampler?.heldEnded(runId, false, run.inputs.length))) return
       const endedAt = this.now()
       run.inputs.forEach((_, i) => {
         const generations = run.inputs.length === 1 ? end.generations.flat() : (end.generations[i] ?? [])
@@ -484,12 +535,14 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   override handleLLMError(err: unknown, runId: string): void {
     this.guard("handleLLMError", () => {
+      if (this.sampledOutEnd(runId)) return
       if (this.recorder !== undefined) {
         this.recorder.error(runId, err)
         return
       }
       const run = this.finish(runId)
       if (run === undefined) return
+      if (run.held === true) this.sampler?.heldEnded(runId, true, run.inputs.length)
       const endedAt = this.now()
       run.inputs.forEach((_, i) => {
         this.emit(run, i, { _tag: "error", endedAt, firstTokenAt: run.firstTokenAt, error: err })
@@ -519,6 +572,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
       const parent = callOrder ? runTypeOrParent : isUuidLike(runNameOrParent) ? runNameOrParent : undefined
       const runType = callOrder ? runTypeOrName : runTypeOrParent
       const runName = callOrder ? runNameOrParent : runTypeOrName
+      if (this.sampling(runId, parent, 0) === "drop") return
       this.notePromptLink(inputs, parent, metadata)
       this.recorder?.start(runId, parent, {
         kind: "chain",
@@ -533,11 +587,13 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   }
 
   override handleChainEnd(outputs: unknown, runId: string): void {
-    if (this.recorder !== undefined) this.guard("handleChainEnd", () => this.recorder?.end(runId, outputs))
+    if (this.recorder !== undefined && !this.sampledOutEnd(runId))
+      this.guard("handleChainEnd", () => this.recorder?.end(runId, outputs))
   }
 
   override handleChainError(err: unknown, runId: string): void {
-    if (this.recorder !== undefined) this.guard("handleChainError", () => this.recorder?.error(runId, err))
+    if (this.recorder !== undefined && !this.sampledOutEnd(runId))
+      this.guard("handleChainError", () => this.recorder?.error(runId, err))
   }
 
   override handleToolStart(
@@ -550,7 +606,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     runName?: string,
     toolCallId?: string
   ): void {
-    if (this.recorder === undefined) return
+    if (this.sampling(runId, parentRunId, 0) === "drop" || this.recorder === undefined) return
     this.guard("handleToolStart", () =>
       this.recorder?.start(runId, parentRunId, {
         kind: "tool",
@@ -566,11 +622,13 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   }
 
   override handleToolEnd(output: unknown, runId: string): void {
-    if (this.recorder !== undefined) this.guard("handleToolEnd", () => this.recorder?.end(runId, output))
+    if (this.recorder !== undefined && !this.sampledOutEnd(runId))
+      this.guard("handleToolEnd", () => this.recorder?.end(runId, output))
   }
 
   override handleToolError(err: unknown, runId: string): void {
-    if (this.recorder !== undefined) this.guard("handleToolError", () => this.recorder?.error(runId, err))
+    if (this.recorder !== undefined && !this.sampledOutEnd(runId))
+      this.guard("handleToolError", () => this.recorder?.error(runId, err))
   }
 
   override handleRetrieverStart(
@@ -582,7 +640,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     metadata?: Record<string, unknown>,
     name?: string
   ): void {
-    if (this.recorder === undefined) return
+    if (this.sampling(runId, parentRunId, 0) === "drop" || this.recorder === undefined) return
     this.guard("handleRetrieverStart", () =>
       this.recorder?.start(runId, parentRunId, {
         kind: "retriever",
@@ -597,16 +655,18 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
   }
 
   override handleRetrieverEnd(documents: ReadonlyArray<unknown>, runId: string): void {
-    if (this.recorder !== undefined) this.guard("handleRetrieverEnd", () => this.recorder?.end(runId, documents))
+    if (this.recorder !== undefined && !this.sampledOutEnd(runId))
+      this.guard("handleRetrieverEnd", () => this.recorder?.end(runId, documents))
   }
 
   override handleRetrieverError(err: unknown, runId: string): void {
-    if (this.recorder !== undefined) this.guard("handleRetrieverError", () => this.recorder?.error(runId, err))
+    if (this.recorder !== undefined && !this.sampledOutEnd(runId))
+      this.guard("handleRetrieverError", () => this.recorder?.error(runId, err))
   }
 
   /** An agent's tool choice, as an `agent_action` event on the agent's span. */
   override handleAgentAction(action: unknown, runId: string): void {
-    if (this.recorder === undefined) return
+    if (this.recorder === undefined || this.sampledOut(runId)) return
     this.guard("handleAgentAction", () => {
       const a = objectOf(action)
       this.recorder?.event(runId, "agent_action", {
@@ -619,7 +679,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /** An agent's final answer, as an `agent_finish` event on the agent's span. */
   override handleAgentEnd(finish: unknown, runId: string): void {
-    if (this.recorder === undefined) return
+    if (this.recorder === undefined || this.sampledOut(runId)) return
     this.guard("handleAgentEnd", () => {
       const f = objectOf(finish)
       this.recorder?.event(runId, "agent_finish", { return_values: SpanMapper.capture(f.returnValues), log: f.log })
@@ -628,7 +688,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /** `dispatchCustomEvent(name, data)`, as an event named `name` on the span of the run that dispatched it. */
   override handleCustomEvent(eventName: string, data: unknown, runId: string): void {
-    if (this.recorder === undefined) return
+    if (this.recorder === undefined || this.sampledOut(runId)) return
     this.guard("handleCustomEvent", () => this.recorder?.event(runId, eventName, { data: SpanMapper.capture(data) }))
   }
 
@@ -689,9 +749,16 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
         schema_url: ""
       },
       counters: this.counters,
-      offer: (event) => {
-        this.live().tracker.offerSpan(this.redactor === undefined ? event : this.redactor.spanJob(event))
+      offer: (event, traceId) => {
+        // Redacted when built (in the tracker's fiber), whether it is sent now or held first.
+        const job = this.redactor === undefined ? event : this.redactor.spanJob(event)
+        if (this.sampler?.options.keepErrors === true && this.sampler.hold(job, traceId)) return
+        this.live().tracker.offerSpan(job)
       },
+      onClosed:
+        this.sampler?.options.keepErrors === true
+          ? (runId, traceId, failed) => this.sampler?.closed(runId, traceId, failed)
+          : undefined,
       onDelivered: callback === undefined ? undefined : (log) => callback(log.requestId),
       tree: (starting) => treeFor((starting ? this.live() : this.current).tracker, this.maxRuns),
       onActive: (active) => {
@@ -700,6 +767,30 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
       }
     })
     return recorder
+  }
+
+  /**
+   * Sampling, on a run's start (`models`: its request logs, 0 for a chain, tool or retriever):
+   * `"drop"` if its trace is sampled out and it is not to be recorded, `"hold"` for a sampled-out
+   * model call kept only if it fails (requests mode, `keepErrors`), else `"keep"`.
+   */
+  private sampling(runId: string, parentRunId: string | undefined, models: number): "keep" | "drop" | "hold" {
+    const sampler = this.sampler
+    if (sampler === undefined) return "keep"
+    if (this.recorder !== undefined) return sampler.dropStart(runId, parentRunId, models) ? "drop" : "keep"
+    if (models > 0) return sampler.modelStart(runId, parentRunId, models)
+    sampler.noteRun(runId, parentRunId)
+    return "keep"
+  }
+
+  /** Whether a run is an open run of a sampled-out trace, not recorded: its events are ignored. */
+  private sampledOut(runId: string): boolean {
+    return this.sampler?.drops(runId) === true
+  }
+
+  /** {@link sampledOut}, on the run's end (ignored, and the run forgotten). */
+  private sampledOutEnd(runId: string): boolean {
+    return this.sampler?.dropEnd(runId) === true
   }
 
   private guard(method: string, body: () => void): void {
@@ -729,6 +820,8 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     metadata: Record<string, unknown> | undefined,
     runName: string | undefined
   ): void {
+    const sampling = this.sampling(runId, parentRunId, inputs.length)
+    if (sampling === "drop") return
     const now = this.now()
     this.sweep(false)
     if (this.recorder === undefined && (this.runs.has(runId) || this.ended.has(runId))) {
@@ -774,7 +867,14 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
       )
       return
     }
-    this.runs.set(runId, { runId, inputs: [...inputs], firstTokenAt: undefined, lastSeen: now, start })
+    this.runs.set(runId, {
+      runId,
+      inputs: [...inputs],
+      firstTokenAt: undefined,
+      lastSeen: now,
+      start,
+      ...(sampling === "hold" ? { held: true } : {})
+    })
     if (this.runs.size > this.maxRuns) {
       const oldest = this.runs.values().next()
       if (!oldest.done) this.evict(oldest.value, `more than ${this.maxRuns} runs in progress`)
@@ -808,7 +908,12 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     this.runs.delete(run.runId)
     this.ended.set(run.runId, true)
     this.counters.evicted++
-    if (!this.logAbandonedRuns) return
+    if (
+      (run.held === true && !this.sampler?.heldEnded(run.runId, false, run.inputs.length)) ||
+      !this.logAbandonedRuns
+    ) {
+      return
+    }
     const endedAt = run.lastSeen
     run.inputs.forEach((_, i) => {
       this.emit(run, i, {

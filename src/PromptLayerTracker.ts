@@ -172,7 +172,8 @@ export interface Stats {
 
 /**
  * Why {@link Service.requestIdFor} has no id to give: the log finally `failed`, was `dropped`, was
- * `rejected` (its trace is closed), or the tracker was shut down before it was delivered.
+ * `rejected` (its trace is closed), or the tracker was shut down before it was delivered; or the
+ * handler never sent it because its trace was `sampled` out (`sampleRate`).
  *
  * @since 0.1.0
  * @category Errors
@@ -181,7 +182,7 @@ export class RequestIdUnavailable extends Schema.TaggedError<RequestIdUnavailabl
   "promptlayer-effect/RequestIdUnavailable"
 )("RequestIdUnavailable", {
   runId: Schema.String,
-  reason: Schema.Literals(["failed", "dropped", "shutdown", "rejected"]),
+  reason: Schema.Literals(["failed", "dropped", "shutdown", "rejected", "sampled"]),
   detail: Schema.optional(Schema.String)
 }) {
   /** `"RequestIdUnavailable"`, the `_tag` (as the errors of `PromptLayerError`). */

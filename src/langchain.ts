@@ -23,6 +23,7 @@ export { installShutdownHooks, PromptLayerCallbackHandler, shutdownAll } from ".
 export type {
   PromptLayerCallbackHandlerOptions,
   PromptLayerCallbackHandlerStats,
+  SamplingStats,
   ShutdownHooksOptions,
   ShutdownOutcome
 } from "./PromptLayerCallbackHandler.js"

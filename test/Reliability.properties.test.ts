@@ -233,7 +233,7 @@ const checkExit = (exit: Exit.Exit<unknown, unknown>, operation: string) => {
 
 type Outcome =
   | { readonly _tag: "delivered"; readonly requestId: number }
-  | { readonly _tag: "failed" | "dropped" | "shutdown" | "rejected"; readonly detail: string }
+  | { readonly _tag: "failed" | "dropped" | "shutdown" | "rejected" | "sampled"; readonly detail: string }
   | { readonly _tag: "unknown" }
 
 /** What the handler's tracker remembers of a run after a flush: synchronous, or unknown if never accepted. */

@@ -68,8 +68,10 @@ export interface RecorderOptions {
   readonly now: () => number
   readonly resource: S.SpanInput["resource"]
   readonly counters: RecorderCounters
-  /** Hands a span to the live tracker. */
-  readonly offer: (event: PromptLayerTracker.SpanTrackEvent) => void
+  /** Hands a span (of the trace `traceId`) to the live tracker. */
+  readonly offer: (event: PromptLayerTracker.SpanTrackEvent, traceId: string) => void
+  /** Told of every run that closes (ended, failed or abandoned), after its span, if any, was offered (sampling). */
+  readonly onClosed?: ((runId: string, traceId: string, failed: boolean) => void) | undefined
   readonly onDelivered: ((log: PromptLayerTracker.DeliveredLog) => unknown) | undefined
   /** Told when the recorder gets its first open run, and when it has none left (shutdown registries). */
   readonly onActive: (active: boolean) => void
@@ -215,7 +217,10 @@ export class TraceRecorder {
   private abandon(run: Run<RunData>, reason: string): void {
     this.released()
     this.options.counters.evicted++
-    if (!this.options.logAbandonedRuns) return
+    if (!this.options.logAbandonedRuns) {
+      this.options.onClosed?.(run.runId, run.traceId, false)
+      return
+    }
     const endedAt = run.lastSeen
     const text = `the run never ended (${reason}); a stream abandoned by its consumer?`
     if (run.data.model === undefined) {
@@ -232,17 +237,20 @@ export class TraceRecorder {
   }
 
   private emit(run: Run<RunData>, outcome: SpanMapper.RunOutcome): void {
-    if (run.hidden) return
-    this.options.offer(new RunSpan(run, outcome, this.options.source, this.options.resource))
+    if (!run.hidden)
+      this.options.offer(new RunSpan(run, outcome, this.options.source, this.options.resource), run.traceId)
+    this.options.onClosed?.(run.runId, run.traceId, outcome._tag === "error")
   }
 
   /** One CLIENT span per prompt of the model run (a direct call with several prompts gives several). */
   private emitModel(run: Run<RunData>, outcome: SpanMapper.RunOutcome, end: (index: number) => Blueprint.RunEnd): void {
     const model = run.data.model
-    if (model === undefined || run.hidden) return
-    for (let i = 0; i < model.inputs.length; i++) {
-      this.options.offer(new ModelSpan(run, model, i, outcome, end(i), this.options))
+    if (model !== undefined && !run.hidden) {
+      for (let i = 0; i < model.inputs.length; i++) {
+        this.options.offer(new ModelSpan(run, model, i, outcome, end(i), this.options), run.traceId)
+      }
     }
+    this.options.onClosed?.(run.runId, run.traceId, outcome._tag === "error")
   }
 }
 

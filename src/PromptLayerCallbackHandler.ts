@@ -57,6 +57,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { resumeLater } from "./internal/backgroundTimers.js"
 import * as Blueprint from "./internal/blueprint.js"
 import { RecentMap } from "./internal/recentMap.js"
 import { Redactor } from "./internal/redaction.js"
@@ -416,11 +417,18 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
 
   /** {@link requestIdFor} as an Effect (it does not wait for LangChain's background callbacks). */
   requestIdForEffect(runId: string): Effect.Effect<number, PromptLayerTracker.RequestIdUnavailable> {
-    return Effect.suspend(() =>
-      this.sampler?.unsent(runId) === true
-        ? Effect.fail(new PromptLayerTracker.RequestIdUnavailable({ runId, reason: "sampled" }))
-        : this.reader().tracker.requestIdFor(runId)
-    )
+    return Effect.suspend(() => {
+      const sampler = this.sampler
+      if (sampler === undefined) return this.reader().tracker.requestIdFor(runId)
+      const sampled = new PromptLayerTracker.RequestIdUnavailable({ runId, reason: "sampled" })
+      if (sampler.unsent(runId)) return Effect.fail(sampled)
+      // A held trace discarded later (its root ended without a failure) never reaches the tracker.
+      const discarded = Effect.callback<never, PromptLayerTracker.RequestIdUnavailable>((resume) => {
+        const later = resumeLater(resume)
+        return Effect.sync(sampler.onUnsent(runId, () => later(Effect.fail(sampled))))
+      })
+      return Effect.raceFirst(this.reader().tracker.requestIdFor(runId), discarded)
+    })
   }
 
   /** Evicts runs idle for longer than `runTtl`, then waits for every accepted log to be delivered or to fail. */

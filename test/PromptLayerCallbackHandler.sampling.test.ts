@@ -6,6 +6,7 @@
  * from the decision function (`internal/sampling.ts`, tested on its own in Sampling.test.ts).
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import { FakeListChatModel } from "@langchain/core/utils/testing"
 import { RunnableLambda, type RunnableConfig } from "@langchain/core/runnables"
 import { tool } from "@langchain/core/tools"
@@ -413,6 +414,37 @@ describe("requestIdFor of a sampled-out model call", () => {
       assert.strictEqual(await reasonOf(handler.requestIdFor(ok)), "sampled", mode)
       assert.match(String(await reasonOf(handler.requestIdFor(failed))), /^delivered \d+$/, mode)
     }
+  })
+})
+
+describe("requestIdForEffect while a sampled-out trace is held (keepErrors, traces mode)", () => {
+  it("asked before the root ends, it rejects with 'sampled' once the trace is discarded, and resolves once one is sent", async () => {
+    const handler = handlerFor({ sampleRate: 0, keepErrors: true })
+    const asked: Array<Promise<unknown>> = []
+    const chain = (fail: boolean) =>
+      RunnableLambda.from(async (input: string, config?: RunnableConfig) => {
+        const modelRunId = crypto.randomUUID()
+        await new FakeListChatModel({ responses: ["hi"] }).invoke(input, { ...config, runId: modelRunId })
+        // Asked while the model's span is held: the root has not ended, nothing is decided yet
+        // (requestIdForEffect does not wait for LangChain's background callbacks).
+        asked.push(
+          Effect.runPromise(handler.requestIdForEffect(modelRunId)).then(
+            (id) => `delivered ${id}`,
+            (error: { reason?: string }) => error.reason
+          )
+        )
+        if (fail) throw new Error("the chain failed after the model call")
+        return "done"
+      })
+    await chain(false).invoke("hello", { callbacks: [handler] })
+    await chain(true)
+      .invoke("hello", { callbacks: [handler] })
+      .catch(() => undefined)
+    await handler.flush()
+    // Before the fix, the first waited in the tracker for a log that would never come: it hung.
+    const outcomes = await Promise.all(asked)
+    assert.strictEqual(outcomes[0], "sampled")
+    assert.match(String(outcomes[1]), /^delivered \d+$/)
   })
 })
 

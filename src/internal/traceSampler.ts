@@ -93,6 +93,8 @@ export class TraceSampler {
     sampledOutUnheld: 0
   }
   private spansHeld = 0
+  /** `requestIdFor` waiters of model runs whose log may yet be discarded with their held trace. */
+  private readonly unsentWaiters = new Map<string, Array<() => void>>()
 
   constructor(readonly options: TraceSamplerOptions) {
     this.discarded = new RecentMap(Math.min(options.maxRuns, 10_000))
@@ -113,6 +115,23 @@ export class TraceSampler {
   /** A run ended: `true` if it was an open run of a sampled-out trace (the end is ignored), now forgotten. */
   dropEnd(runId: string): boolean {
     return this.dropped.delete(runId)
+  }
+
+  /**
+   * Calls `notify` once if the log of model run `runId` turns out not to be sent (its held trace is
+   * discarded); returns a function that cancels it.
+   */
+  onUnsent(runId: string, notify: () => void): () => void {
+    const waiters = this.unsentWaiters.get(runId) ?? []
+    waiters.push(notify)
+    this.unsentWaiters.set(runId, waiters)
+    return () => {
+      const now = this.unsentWaiters.get(runId)
+      const i = now?.indexOf(notify) ?? -1
+      if (now === undefined || i < 0) return
+      now.splice(i, 1)
+      if (now.length === 0) this.unsentWaiters.delete(runId)
+    }
   }
 
   /** Whether the log of model run `runId` was not sent because its trace was sampled out (`requestIdFor`). */
@@ -226,7 +245,7 @@ export class TraceSampler {
       this.counters.keptErrorTraces++
     } else {
       this.counters.sampledOutModelCalls += prompts
-      this.unsentModels.set(runId, true)
+      this.markUnsent(runId)
     }
     return failed
   }
@@ -239,12 +258,20 @@ export class TraceSampler {
     }
     if (models === 0) return
     this.counters.sampledOutModelCalls += models
+    this.markUnsent(runId)
+  }
+
+  private markUnsent(runId: string): void {
     this.unsentModels.set(runId, true)
+    const waiters = this.unsentWaiters.get(runId)
+    if (waiters === undefined) return
+    this.unsentWaiters.delete(runId)
+    for (const notify of waiters) notify()
   }
 
   private discardModel(runId: string): void {
     this.counters.sampledOutModelCalls++
-    this.unsentModels.set(runId, true)
+    this.markUnsent(runId)
   }
 
   private giveUp(trace: HeldTrace): void {

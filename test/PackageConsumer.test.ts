@@ -44,6 +44,8 @@ import type { PromptLayerCallbackHandler as Handler } from "promptlayer-effect/l
 declare global {
   const chat: BaseChatModel
   const ragChain: Runnable<string, unknown>
+  const chain: Runnable<string, unknown>
+  const input: string
   const PromptLayerCallbackHandler: typeof Handler
 }
 export {}

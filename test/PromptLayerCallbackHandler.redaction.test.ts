@@ -451,3 +451,23 @@ describe("redaction over the emulator", () => {
     )
   })
 })
+
+describe("redaction with sampling", () => {
+  it("keepErrors: a sampled-out trace held and then sent because it failed is masked too", async () => {
+    const secrets = secretsOf()
+    const handler = handlerFor({ mask: PromptLayerRedaction.maskCommon, sampleRate: 0, keepErrors: true })
+    const runId = crypto.randomUUID()
+    const chain = RunnableLambda.from(async (input: string, config) => {
+      await new FakeListChatModel({ responses: [`reply to ${secrets.email}`] }).invoke(input, config)
+      throw new Error(`failed for card ${secrets.card}`)
+    })
+    await chain
+      .invoke(`my key is ${secrets.key} and my mail ${secrets.email}`, { callbacks: [handler], runId })
+      .catch(() => undefined)
+    await handler.flush()
+    assert.strictEqual(handler.stats().keptErrorTraces, 1, "the failed trace was held, then sent")
+    const spans = await traceOf(runId)
+    assert.isAtLeast(spans.length, 2, "the chain's and the model's spans were stored")
+    assertNothingStored([secrets.email, secrets.key, secrets.card])
+  })
+})

@@ -1,0 +1,258 @@
+/**
+ * Serverless delivery: a real child process (test/support/serverless-child.ts) runs a "function"
+ * that answers requests with a LangChain chain traced by the handler, and the test freezes it
+ * between requests (SIGSTOP, then SIGCONT after twice the attempt timeout: no timer runs
+ * meanwhile), as Lambda, Vercel or Cloud Run freeze an instance once its response is sent. Then
+ * the emulator's store says what arrived: nothing lost, nothing twice.
+ *
+ * The freeze while a batch is in flight goes through a proxy in this process: it forwards the
+ * function's first `/spans-bulk` call to the emulator (which stores it), stops the child, and only
+ * then writes the response, so the child resumes with the response waiting in its socket and the
+ * attempt's timeout long overdue. Without a freeze-aware attempt timeout, that timeout fires
+ * first on resume and the retry stores the batch twice (the real server does not de-duplicate
+ * span ids: promptlayer-traces.md §2).
+ *
+ * No case depends on the machine's speed: the test waits for the child's lines and the proxy's
+ * events; the only fixed time is the length of the freeze, which only has to exceed the attempt
+ * timeout.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { assert, describe, it } from "@effect/vitest"
+import { afterAll } from "vitest"
+import { type StartedEmulator, type StoredTraceSpan, startEmulator } from "../src/PromptLayerEmulator.js"
+
+const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
+
+/** The child's attempt timeout; the freeze lasts twice as long. */
+const ATTEMPT_TIMEOUT_MS = 1500
+const FREEZE_MS = 2 * ATTEMPT_TIMEOUT_MS
+/** Spans per request: the sequence, the prompt template, the chat model, the lambda. */
+const SPANS_PER_TRACE = 4
+
+const children = new Set<ChildProcess>()
+afterAll(() => {
+  for (const child of children) child.kill("SIGKILL")
+})
+
+interface Child {
+  readonly child: ChildProcess
+  readonly send: (command: string) => void
+  readonly waitFor: (prefix: string) => Promise<string>
+  readonly closed: Promise<number | null>
+}
+
+const startChild = (url: string, apiKey: string, pattern: string): Child => {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      Path.join(root, "test/support/serverless-child.ts"),
+      url,
+      apiKey,
+      pattern,
+      String(ATTEMPT_TIMEOUT_MS)
+    ],
+    { cwd: root, stdio: ["pipe", "pipe", "pipe"] }
+  )
+  children.add(child)
+  child.once("exit", () => children.delete(child))
+  const lines: Array<string> = []
+  const waiters: Array<{ prefix: string; resolve: (line: string) => void }> = []
+  let buffer = ""
+  child.stdout!.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString()
+    const parts = buffer.split("\n")
+    buffer = parts.pop() ?? ""
+    for (const line of parts) {
+      lines.push(line)
+      for (const w of waiters.filter((w) => line.startsWith(w.prefix))) w.resolve(line)
+    }
+  })
+  let stderr = ""
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2_000)
+  })
+  // "close", not "exit": at "exit" the child's last lines may still be unread in the pipe.
+  const closed = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)))
+  const waitFor = (prefix: string) =>
+    new Promise<string>((resolve, reject) => {
+      const found = lines.find((l) => l.startsWith(prefix))
+      if (found !== undefined) return resolve(found)
+      waiters.push({ prefix, resolve })
+      void closed.then((code) =>
+        reject(new Error(`the child exited (code ${code}) before printing ${prefix}; stderr: ${stderr}`))
+      )
+    })
+  return { child, send: (command) => child.stdin!.write(`${command}\n`), waitFor, closed }
+}
+
+interface ChildStats {
+  readonly accepted: number
+  readonly delivered: number
+  readonly failed: number
+  readonly dropped: number
+  readonly retried: number
+  readonly batches: number
+}
+
+const statsOf = (line: string): ChildStats => JSON.parse(line.slice(line.indexOf("{"))) as ChildStats
+
+/** Whether a process is stopped (state `T`), from /proc where there is one, else from `ps`. */
+const isStopped = (pid: number): boolean => {
+  const stat = `/proc/${pid}/stat`
+  if (Fs.existsSync(stat)) return Fs.readFileSync(stat, "utf8").split(") ")[1]?.startsWith("T") === true
+  return execFileSync("ps", ["-o", "state=", "-p", String(pid)])
+    .toString()
+    .trim()
+    .startsWith("T")
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Stops the child's process and resolves once it is stopped: from then on it runs nothing. */
+const freeze = async (child: ChildProcess): Promise<void> => {
+  child.kill("SIGSTOP")
+  while (!isStopped(child.pid!)) await sleep(5)
+}
+
+const thaw = (child: ChildProcess) => child.kill("SIGCONT")
+
+/**
+ * A proxy in front of the emulator that counts the `/spans-bulk` calls and, for the first one,
+ * runs `beforeResponse` after the emulator answered and before the answer is written back.
+ */
+const startProxy = async (target: string, beforeResponse: () => Promise<void>) => {
+  let spansBulk = 0
+  let responded: () => void = () => {}
+  const firstResponded = new Promise<void>((resolve) => {
+    responded = resolve
+  })
+  const server = Http.createServer((req, res) => {
+    const chunks: Array<Buffer> = []
+    req.on("data", (chunk: Buffer) => chunks.push(chunk))
+    req.on("end", async () => {
+      const isSpans = req.url?.endsWith("/spans-bulk") === true
+      const first = isSpans && ++spansBulk === 1
+      const headers = { ...req.headers }
+      delete headers.host
+      delete headers.connection
+      const answer = await fetch(`${target}${req.url}`, {
+        method: req.method ?? "GET",
+        headers: headers as Record<string, string>,
+        body: chunks.length === 0 ? null : Buffer.concat(chunks)
+      })
+      const body = Buffer.from(await answer.arrayBuffer())
+      if (first) await beforeResponse()
+      res.writeHead(answer.status, {
+        "content-type": answer.headers.get("content-type") ?? "application/json",
+        "content-length": body.length
+      })
+      res.end(body, () => {
+        if (first) responded()
+      })
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spansBulk: () => spansBulk,
+    firstResponded,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
+  }
+}
+
+const withEmulator = async (f: (emulator: StartedEmulator) => Promise<void>) => {
+  const emulator = await startEmulator({ port: 0 })
+  try {
+    await f(emulator)
+  } finally {
+    await emulator.close()
+  }
+}
+
+const storedSpans = (emulator: StartedEmulator): Array<StoredTraceSpan> =>
+  emulator.store.traces.list().flatMap((trace) => emulator.store.traces.spansOf(trace.trace_id))
+
+/** Every request's trace stored once: span ids unique, request logs unique, one trace per request. */
+const assertEachOnce = (emulator: StartedEmulator, requests: number) => {
+  const spans = storedSpans(emulator)
+  assert.strictEqual(spans.length, requests * SPANS_PER_TRACE, "every span stored")
+  assert.strictEqual(new Set(spans.map((s) => s.span_id)).size, spans.length, "no span stored twice")
+  assert.strictEqual(emulator.store.traces.list().length, requests, "one trace per request")
+  const logs = emulator.store.requests()
+  assert.strictEqual(logs.length, requests, "one request log per model call")
+  assert.strictEqual(new Set(logs.map((r) => r.metadata.n)).size, requests, "no request log stored twice")
+}
+
+const spansBulkCalls = (emulator: StartedEmulator) => emulator.stats().calls["POST /spans-bulk"] ?? 0
+
+describe.concurrent("Serverless: a function frozen after its response", () => {
+  for (const pattern of ["await-flush", "wait-until"] as const) {
+    it(`${pattern}: the trace is stored before the freeze; after a freeze of twice the attempt timeout, the next request's too, nothing twice`, () =>
+      withEmulator(async (emulator) => {
+        const run = startChild(emulator.url, emulator.apiKey, pattern)
+        run.send("invoke 1")
+        const first = statsOf(await run.waitFor("RETURNED 1 "))
+        // The platform may freeze the process now: the trace must already be stored.
+        assert.strictEqual(first.delivered, SPANS_PER_TRACE)
+        assertEachOnce(emulator, 1)
+        await freeze(run.child)
+        await sleep(FREEZE_MS)
+        thaw(run.child)
+        run.send("invoke 2")
+        const second = statsOf(await run.waitFor("RETURNED 2 "))
+        assert.strictEqual(second.delivered, 2 * SPANS_PER_TRACE)
+        run.send("exit")
+        const done = statsOf(await run.waitFor("DONE "))
+        assert.strictEqual(await run.closed, 0)
+        assertEachOnce(emulator, 2)
+        assert.include(done, { accepted: 2 * SPANS_PER_TRACE, delivered: 2 * SPANS_PER_TRACE, failed: 0, dropped: 0 })
+        assert.strictEqual(
+          spansBulkCalls(emulator),
+          done.batches,
+          "every /spans-bulk call the emulator got succeeded once"
+        )
+      }))
+  }
+
+  it("no flush: deliverOnRootEnd sends the trace, the process freezes with the batch in flight (answered meanwhile) for twice the attempt timeout; on resume the answer is read, not retried", () =>
+    withEmulator(async (emulator) => {
+      let run: Child | undefined
+      let frozen = false
+      const proxy = await startProxy(emulator.url, async () => {
+        await freeze(run!.child)
+        frozen = true
+      })
+      try {
+        run = startChild(proxy.url, emulator.apiKey, "none")
+        run.send("invoke 1")
+        await run.waitFor("RETURNED 1 ")
+        // Sent by deliverOnRootEnd alone (batchDelay is an hour, nothing flushes): the proxy holds its answer.
+        await proxy.firstResponded
+        assert.isTrue(frozen, "the child was stopped before the answer was written")
+        assertEachOnce(emulator, 1)
+        await sleep(FREEZE_MS)
+        thaw(run.child)
+        run.send("exit")
+        const done = statsOf(await run.waitFor("DONE "))
+        assert.strictEqual(await run.closed, 0)
+        assert.include(done, { delivered: SPANS_PER_TRACE, failed: 0, dropped: 0, retried: 0, batches: 1 })
+        assert.strictEqual(proxy.spansBulk(), 1, "the batch was sent once")
+        assert.strictEqual(spansBulkCalls(emulator), 1)
+        assertEachOnce(emulator, 1)
+      } finally {
+        if (run !== undefined) thaw(run.child)
+        await proxy.close()
+      }
+    }))
+})

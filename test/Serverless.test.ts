@@ -23,8 +23,19 @@ import type { AddressInfo } from "node:net"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
+import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
+import { ChatPromptTemplate } from "@langchain/core/prompts"
+import { RunnableLambda } from "@langchain/core/runnables"
+import { FakeListChatModel } from "@langchain/core/utils/testing"
+import * as Effect from "effect/Effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import * as Layer from "effect/Layer"
+import { PromptLayerCallbackHandler } from "promptlayer-effect/langchain"
 import { afterAll } from "vitest"
+import * as SpanDelivery from "../src/internal/spanDelivery.js"
+import * as PromptLayerClient from "../src/PromptLayerClient.js"
 import { type StartedEmulator, type StoredTraceSpan, startEmulator } from "../src/PromptLayerEmulator.js"
+import * as PromptLayerTracker from "../src/PromptLayerTracker.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -253,6 +264,121 @@ describe.concurrent("Serverless: a function frozen after its response", () => {
       } finally {
         if (run !== undefined) thaw(run.child)
         await proxy.close()
+      }
+    }))
+})
+
+/** The child's chain: prompt → chat model → lambda, four spans. */
+const makeChain = () =>
+  ChatPromptTemplate.fromMessages([
+    ["system", "You are terse."],
+    ["human", "{question}"]
+  ])
+    .pipe(new FakeListChatModel({ responses: ["an answer"] }))
+    .pipe(RunnableLambda.from((message: { content: unknown }) => String(message.content).toUpperCase()))
+
+/**
+ * A handler (the Effect way) over a tracker of its own whose `batchDelay` is an hour, on the test's
+ * `TestClock`, delivering to an emulator of its own: the debounce never ends by itself.
+ */
+const withHourlyTracker = <A>(
+  deliverOnRootEnd: boolean,
+  f: (
+    handler: PromptLayerCallbackHandler,
+    tracker: PromptLayerTracker.Service,
+    emulator: StartedEmulator
+  ) => Effect.Effect<A, unknown, never>
+) =>
+  Effect.acquireRelease(
+    Effect.promise(() => startEmulator({ port: 0 })),
+    (emulator) => Effect.promise(() => emulator.close())
+  ).pipe(
+    Effect.flatMap((emulator) =>
+      Effect.gen(function* () {
+        const handler = yield* PromptLayerCallbackHandler.make({ deliverOnRootEnd })
+        const tracker = yield* PromptLayerTracker.PromptLayerTracker
+        return yield* f(handler, tracker, emulator)
+      }).pipe(
+        Effect.provide(
+          PromptLayerTracker.layer({ batchDelay: "1 hour" }).pipe(
+            Layer.provide(
+              PromptLayerClient.layerWith({ apiKey: emulator.apiKey, baseUrl: emulator.url, retry: { maxAttempts: 1 } })
+            ),
+            Layer.provide(FetchHttpClient.layer)
+          )
+        )
+      )
+    )
+  )
+
+/** Invokes the chain with the handler, waits for LangChain's callbacks, then for the tracker's assembler to catch up. */
+const invokeAndAssemble = (handler: PromptLayerCallbackHandler, tracker: PromptLayerTracker.Service) =>
+  Effect.promise(async () => {
+    await makeChain().invoke({ question: "q" }, { callbacks: [handler] })
+    await awaitAllCallbacks()
+  }).pipe(Effect.andThen(SpanDelivery.assembledOf(tracker)))
+
+describe("deliverOnRootEnd", () => {
+  it.effect(
+    "on: when the root run ends, its trace leaves at once, in one /spans-bulk call, without waiting for batchDelay",
+    () =>
+      withHourlyTracker(true, (_handler, tracker, emulator) =>
+        Effect.gen(function* () {
+          yield* invokeAndAssemble(_handler, tracker)
+          const stats = tracker.statsUnsafe()
+          assert.strictEqual(stats.accepted, SPANS_PER_TRACE)
+          assert.strictEqual(stats.queued, 0, "the open batch was closed at the root's end: nothing waits")
+          // The batch is in flight or sent: flush only waits for it.
+          yield* tracker.flush
+          assert.strictEqual(tracker.statsUnsafe().batches, 1)
+          assert.strictEqual(spansBulkCalls(emulator), 1)
+          assert.strictEqual(storedSpans(emulator).length, SPANS_PER_TRACE)
+        })
+      )
+  )
+
+  it.effect("off (the default): the trace waits in the open batch for batchDelay (here an hour), until a flush", () =>
+    withHourlyTracker(false, (handler, tracker, emulator) =>
+      Effect.gen(function* () {
+        yield* invokeAndAssemble(handler, tracker)
+        const stats = tracker.statsUnsafe()
+        assert.strictEqual(stats.queued, SPANS_PER_TRACE)
+        assert.strictEqual(stats.batches, 0)
+        assert.strictEqual(spansBulkCalls(emulator), 0)
+        yield* tracker.flush
+        assert.strictEqual(storedSpans(emulator).length, SPANS_PER_TRACE)
+      })
+    )
+  )
+
+  it("a value that is not a boolean throws at construction, naming the option", () => {
+    assert.throws(
+      () =>
+        new PromptLayerCallbackHandler({
+          apiKey: "pl_test",
+          baseURL: "http://127.0.0.1:9",
+          deliverOnRootEnd: "yes" as unknown as boolean
+        }),
+      /deliverOnRootEnd must be a boolean, got yes/
+    )
+  })
+
+  it("requests mode sends each log at once anyway: with the option, a model call's log is stored without a flush", () =>
+    withEmulator(async (emulator) => {
+      const handler = new PromptLayerCallbackHandler({
+        mode: "requests",
+        deliverOnRootEnd: true,
+        apiKey: emulator.apiKey,
+        baseURL: emulator.url,
+        batchDelay: "1 hour"
+      })
+      try {
+        const runId = crypto.randomUUID()
+        await new FakeListChatModel({ responses: ["hi"] }).invoke("hello", { callbacks: [handler], runId })
+        const requestId = await handler.requestIdFor(runId)
+        assert.isDefined(emulator.store.request(requestId))
+      } finally {
+        await handler.shutdown()
       }
     }))
 })

@@ -28,8 +28,10 @@
  * Runs that never end (a stream abandoned by its consumer) are evicted after `runTtl` and logged
  * with `status: "WARNING"`, `error_type: "PROVIDER_PARTIAL_RESPONSE"`.
  *
- * In serverless code, `await handler.flush()` (or `shutdown()`) before the function returns; it
- * first awaits LangChain's own background callback queue (`awaitAllCallbacks`).
+ * In serverless code, `await handler.flush()` before the function returns (or hand it to the
+ * platform's `waitUntil`); it first awaits LangChain's own background callback queue
+ * (`awaitAllCallbacks`). With `deliverOnRootEnd`, each trace is sent as soon as its root run ends,
+ * so that flush has little left to wait for.
  * In a server, {@link installShutdownHooks} flushes every handler on `SIGTERM`/`SIGINT` and
  * `beforeExit` within a deadline.
  *

@@ -57,7 +57,7 @@ interface Child {
   readonly closed: Promise<number | null>
 }
 
-const startChild = (url: string, apiKey: string, pattern: string): Child => {
+const startChild = (url: string, apiKey: string, pattern: string, mode: "traces" | "requests" = "traces"): Child => {
   const child = spawn(
     process.execPath,
     [
@@ -67,7 +67,8 @@ const startChild = (url: string, apiKey: string, pattern: string): Child => {
       url,
       apiKey,
       pattern,
-      String(ATTEMPT_TIMEOUT_MS)
+      String(ATTEMPT_TIMEOUT_MS),
+      mode
     ],
     { cwd: root, stdio: ["pipe", "pipe", "pipe"] }
   )
@@ -135,11 +136,12 @@ const freeze = async (child: ChildProcess): Promise<void> => {
 const thaw = (child: ChildProcess) => child.kill("SIGCONT")
 
 /**
- * A proxy in front of the emulator that counts the `/spans-bulk` calls and, for the first one,
- * runs `beforeResponse` after the emulator answered and before the answer is written back.
+ * A proxy in front of the emulator that counts the delivery calls (`/spans-bulk`, `/log-request`)
+ * and, for the first one, runs `beforeResponse` after the emulator answered and before the answer
+ * is written back.
  */
 const startProxy = async (target: string, beforeResponse: () => Promise<void>) => {
-  let spansBulk = 0
+  let deliveries = 0
   let responded: () => void = () => {}
   const firstResponded = new Promise<void>((resolve) => {
     responded = resolve
@@ -148,8 +150,8 @@ const startProxy = async (target: string, beforeResponse: () => Promise<void>) =
     const chunks: Array<Buffer> = []
     req.on("data", (chunk: Buffer) => chunks.push(chunk))
     req.on("end", async () => {
-      const isSpans = req.url?.endsWith("/spans-bulk") === true
-      const first = isSpans && ++spansBulk === 1
+      const isDelivery = /\/(spans-bulk|log-request)$/.test(req.url ?? "")
+      const first = isDelivery && ++deliveries === 1
       const headers = { ...req.headers }
       delete headers.host
       delete headers.connection
@@ -172,7 +174,7 @@ const startProxy = async (target: string, beforeResponse: () => Promise<void>) =
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    spansBulk: () => spansBulk,
+    deliveries: () => deliveries,
     firstResponded,
     close: () =>
       new Promise<void>((resolve) => {
@@ -258,9 +260,34 @@ describe.concurrent("Serverless: a function frozen after its response", () => {
         const done = statsOf(await run.waitFor("DONE "))
         assert.strictEqual(await run.closed, 0)
         assert.include(done, { delivered: SPANS_PER_TRACE, failed: 0, dropped: 0, retried: 0, batches: 1 })
-        assert.strictEqual(proxy.spansBulk(), 1, "the batch was sent once")
+        assert.strictEqual(proxy.deliveries(), 1, "the batch was sent once")
         assert.strictEqual(spansBulkCalls(emulator), 1)
         assertEachOnce(emulator, 1)
+      } finally {
+        if (run !== undefined) thaw(run.child)
+        await proxy.close()
+      }
+    }))
+
+  it("requests mode, no flush: the log leaves at once; frozen with it in flight (answered meanwhile), it is read on resume, not sent again", () =>
+    withEmulator(async (emulator) => {
+      let run: Child | undefined
+      const proxy = await startProxy(emulator.url, () => freeze(run!.child))
+      try {
+        run = startChild(proxy.url, emulator.apiKey, "none", "requests")
+        run.send("invoke 1")
+        await run.waitFor("RETURNED 1 ")
+        await proxy.firstResponded
+        assert.lengthOf(emulator.store.requests(), 1)
+        await sleep(FREEZE_MS)
+        thaw(run.child)
+        run.send("exit")
+        const done = statsOf(await run.waitFor("DONE "))
+        assert.strictEqual(await run.closed, 0)
+        assert.include(done, { accepted: 1, delivered: 1, failed: 0, retried: 0 })
+        assert.strictEqual(proxy.deliveries(), 1, "the log was sent once")
+        assert.strictEqual(emulator.stats().calls["POST /log-request"], 1)
+        assert.lengthOf(emulator.store.requests(), 1, "the log was stored once")
       } finally {
         if (run !== undefined) thaw(run.child)
         await proxy.close()

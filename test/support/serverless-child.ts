@@ -5,7 +5,8 @@
  * the option or a flush, nothing would be sent while a test lasts), and a simulated platform that
  * freezes it between requests (the test sends SIGSTOP, then SIGCONT).
  *
- * Usage: tsx test/support/serverless-child.ts <url> <apiKey> <pattern> <attemptTimeoutMs>
+ * Usage: tsx test/support/serverless-child.ts <url> <apiKey> <pattern> <attemptTimeoutMs> [traces|requests]
+ * (the handler's mode; traces by default).
  *
  * `pattern` is how the function hands its traces over before the platform may freeze it:
  * - `await-flush`: `await handler.flush()` before the function returns its response;
@@ -27,9 +28,11 @@ import { RunnableLambda } from "@langchain/core/runnables"
 import { FakeListChatModel } from "@langchain/core/utils/testing"
 import { PromptLayerCallbackHandler } from "promptlayer-effect/langchain"
 
-const [url = "", apiKey = "", pattern = "await-flush", attemptTimeoutArg = "2000"] = process.argv.slice(2)
+const [url = "", apiKey = "", pattern = "await-flush", attemptTimeoutArg = "2000", mode = "traces"] =
+  process.argv.slice(2)
 
 const handler = new PromptLayerCallbackHandler({
+  mode: mode === "requests" ? "requests" : "traces",
   apiKey,
   baseURL: url,
   plTags: ["serverless", pattern],

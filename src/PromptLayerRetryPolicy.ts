@@ -53,7 +53,10 @@ export interface Service {
   readonly jitter: boolean
   /** Cap on an honoured `Retry-After`. */
   readonly maxRetryAfter: Duration.Duration
-  /** Timeout of one attempt. */
+  /**
+   * Timeout of one attempt, counted in the time the process could run: a freeze (or a blocked event
+   * loop) counts for at most a quarter of it, so an answer that came meanwhile is read, not re-sent.
+   */
   readonly attemptTimeout: Duration.Duration
   /** Timeout of all attempts together, delays included. */
   readonly deadline: Duration.Duration

@@ -39,8 +39,11 @@ import * as PromptLayerTracker from "../src/PromptLayerTracker.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 
-/** The child's attempt timeout; the freeze lasts twice as long. */
-const ATTEMPT_TIMEOUT_MS = 1500
+/**
+ * The child's attempt timeout (far above a loopback round trip on a loaded machine: no attempt may
+ * time out before the freeze); the freeze lasts twice as long.
+ */
+const ATTEMPT_TIMEOUT_MS = 3000
 const FREEZE_MS = 2 * ATTEMPT_TIMEOUT_MS
 /** Spans per request: the sequence, the prompt template, the chat model, the lambda. */
 const SPANS_PER_TRACE = 4

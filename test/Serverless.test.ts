@@ -352,9 +352,9 @@ describe("deliverOnRootEnd", () => {
   it.effect(
     "on: when the root run ends, its trace leaves at once, in one /spans-bulk call, without waiting for batchDelay",
     () =>
-      withHourlyTracker(true, (_handler, tracker, emulator) =>
+      withHourlyTracker(true, (handler, tracker, emulator) =>
         Effect.gen(function* () {
-          yield* invokeAndAssemble(_handler, tracker)
+          yield* invokeAndAssemble(handler, tracker)
           const stats = tracker.statsUnsafe()
           assert.strictEqual(stats.accepted, SPANS_PER_TRACE)
           assert.strictEqual(stats.queued, 0, "the open batch was closed at the root's end: nothing waits")
@@ -365,6 +365,23 @@ describe("deliverOnRootEnd", () => {
           assert.strictEqual(storedSpans(emulator).length, SPANS_PER_TRACE)
         })
       )
+  )
+
+  it.effect("on, a model called alone (the model run is the root): its span leaves when it ends", () =>
+    withHourlyTracker(true, (handler, tracker, emulator) =>
+      Effect.gen(function* () {
+        yield* Effect.promise(async () => {
+          await new FakeListChatModel({ responses: ["hi"] }).invoke("hello", { callbacks: [handler] })
+          await awaitAllCallbacks()
+        })
+        yield* SpanDelivery.assembledOf(tracker)
+        assert.strictEqual(tracker.statsUnsafe().accepted, 1)
+        assert.strictEqual(tracker.statsUnsafe().queued, 0)
+        yield* tracker.flush
+        assert.strictEqual(spansBulkCalls(emulator), 1)
+        assert.lengthOf(emulator.store.requests(), 1)
+      })
+    )
   )
 
   it.effect("off (the default): the trace waits in the open batch for batchDelay (here an hour), until a flush", () =>

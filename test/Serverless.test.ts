@@ -312,7 +312,7 @@ const makeChain = () =>
  * `TestClock`, delivering to an emulator of its own: the debounce never ends by itself.
  */
 const withHourlyTracker = <A>(
-  deliverOnRootEnd: boolean,
+  options: Parameters<typeof PromptLayerCallbackHandler.make>[0],
   f: (
     handler: PromptLayerCallbackHandler,
     tracker: PromptLayerTracker.Service,
@@ -325,7 +325,7 @@ const withHourlyTracker = <A>(
   ).pipe(
     Effect.flatMap((emulator) =>
       Effect.gen(function* () {
-        const handler = yield* PromptLayerCallbackHandler.make({ deliverOnRootEnd })
+        const handler = yield* PromptLayerCallbackHandler.make(options)
         const tracker = yield* PromptLayerTracker.PromptLayerTracker
         return yield* f(handler, tracker, emulator)
       }).pipe(
@@ -352,7 +352,7 @@ describe("deliverOnRootEnd", () => {
   it.effect(
     "on: when the root run ends, its trace leaves at once, in one /spans-bulk call, without waiting for batchDelay",
     () =>
-      withHourlyTracker(true, (handler, tracker, emulator) =>
+      withHourlyTracker({ deliverOnRootEnd: true }, (handler, tracker, emulator) =>
         Effect.gen(function* () {
           yield* invokeAndAssemble(handler, tracker)
           const stats = tracker.statsUnsafe()
@@ -368,7 +368,7 @@ describe("deliverOnRootEnd", () => {
   )
 
   it.effect("on, a model called alone (the model run is the root): its span leaves when it ends", () =>
-    withHourlyTracker(true, (handler, tracker, emulator) =>
+    withHourlyTracker({ deliverOnRootEnd: true }, (handler, tracker, emulator) =>
       Effect.gen(function* () {
         yield* Effect.promise(async () => {
           await new FakeListChatModel({ responses: ["hi"] }).invoke("hello", { callbacks: [handler] })
@@ -385,7 +385,7 @@ describe("deliverOnRootEnd", () => {
   )
 
   it.effect("off (the default): the trace waits in the open batch for batchDelay (here an hour), until a flush", () =>
-    withHourlyTracker(false, (handler, tracker, emulator) =>
+    withHourlyTracker({ deliverOnRootEnd: false }, (handler, tracker, emulator) =>
       Effect.gen(function* () {
         yield* invokeAndAssemble(handler, tracker)
         const stats = tracker.statsUnsafe()
@@ -396,6 +396,30 @@ describe("deliverOnRootEnd", () => {
         assert.strictEqual(storedSpans(emulator).length, SPANS_PER_TRACE)
       })
     )
+  )
+
+  it.effect(
+    "on, with sampling (sampleRate 0, keepErrors): a sampled-out trace whose run failed is released and sent at its root's end",
+    () =>
+      withHourlyTracker({ deliverOnRootEnd: true, sampleRate: 0, keepErrors: true }, (handler, tracker, emulator) =>
+        Effect.gen(function* () {
+          const failing = makeChain().pipe(
+            RunnableLambda.from((): string => {
+              throw new Error("the step failed")
+            })
+          )
+          yield* Effect.promise(async () => {
+            await failing.invoke({ question: "q" }, { callbacks: [handler] }).catch(() => undefined)
+            await awaitAllCallbacks()
+          })
+          yield* SpanDelivery.assembledOf(tracker)
+          assert.strictEqual(tracker.statsUnsafe().accepted, SPANS_PER_TRACE + 1, "the held trace was released")
+          assert.strictEqual(tracker.statsUnsafe().queued, 0)
+          yield* tracker.flush
+          assert.strictEqual(spansBulkCalls(emulator), 1)
+          assert.strictEqual(storedSpans(emulator).length, SPANS_PER_TRACE + 1)
+        })
+      )
   )
 
   it("a value that is not a boolean throws at construction, naming the option", () => {

@@ -28,8 +28,10 @@
  * Runs that never end (a stream abandoned by its consumer) are evicted after `runTtl` and logged
  * with `status: "WARNING"`, `error_type: "PROVIDER_PARTIAL_RESPONSE"`.
  *
- * In serverless code, `await handler.flush()` (or `shutdown()`) before the function returns; it
- * first awaits LangChain's own background callback queue (`awaitAllCallbacks`).
+ * In serverless code, `await handler.flush()` before the function returns (or hand it to the
+ * platform's `waitUntil`); it first awaits LangChain's own background callback queue
+ * (`awaitAllCallbacks`). With `deliverOnRootEnd`, each trace is sent as soon as its root run ends,
+ * so that flush has little left to wait for.
  * In a server, {@link installShutdownHooks} flushes every handler on `SIGTERM`/`SIGINT` and
  * `beforeExit` within a deadline.
  *
@@ -123,6 +125,15 @@ export interface PromptLayerCallbackHandlerOptions
   readonly maxRuns?: number | undefined
   /** Log evicted (abandoned) runs with status WARNING. Default true. */
   readonly logAbandonedRuns?: boolean | undefined
+  /**
+   * Traces mode: send a trace as soon as its root run ends, without waiting for the rest of
+   * `batchDelay`, so that a `flush()` at the end of a request (serverless) has little or nothing
+   * left to wait for. The spans that ended before the root still wait in the open batch until then,
+   * so a trace normally leaves in one `/spans-bulk` call; the cost is smaller batches under load
+   * (about one call per trace). Requests mode sends each log at once anyway: no effect there.
+   * Default false.
+   */
+  readonly deliverOnRootEnd?: boolean | undefined
   /** The clock, in epoch milliseconds (tests). Default `Date.now`. */
   readonly now?: (() => number) | undefined
   /**
@@ -271,6 +282,11 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
     // Checked before a backend (and its tracker) is made for this configuration.
     if (this.mode !== "traces" && this.mode !== "requests") {
       throw new Error(`PromptLayerCallbackHandler: mode must be "traces" or "requests", got ${String(this.mode)}`)
+    }
+    if (options.deliverOnRootEnd !== undefined && typeof options.deliverOnRootEnd !== "boolean") {
+      throw new Error(
+        `PromptLayerCallbackHandler: deliverOnRootEnd must be a boolean, got ${String(options.deliverOnRootEnd)}`
+      )
     }
     this.redactor = Redactor.make(options, () => {
       this.counters.redactionFailures++
@@ -768,6 +784,7 @@ export class PromptLayerCallbackHandler extends BaseCallbackHandler {
           ? (runId, traceId, failed) => this.sampler?.closed(runId, traceId, failed)
           : undefined,
       onDelivered: callback === undefined ? undefined : (log) => callback(log.requestId),
+      onRootEnd: options.deliverOnRootEnd === true ? () => this.live().tracker.sendNow() : undefined,
       tree: (starting) => treeFor((starting ? this.live() : this.current).tracker, this.maxRuns),
       onActive: (active) => {
         if (active) this.live().recorders.add(recorder)

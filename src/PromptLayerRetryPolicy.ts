@@ -5,7 +5,10 @@
  * Default: up to 4 attempts on 408, 429, 5xx, transport failures and per-attempt timeouts;
  * exponential backoff from 500 ms (×2, capped at 15 s) with jitter; the server's `Retry-After`
  * honoured on 429 and 503 (capped at `maxRetryAfter`); no retry on other 4xx. Each attempt times
- * out after 30 s and all attempts together after 120 s.
+ * out after 30 s and all attempts together after 120 s. An attempt's timeout counts the time the
+ * process could run: a freeze (a serverless platform stops the process after its response) counts
+ * for at most a quarter of it, so an answer that arrived during the freeze is read on resume, not
+ * sent again.
  *
  * | variable                  | field            | default |
  * | ------------------------- | ---------------- | ------- |
@@ -33,6 +36,7 @@ import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import type { PromptLayerError } from "./PromptLayerError.js"
 import { isRetryable, TimeoutError } from "./PromptLayerError.js"
+import { timeoutAwake } from "./internal/awakeTimeout.js"
 
 /**
  * @since 0.1.0
@@ -49,7 +53,10 @@ export interface Service {
   readonly jitter: boolean
   /** Cap on an honoured `Retry-After`. */
   readonly maxRetryAfter: Duration.Duration
-  /** Timeout of one attempt. */
+  /**
+   * Timeout of one attempt, counted in the time the process could run: a freeze (or a blocked event
+   * loop) counts for at most a quarter of it, so an answer that came meanwhile is read, not re-sent.
+   */
   readonly attemptTimeout: Duration.Duration
   /** Timeout of all attempts together, delays included. */
   readonly deadline: Duration.Duration
@@ -266,15 +273,15 @@ export const apply = <A, R>(
   const timed = (startedAt: number, now: number) => {
     const remainingMs = startedAt + deadlineMs - now
     if (remainingMs <= 0) return Effect.fail(new TimeoutError({ endpoint, reason: "deadline", timeoutMs: deadlineMs }))
+    // Counted in running time (awakeTimeout.ts): a process frozen with an attempt in flight reads
+    // the answer that came meanwhile on resume, instead of timing out and sending it again.
     return remainingMs < attemptMs
-      ? Effect.timeoutOrElse(attempt, {
-          duration: Duration.millis(remainingMs),
-          orElse: () => Effect.fail(new TimeoutError({ endpoint, reason: "deadline", timeoutMs: deadlineMs }))
-        })
-      : Effect.timeoutOrElse(attempt, {
-          duration: policy.attemptTimeout,
-          orElse: () => Effect.fail(new TimeoutError({ endpoint, reason: "attempt", timeoutMs: attemptMs }))
-        })
+      ? timeoutAwake(attempt, remainingMs, () =>
+          Effect.fail(new TimeoutError({ endpoint, reason: "deadline", timeoutMs: deadlineMs }))
+        )
+      : timeoutAwake(attempt, attemptMs, () =>
+          Effect.fail(new TimeoutError({ endpoint, reason: "attempt", timeoutMs: attemptMs }))
+        )
   }
   // A retry that could only start after the deadline is pointless: fail at once with the error
   // that caused it (e.g. the RateLimitError with its Retry-After) rather than wait for a TimeoutError.

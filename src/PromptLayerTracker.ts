@@ -215,6 +215,13 @@ export interface Service {
    */
   readonly offerSpan: (event: SpanTrackEvent) => boolean
   /**
+   * Ends the wait of the spans offered so far: their batch is sent as soon as the background fiber
+   * has taken them, without waiting for the rest of `batchDelay` (the handler's `deliverOnRootEnd`
+   * calls it when a trace's root run ends). Returns at once and never throws; it does not wait for
+   * the delivery ({@link flush} does). Logs (`offer`) are never held back: it does not concern them.
+   */
+  readonly sendNow: () => void
+  /**
    * Resolves when every event accepted so far is delivered or has finally failed. While it waits
    * (on the live clock), it keeps the process alive for at most `shutdownTimeout`.
    */
@@ -793,6 +800,7 @@ const makeScheduled = Effect.fnUntraced(function* (options: Options) {
     offer,
     track: (event) => Effect.sync(() => offer(event)),
     offerSpan,
+    sendNow: () => spanPipeline.requestFlush(),
     flush,
     shutdown,
     stats: Effect.sync(statsUnsafe),

@@ -15,7 +15,7 @@ import type * as PromptLayerClient from "../PromptLayerClient.js"
 import type * as PromptLayerTracker from "../PromptLayerTracker.js"
 import type * as S from "../PromptLayerSchema.js"
 import * as Blueprint from "./blueprint.js"
-import { HIDDEN_TAG, type Run, RunTree, spanIdOf } from "./runTree.js"
+import { HIDDEN_TAG, type Run, RunTree, spanIdOf, traceIdOf } from "./runTree.js"
 import { encodeTrusted, type TrustedSpanJob } from "./spanDelivery.js"
 import * as SpanMapper from "./spanMapper.js"
 
@@ -77,6 +77,8 @@ export interface RecorderOptions {
   readonly onActive: (active: boolean) => void
   /** The run tree to use ({@link treeFor} of the tracker); `starting` when a run is about to open. */
   readonly tree: (starting: boolean) => RunTree<RunData>
+  /** Called when a root run (one that started its trace) ends: `deliverOnRootEnd`. */
+  readonly onRootEnd?: (() => void) | undefined
 }
 
 /** The LLM end of a model run. */
@@ -206,6 +208,8 @@ export class TraceRecorder {
       return undefined
     }
     run.data.owner.released()
+    // Its span is offered right after, in this same call: before the tracker's fiber runs.
+    if (run.traceId === traceIdOf(run.runId)) run.data.owner.options.onRootEnd?.()
     return run
   }
 

@@ -16,6 +16,7 @@
  * Environment: BENCH_REDACTION_N (default 1000), BENCH_REDACTION_ROUNDS (default 7). Loopback is not
  * even used: nothing leaves the process. Finishes in well under a minute.
  */
+import * as Fs from "node:fs"
 import * as Os from "node:os"
 import { StringOutputParser } from "@langchain/core/output_parsers"
 import { ChatPromptTemplate } from "@langchain/core/prompts"
@@ -255,6 +256,10 @@ const main = async () => {
   for (const [name, us] of isolated) out.push(`| ${name} | ${us.toFixed(1)} |`)
   out.push("", `Finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`)
   process.stdout.write(`${out.join("\n")}\n`)
+  Fs.writeFileSync(
+    new URL("./RESULTS-redaction.md", import.meta.url),
+    `# Redaction: bench/redaction.ts\n\n${out.join("\n")}\n`
+  )
 }
 
 main().then(

@@ -17,6 +17,7 @@
  *
  * Usage: npx tsx bench/sampling.ts   (about 20 s; loopback only)
  */
+import * as fs from "node:fs"
 import * as os from "node:os"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
@@ -245,6 +246,10 @@ const lines = [
     `sampled-out traces ${afterHold.sampledOutTraces}, sent for an error ${afterHold.keptErrorTraces}.`
 ]
 process.stdout.write(`${lines.join("\n")}\n`)
+fs.writeFileSync(
+  new URL("./RESULTS-sampling.md", import.meta.url),
+  `# Sampling: bench/sampling.ts\n\n${lines.join("\n")}\n`
+)
 
 for (const handler of Object.values(kinds)) {
   if (handler instanceof PromptLayerCallbackHandler) void handler.shutdown()

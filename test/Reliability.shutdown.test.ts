@@ -22,13 +22,14 @@ import { afterAll } from "vitest"
 import { startEmulator } from "promptlayer-effect/emulator"
 import { installShutdownHooks } from "promptlayer-effect/langchain"
 import type { StartedEmulator } from "../src/PromptLayerEmulator.js"
+import { watchOutput } from "./support/childOutput.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const COUNT = 500
 
 interface Run {
   readonly child: ChildProcess
-  readonly lines: Array<string>
+  readonly lines: ReadonlyArray<string>
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>
   readonly waitFor: (prefix: string) => Promise<string>
 }
@@ -67,40 +68,7 @@ const runChild = (
   )
   children.add(child)
   child.once("exit", () => children.delete(child))
-  const lines: Array<string> = []
-  const waiters: Array<{ prefix: string; resolve: (line: string) => void }> = []
-  let buffer = ""
-  child.stdout!.on("data", (chunk: Buffer) => {
-    buffer += chunk.toString()
-    const parts = buffer.split("\n")
-    buffer = parts.pop() ?? ""
-    for (const line of parts) {
-      lines.push(line)
-      for (const w of waiters.filter((w) => line.startsWith(w.prefix))) w.resolve(line)
-    }
-  })
-  let stderr = ""
-  child.stderr!.on("data", (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-2_000)
-  })
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>((resolve) =>
-    // "close", not "exit": at "exit" the child's last lines may still be unread in the pipe.
-    child.once("close", (code, signal) => resolve({ code, signal, atMs: Date.now() }))
-  )
-  const waitFor = (prefix: string) =>
-    new Promise<string>((resolve, reject) => {
-      const found = lines.find((l) => l.startsWith(prefix))
-      if (found !== undefined) return resolve(found)
-      waiters.push({ prefix, resolve })
-      void exited.then(({ code, signal }) =>
-        reject(
-          new Error(
-            `the child exited (code ${code}, signal ${signal}) before printing ${prefix}; ` +
-              `last lines: ${lines.slice(-3).join(" | ")}; stderr: ${stderr}`
-          )
-        )
-      )
-    })
+  const { lines, exited, waitFor } = watchOutput(child)
   return { child, lines, exited, waitFor }
 }
 

@@ -36,6 +36,7 @@ import * as SpanDelivery from "../src/internal/spanDelivery.js"
 import * as PromptLayerClient from "../src/PromptLayerClient.js"
 import { type StartedEmulator, type StoredTraceSpan, startEmulator } from "../src/PromptLayerEmulator.js"
 import * as PromptLayerTracker from "../src/PromptLayerTracker.js"
+import { watchOutput } from "./support/childOutput.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -77,33 +78,8 @@ const startChild = (url: string, apiKey: string, pattern: string, mode: "traces"
   )
   children.add(child)
   child.once("exit", () => children.delete(child))
-  const lines: Array<string> = []
-  const waiters: Array<{ prefix: string; resolve: (line: string) => void }> = []
-  let buffer = ""
-  child.stdout!.on("data", (chunk: Buffer) => {
-    buffer += chunk.toString()
-    const parts = buffer.split("\n")
-    buffer = parts.pop() ?? ""
-    for (const line of parts) {
-      lines.push(line)
-      for (const w of waiters.filter((w) => line.startsWith(w.prefix))) w.resolve(line)
-    }
-  })
-  let stderr = ""
-  child.stderr!.on("data", (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-2_000)
-  })
-  // "close", not "exit": at "exit" the child's last lines may still be unread in the pipe.
-  const closed = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)))
-  const waitFor = (prefix: string) =>
-    new Promise<string>((resolve, reject) => {
-      const found = lines.find((l) => l.startsWith(prefix))
-      if (found !== undefined) return resolve(found)
-      waiters.push({ prefix, resolve })
-      void closed.then((code) =>
-        reject(new Error(`the child exited (code ${code}) before printing ${prefix}; stderr: ${stderr}`))
-      )
-    })
+  const { exited, waitFor } = watchOutput(child)
+  const closed = exited.then(({ code }) => code)
   return { child, send: (command) => child.stdin!.write(`${command}\n`), waitFor, closed }
 }
 

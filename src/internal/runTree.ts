@@ -52,7 +52,8 @@ interface TraceState {
 
 const hexDigits = /^[0-9a-f]{32}$/
 
-const fmix = (h: number): number => {
+/** MurmurHash3's 32-bit finalizer: mixes every input bit into every output bit. */
+export const fmix = (h: number): number => {
   h ^= h >>> 16
   h = Math.imul(h, 0x85ebca6b)
   h ^= h >>> 13

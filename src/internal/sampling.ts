@@ -17,19 +17,10 @@
  *
  * @internal
  */
-import { traceIdOf } from "./runTree.js"
+import { fmix, traceIdOf } from "./runTree.js"
 
 const TWO_POW_21 = 2 ** 21
 const TWO_POW_53 = 2 ** 53
-
-const fmix = (h: number): number => {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}
 
 /**
  * A trace id's 53-bit hash, uniform over `[0, 2^53)`: two seeded FNV-1a passes over its characters

@@ -18,9 +18,6 @@
  */
 import * as Fs from "node:fs"
 import * as Os from "node:os"
-import { StringOutputParser } from "@langchain/core/output_parsers"
-import { ChatPromptTemplate } from "@langchain/core/prompts"
-import { FakeListChatModel } from "@langchain/core/utils/testing"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -34,25 +31,15 @@ import {
 } from "promptlayer-effect/langchain"
 import { Redactor } from "../src/internal/redaction.js"
 import type * as S from "../src/PromptLayerSchema.js"
+import { benchChain, payload } from "./support/workload.js"
 
 const N = Number(process.env.BENCH_REDACTION_N ?? 1000)
 const ROUNDS = Number(process.env.BENCH_REDACTION_ROUNDS ?? 7)
 
 const PII = " contact jane.doe@example.com, card 4111 1111 1111 1111, key sk-abcdefghijklmnopqrstuvwxyz123456. "
 
-const payload = (bytes: number, seed: string) => {
-  const unit = `${seed} lorem ipsum dolor sit amet, consectetur adipiscing elit.${PII}`
-  return unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes)
-}
-
 const workload = () => {
-  const prompt = ChatPromptTemplate.fromMessages([
-    ["system", "You are a benchmark."],
-    ["human", "{question}"]
-  ])
-  const model = new FakeListChatModel({ responses: Array.from({ length: 4 }, (_, i) => payload(1024, `answer-${i}`)) })
-  const chain = prompt.pipe(model).pipe(new StringOutputParser())
-  const input = { question: payload(1024, "q") }
+  const { chain, input } = benchChain(PII)
   return (handler: PromptLayerCallbackHandler) => chain.invoke(input, { callbacks: [handler] })
 }
 
@@ -174,7 +161,7 @@ const main = async () => {
   }
 
   // The walk alone, on the bodies this workload makes.
-  const text = payload(1024, "q")
+  const text = payload(1024, "q", PII)
   const body: S.LogRequestInput = {
     provider: "openai",
     model: "gpt-4o-mini",
@@ -185,7 +172,10 @@ const main = async () => {
         { role: "user", content: [{ type: "text", text }] }
       ]
     },
-    output: { type: "chat", messages: [{ role: "assistant", content: [{ type: "text", text: payload(1024, "a") }] }] },
+    output: {
+      type: "chat",
+      messages: [{ role: "assistant", content: [{ type: "text", text: payload(1024, "a", PII) }] }]
+    },
     request_start_time: Date.now(),
     request_end_time: Date.now(),
     parameters: { temperature: 0 },
@@ -204,7 +194,7 @@ const main = async () => {
       "langchain.run_id": "0b0d5e4c-8f1a-4c2b-9d3e-7f6a5b4c3d2e",
       "langchain.name": "RunnableSequence",
       function_input: JSON.stringify({ question: text }),
-      function_output: JSON.stringify(payload(1024, "a"))
+      function_output: JSON.stringify(payload(1024, "a", PII))
     },
     events: [],
     links: [],

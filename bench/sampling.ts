@@ -23,16 +23,14 @@ import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base"
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
-import { StringOutputParser } from "@langchain/core/output_parsers"
-import { ChatPromptTemplate } from "@langchain/core/prompts"
 import { RunnableLambda } from "@langchain/core/runnables"
-import { FakeListChatModel } from "@langchain/core/utils/testing"
 import {
   PromptLayerCallbackHandler,
   type PromptLayerCallbackHandlerOptions
 } from "../src/PromptLayerCallbackHandler.js"
 import { startEmulator } from "../src/PromptLayerEmulator.js"
 import { isRootSampled } from "../src/internal/sampling.js"
+import { benchChain, timeOwnCallbacks } from "./support/workload.js"
 
 const PER = 300
 const ROUNDS = 12
@@ -42,11 +40,6 @@ const HELD = 2000
 v8.setFlagsFromString("--expose-gc")
 const gc = vm.runInNewContext("gc") as () => void
 
-const payload = (bytes: number, seed: string) => {
-  const unit = `${seed} lorem ipsum dolor sit amet, consectetur adipiscing elit. `
-  return unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes)
-}
-
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 const median = (values: ReadonlyArray<number>) => {
@@ -54,33 +47,7 @@ const median = (values: ReadonlyArray<number>) => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
 }
 
-const chain = () => {
-  const prompt = ChatPromptTemplate.fromMessages([
-    ["system", "You are a benchmark."],
-    ["human", "{question}"]
-  ])
-  const model = new FakeListChatModel({ responses: Array.from({ length: 4 }, (_, i) => payload(1024, `answer-${i}`)) })
-  return prompt.pipe(model).pipe(new StringOutputParser())
-}
-
-/** Adds up the time the handler's callbacks take until they return (their synchronous part), in µs. */
-const timeOwnCallbacks = (handler: BaseCallbackHandler): (() => number) => {
-  let totalNs = 0n
-  const target = handler as unknown as Record<string, (...args: Array<unknown>) => unknown>
-  for (const name of ["handleChainStart", "handleChainEnd", "handleChatModelStart", "handleLLMEnd"]) {
-    const original = target[name]
-    if (typeof original !== "function") continue
-    target[name] = (...args: Array<unknown>) => {
-      const s = process.hrtime.bigint()
-      try {
-        return original.apply(handler, args)
-      } finally {
-        totalNs += process.hrtime.bigint() - s
-      }
-    }
-  }
-  return () => Number(totalNs) / 1000
-}
+const chain = () => benchChain().chain
 
 const emulator = await startEmulator({ port: 0, host: "127.0.0.1", maxStoredBytes: Number.POSITIVE_INFINITY })
 await fetch(`${emulator.url}/emulator/faults`, {
@@ -131,7 +98,7 @@ const own = Object.fromEntries(
 const wall = Object.fromEntries(names.map((name) => [name, [] as Array<number>])) as Record<Kind, Array<number>>
 const cpu = Object.fromEntries(names.map((name) => [name, [] as Array<number>])) as Record<Kind, Array<number>>
 const runnable = chain()
-const input = { question: payload(1024, "q") }
+const { input } = benchChain()
 const t0 = performance.now()
 for (let r = -1; r < ROUNDS; r++) {
   for (let k = 0; k < names.length; k++) {

@@ -18,10 +18,7 @@ import type { AddressInfo } from "node:net"
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks"
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base"
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises"
-import { StringOutputParser } from "@langchain/core/output_parsers"
-import { ChatPromptTemplate } from "@langchain/core/prompts"
 import { LangChainTracer } from "@langchain/core/tracers/tracer_langchain"
-import { FakeListChatModel } from "@langchain/core/utils/testing"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -33,6 +30,7 @@ import { PromptLayerClient, PromptLayerTracker } from "promptlayer-effect"
 import { PromptLayerCallbackHandler } from "promptlayer-effect/langchain"
 import { watchConnections } from "./support/loopbackGuard.js"
 import { NaivePromptLayerHandler } from "./support/naiveHandler.js"
+import { benchChain, timeOwnCallbacks } from "./support/workload.js"
 
 const [arm = "", rawArgs = "{}"] = process.argv.slice(2)
 const outside = watchConnections()
@@ -50,22 +48,11 @@ const gc = (): void => {
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-const payload = (bytes: number, seed: string) => {
-  const unit = `${seed} lorem ipsum dolor sit amet, consectetur adipiscing elit. `
-  return unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes)
-}
-
 type Callbacks = Array<BaseCallbackHandler>
 
 /** `prompt | model | parser`, 1 KB in and out; returns one invocation. */
 const workload = () => {
-  const prompt = ChatPromptTemplate.fromMessages([
-    ["system", "You are a benchmark."],
-    ["human", "{question}"]
-  ])
-  const model = new FakeListChatModel({ responses: Array.from({ length: 4 }, (_, i) => payload(1024, `answer-${i}`)) })
-  const chain = prompt.pipe(model).pipe(new StringOutputParser())
-  const input = { question: payload(1024, "q") }
+  const { chain, input } = benchChain()
   return (callbacks: Callbacks) => chain.invoke(input, { callbacks })
 }
 
@@ -279,40 +266,6 @@ const deliver = async (args: {
     stats: sink.stats(),
     outside: [...outside]
   }
-}
-
-const CALLBACKS = [
-  "handleChainStart",
-  "handleChainEnd",
-  "handleChainError",
-  "handleChatModelStart",
-  "handleLLMStart",
-  "handleLLMNewToken",
-  "handleLLMEnd",
-  "handleLLMError"
-] as const
-
-/**
- * Wraps the handler's callbacks (on the instance, where LangChain looks them up) to add up the time
- * each takes until it returns: the handler's own work, without what runs later in the background.
- * Returns the total so far, in µs.
- */
-const timeOwnCallbacks = (handler: BaseCallbackHandler): (() => number) => {
-  let totalNs = 0n
-  const target = handler as unknown as Record<string, (...args: Array<unknown>) => unknown>
-  for (const name of CALLBACKS) {
-    const original = target[name]
-    if (typeof original !== "function") continue
-    target[name] = (...args: Array<unknown>) => {
-      const s = process.hrtime.bigint()
-      try {
-        return original.apply(handler, args)
-      } finally {
-        totalNs += process.hrtime.bigint() - s
-      }
-    }
-  }
-  return () => Number(totalNs) / 1000
 }
 
 /**

@@ -10,9 +10,6 @@ import * as Effect from "effect/Effect"
 import { FakeListChatModel } from "@langchain/core/utils/testing"
 import { RunnableLambda, type RunnableConfig } from "@langchain/core/runnables"
 import { tool } from "@langchain/core/tools"
-import { HumanMessage } from "@langchain/core/messages"
-import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph"
-import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt"
 import { afterAll, beforeAll } from "vitest"
 import { z } from "zod"
 import { isSampled } from "../src/internal/sampling.js"
@@ -23,7 +20,7 @@ import {
   startEmulator
 } from "../src/PromptLayerEmulator.js"
 import { PromptLayerCallbackHandler, type PromptLayerCallbackHandlerOptions } from "promptlayer-effect/langchain"
-import { ScriptedToolModel } from "./support/scriptedToolModel.js"
+import { weatherAgent } from "./support/weatherAgent.js"
 
 let emulator: StartedEmulator
 const handlers: Array<PromptLayerCallbackHandler> = []
@@ -286,26 +283,7 @@ describe("keepErrors", () => {
 
 describe("keepErrors with a LangGraph agent (hidden runs, a tool error caught by ToolNode)", () => {
   /** A graph: agent (a scripted tool-calling model) → tools (ToolNode) → agent → end. */
-  const agent = (city: string) => {
-    const getWeather = tool(
-      async ({ city }: { city: string }) => {
-        if (city === "Atlantis") throw new Error("no such city")
-        return `Sunny in ${city}`
-      },
-      { name: "get_weather", description: "The weather in a city", schema: z.object({ city: z.string() }) }
-    )
-    const model = new ScriptedToolModel([{ toolCalls: [{ name: "get_weather", args: { city } }] }, { text: "Done." }])
-    const graph = new StateGraph(MessagesAnnotation)
-      .addNode("agent", async (state: typeof MessagesAnnotation.State, config) => ({
-        messages: [await model.invoke(state.messages, config)]
-      }))
-      .addNode("tools", new ToolNode([getWeather]))
-      .addEdge(START, "agent")
-      .addConditionalEdges("agent", toolsCondition, ["tools", END])
-      .addEdge("tools", "agent")
-      .compile()
-    return { graph, input: { messages: [new HumanMessage(`Weather in ${city}?`)] } }
-  }
+  const agent = (city: string) => weatherAgent(city, "Done.")
 
   it("sends the failed agent's trace whole (as a rate-1 handler does) and nothing of the successful one", async () => {
     const everything = handlerFor({})
